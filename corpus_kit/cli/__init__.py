@@ -1,0 +1,45 @@
+"""The ``corpus-kit`` command line (Typer). ``python cli.py ...`` is the same program."""
+
+from __future__ import annotations
+
+import typer
+
+from corpus_kit import __version__
+from corpus_kit.cli.inspect import inspect
+from corpus_kit.cli.pipelines import convert, demo, run
+
+app = typer.Typer(
+    name="corpus-kit",
+    help=(
+        "Govern AI-training corpora: read JSONL/Parquet/WebDataset/save_to_disk shards, run governance "
+        "stages, write a Hub-compatible Parquet dataset with a compliance manifest.\n\n"
+        "Example: corpus-kit demo -o demo-out && corpus-kit inspect demo-out"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"corpus-kit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """corpus-kit command line."""
+
+
+app.command(name="demo")(demo)
+app.command(name="run")(run)
+app.command(name="convert")(convert)
+app.command(name="inspect")(inspect)
+
+
+def main() -> None:
+    app()

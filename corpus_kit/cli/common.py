@@ -1,0 +1,160 @@
+"""What every command shares: error handling, progress, the run summary, common options."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
+from rich.table import Table
+
+from corpus_kit.errors import CorpusKitError, UsageError
+from corpus_kit.io.rejects import REJECT_REASONS
+from corpus_kit.pipeline.runner import ProgressCallback, RunResult
+from corpus_kit.utils import format_size, parse_size
+
+stdout = Console(highlight=False)
+stderr = Console(stderr=True, highlight=False)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    """Print one ``error:`` line to stderr and return the Exit to raise."""
+    stderr.print(f"[bold red]error:[/] {message}", soft_wrap=True, markup=True)
+    return typer.Exit(code)
+
+
+def handle_errors(function: F) -> F:
+    """Turn corpus-kit errors into one line on stderr and the exit code of DESIGN.md §4."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except CorpusKitError as error:
+            raise fail(str(error), error.exit_code) from None
+        except ValueError as error:  # option values parsed by hand (sizes, limits)
+            raise fail(str(error), UsageError.exit_code) from None
+        except KeyboardInterrupt:
+            raise fail("interrupted; the output folder's data/ and manifest were left as they were", 130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def progress_wanted(quiet: bool) -> bool:
+    """Progress bars only for a person at a terminal: not with --quiet, in CI, or when piped."""
+    return not quiet and not os.environ.get("CI") and sys.stderr.isatty()
+
+
+@contextmanager
+def progress_display(enabled: bool, total_bytes: int, label: str) -> Iterator[ProgressCallback | None]:
+    """A rich progress bar (bytes read, records, MB/s) fed by the runner's polling callback."""
+    if not enabled:
+        yield None
+        return
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TextColumn("{task.fields[records]:,} records"),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=stderr, transient=True) as progress:
+        task = progress.add_task(label, total=max(total_bytes, 1), records=0)
+
+        def update(records: int, size: int) -> None:
+            progress.update(task, completed=min(size, total_bytes), records=records)
+
+        yield update
+
+
+def print_summary(result: RunResult, title: str) -> None:
+    """The end-of-run table: in / out / dropped by reason / rejected / where, and throughput."""
+    tally, manifest, output = result.tally, result.manifest, result.output
+    where = _display_path(output)
+    table = Table(title=title, title_justify="left", show_header=True, header_style="bold")
+    table.add_column("records")
+    table.add_column("count", justify="right")
+    table.add_column("where")
+    table.add_row("input", f"{tally.input:,}", f"{len(manifest.sources)} source(s), {format_size(result.input_bytes)}")
+    data_bytes = sum(item.bytes for item in manifest.files)
+    table.add_row("output", f"{tally.output:,}", f"{where}/data/ ({len(manifest.files)} file(s), {format_size(data_bytes)})")
+    for reason, count in sorted(tally.dropped.items()):
+        table.add_row(f"dropped: {reason}", f"{count:,}", f"{where}/removed/" if _has(output, "removed") else "")
+    table.add_row("rejected", f"{tally.rejected:,}", f"{where}/rejects/ (restricted)" if tally.rejected else "")
+    for reason, count in sorted(tally.rejected_by_reason.items()):
+        table.add_row(f"  {reason}", f"{count:,}", REJECT_REASONS.get(reason, ""))
+    stdout.print(table)
+    rate = result.input_bytes / result.seconds / 1e6 if result.seconds else 0.0
+    docs = tally.input / result.seconds if result.seconds else 0.0
+    balance = "holds" if tally.invariant_holds() else "BROKEN"
+    stdout.print(
+        f"{result.seconds:.1f} s, {rate:.1f} MB/s, {docs:,.0f} docs/s · "
+        f"input = output + dropped + rejected {balance} · manifest: {where}/manifest.json"
+    )
+
+
+def _has(output: Path, name: str) -> bool:
+    return (output / name).exists()
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return path.relative_to(Path.cwd()).as_posix() or "."
+    except ValueError:
+        return path.as_posix()
+
+
+def size_option(value: str | None, name: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_size(value)
+    except ValueError as error:
+        raise UsageError(f"{name}: {error}") from None
+
+
+# Options shared by the dataset-writing commands -------------------------------------------------
+OutputOption = Annotated[Path, typer.Option("--output", "-o", help="Output dataset folder.", show_default=False)]
+WorkersOption = Annotated[
+    int | None, typer.Option("--workers", "-w", help="Parallel worker processes (default: CPU count).", min=1)
+]
+OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Replace a dataset already in the output folder.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary; errors only.")]
+VerboseOption = Annotated[bool, typer.Option("--verbose", help="Show datatrove's task logs on stderr.")]
+MaxRejectsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--max-rejects",
+        help="Exit 1 when more records are rejected than this: a count (100), fraction (0.01) or 1%.",
+        show_default=False,
+    ),
+]
+ShardSizeOption = Annotated[
+    str | None, typer.Option("--shard-size", help="Target Parquet file size, e.g. 512MiB.", show_default=False)
+]
+FormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--format", "-f", help="Force the input format: jsonl, parquet, webdataset, hf_disk.", show_default=False
+    ),
+]
+TextFieldOption = Annotated[str | None, typer.Option("--text-field", help="Input field holding the text.")]
+IdFieldOption = Annotated[str | None, typer.Option("--id-field", help="Input field holding the record id.")]
+MaxRecordOption = Annotated[
+    str | None,
+    typer.Option("--max-record-size", help="Reject records larger than this once expanded (default 64MiB).", show_default=False),
+]
+NameOption = Annotated[str | None, typer.Option("--name", help="Dataset name in the manifest (default: folder name).")]
+DatasetVersionOption = Annotated[
+    str | None, typer.Option("--dataset-version", help="Dataset version in the manifest.", show_default=False)
+]

@@ -1,0 +1,1 @@
+"""Governance: the manifest (pydantic models + generated JSON Schema) and record accounting."""

@@ -1,0 +1,164 @@
+"""The manifest: a dataset's compliance record (DESIGN.md §5).
+
+These pydantic models are the single source of the manifest's shape; ``manifests/
+manifest.schema.json`` is generated from them (``python -m corpus_kit.governance.schema``) and a
+test fails when the file is stale. A manifest never holds personal data: only counts, hashes,
+paths, licence ids and configuration.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from corpus_kit.utils import atomic_write_bytes
+
+SCHEMA_VERSION = "1"
+MANIFEST_NAME = "manifest.json"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatasetInfo(_Model):
+    """What the dataset is called and when it was made."""
+
+    name: str = Field(description="Dataset name, e.g. 'sz-open-corpus-2026-11'.")
+    version: str = Field(description="Dataset version chosen by the publisher.")
+    description: str = Field("", description="One or two sentences on what the dataset holds.")
+    created_at: datetime = Field(description="When the manifest was written (ISO-8601, UTC).")
+
+
+class SupplyMode(str, Enum):
+    """How the dataset may be supplied (DESIGN.md §6)."""
+
+    open = "open"
+    conditional_open = "conditional_open"
+    authorised = "authorised"
+    targeted_trade = "targeted_trade"
+    cooperation = "cooperation"
+
+
+class Supply(BaseModel):
+    """The supply mode and the fields that mode requires (checked by ``manifest validate``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    mode: SupplyMode = Field(description="Supply mode.")
+
+
+class Counts(_Model):
+    """Record accounting. Invariant: ``input == output + sum(dropped) + rejected``."""
+
+    input: int = Field(ge=0, description="Records read from all sources, malformed ones included.")
+    output: int = Field(ge=0, description="Rows in the data files.")
+    rejected: int = Field(ge=0, description="Malformed records, listed in rejects/ with a reason.")
+    dropped: dict[str, int] = Field(
+        default_factory=dict, description="Records removed by stages, by dotted reason id."
+    )
+
+    def invariant_holds(self) -> bool:
+        return self.input == self.output + sum(self.dropped.values()) + self.rejected
+
+
+class PiiSummary(_Model):
+    """What PII scrubbing did: counts only, never values."""
+
+    operator: str = Field(description="replace | mask | hash | redact")
+    entities: dict[str, int] = Field(default_factory=dict, description="Spans scrubbed per entity type.")
+    documents: int = Field(0, ge=0, description="Documents in which at least one span was scrubbed.")
+
+
+class Source(_Model):
+    """One input file (or save_to_disk folder) and what came of it."""
+
+    uri: str = Field(description="Path relative to the working directory, 'corpus-kit:' for bundled data.")
+    format: str = Field(description="jsonl | parquet | webdataset | hf_disk")
+    sha256: str = Field(description="sha256 of the file (of the sorted file listing for a folder).")
+    bytes: int = Field(ge=0)
+    records: int = Field(ge=0, description="Records read, malformed ones included.")
+    rejected: int = Field(0, ge=0, description="Of those, how many went to rejects/.")
+    license: str | None = Field(None, description="Licence of the source, when one applies to all of it.")
+
+
+class DataFile(_Model):
+    """One Parquet file of the dataset."""
+
+    path: str = Field(description="Relative to the dataset folder, e.g. data/train-00000-of-00001.parquet.")
+    sha256: str
+    bytes: int = Field(ge=0)
+    rows: int = Field(ge=0)
+
+
+class RestrictedFolder(_Model):
+    """A folder beside the data that may hold raw personal data and is never published."""
+
+    path: str = Field(description="Relative folder, e.g. 'rejects/'.")
+    records: int = Field(ge=0)
+    files: list[DataFile] = Field(default_factory=list)
+    reason: str
+
+
+class StepRecord(_Model):
+    """One pipeline step as it ran."""
+
+    name: str = Field(description="Step id, e.g. 'read', 'dedup', 'write'.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Resolved parameters.")
+    input: int = Field(0, ge=0, description="Records that entered the step.")
+    output: int = Field(0, ge=0, description="Records the step passed on.")
+    dropped: dict[str, int] = Field(default_factory=dict)
+    seconds: float = Field(0.0, ge=0, description="Time spent in the step, summed over tasks.")
+
+
+class PipelineRecord(_Model):
+    """How the dataset was made."""
+
+    name: str = Field(description="Pipeline name (the YAML's name, or the command).")
+    steps: list[StepRecord]
+    config_sha256: str = Field(description="sha256 of the resolved configuration (canonical JSON).")
+    versions: dict[str, str] = Field(description="corpus-kit, Python and key dependency versions.")
+    tasks: int = Field(ge=1)
+    wall_seconds: float = Field(ge=0)
+
+
+class Manifest(_Model):
+    """``manifest.json``: the compliance record written last, atomically, next to ``data/``."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        title="corpus-kit dataset manifest",
+        json_schema_extra={"$id": "https://corpus-kit.dev/schemas/manifest-1.json"},
+    )
+
+    schema_version: Literal["1"] = SCHEMA_VERSION
+    dataset: DatasetInfo
+    supply: Supply | None = Field(None, description="Supply mode block; null when none was declared.")
+    counts: Counts
+    languages: dict[str, int] = Field(default_factory=dict, description="Output rows per language.")
+    licenses: dict[str, int] = Field(default_factory=dict, description="Output rows per licence.")
+    pii: PiiSummary | None = None
+    sources: list[Source]
+    files: list[DataFile]
+    restricted: list[RestrictedFolder] = Field(
+        default_factory=list, description="Folders never to publish (rejects/, removed/)."
+    )
+    pipeline: PipelineRecord
+
+    def write(self, folder: str | Path) -> Path:
+        """Write ``manifest.json`` atomically (temporary file, then rename)."""
+        path = Path(folder) / MANIFEST_NAME
+        atomic_write_bytes(path, (self.model_dump_json(indent=2) + "\n").encode())
+        return path
+
+    @classmethod
+    def read(cls, path: str | Path) -> Manifest:
+        return cls.model_validate_json(Path(path).read_bytes())
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)

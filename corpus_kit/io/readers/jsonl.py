@@ -1,0 +1,119 @@
+"""JSONL reader: ``.jsonl``, ``.jsonl.gz``, ``.jsonl.zst`` (streaming, bounded per record)."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO
+
+import orjson
+import zstandard
+
+from corpus_kit.io.inputs import InputUnit
+from corpus_kit.io.readers.base import CorpusReader, ReadItem
+from corpus_kit.io.rejects import Reject
+
+_READ_BUFFER = 1 << 20
+_REPORT_EVERY_LINES = 2048
+
+
+class _TooLong:
+    """Marker for a line longer than the record cap; only its head is kept."""
+
+    __slots__ = ("head", "size")
+
+    def __init__(self, head: bytes, size: int):
+        self.head = head
+        self.size = size
+
+
+def open_decompressed(raw: IO[bytes], name: str, stack: ExitStack) -> IO[bytes]:
+    """A buffered, streaming, decompressed view of ``raw`` chosen by the file name."""
+    lowered = name.lower()
+    if lowered.endswith(".gz"):
+        return stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
+    if lowered.endswith((".zst", ".zstd")):
+        # libzstd's default window limit (128 MiB) bounds the decoder's memory
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+        return stack.enter_context(io.BufferedReader(reader, buffer_size=_READ_BUFFER))  # type: ignore[arg-type]
+    return raw
+
+
+def iter_bounded_lines(stream: IO[bytes], max_bytes: int) -> Iterator[tuple[int, bytes | _TooLong]]:
+    """Yield ``(line number, line)``; a line over ``max_bytes`` is skipped in chunks, never held whole."""
+    readline = stream.readline
+    limit = max_bytes + 1
+    line_no = 0
+    while True:
+        line = readline(limit)
+        if not line:
+            return
+        line_no += 1
+        if len(line) == limit and not line.endswith(b"\n"):
+            head, size = line[:1024], len(line)
+            while chunk := readline(_READ_BUFFER):
+                size += len(chunk)
+                if chunk.endswith(b"\n"):
+                    break
+            yield line_no, _TooLong(head, size)
+            continue
+        yield line_no, line
+
+
+class JsonlReader(CorpusReader):
+    """Reads JSON Lines; every line is one record. Blank lines are not records and are skipped."""
+
+    name = "corpus-kit JSONL reader"
+
+    def read_unit(self, unit: InputUnit) -> Iterator[ReadItem]:
+        path = Path(unit.path)
+        max_bytes = self.options.max_record_bytes
+        base = path.parent
+        uri = unit.uri
+        loads = orjson.loads
+        decode_error = orjson.JSONDecodeError
+        to_document = self.document_from_record
+        with ExitStack() as stack:
+            raw = stack.enter_context(open(path, "rb", buffering=_READ_BUFFER))
+            stream = open_decompressed(raw, path.name, stack)
+            line_no = 0
+            try:
+                for line_no, line in iter_bounded_lines(stream, max_bytes):
+                    if not line_no % _REPORT_EVERY_LINES:
+                        self.report_position(raw.tell())
+                    if type(line) is _TooLong:
+                        yield Reject("record.too_large", line.head, line=line_no, detail=f"{line.size} bytes")
+                        continue
+                    if line_no == 1 and line.startswith(b"\xef\xbb\xbf"):
+                        line = line[3:]
+                    try:
+                        record = loads(line)
+                    except decode_error as error:
+                        if not line.strip():
+                            continue
+                        yield _json_reject(line, line_no, error)
+                        continue
+                    if type(record) is not dict:
+                        kind = type(record).__name__
+                        yield Reject("json.not_object", line, line=line_no, detail=f"got {kind}")
+                        continue
+                    item = to_document(record, unit, f"{uri}:{line_no}", {"source_line": line_no}, base)
+                    if type(item) is Reject:
+                        item.raw, item.line = line, line_no
+                    yield item
+            except (OSError, EOFError, zlib.error, zstandard.ZstdError) as error:
+                # a truncated or corrupt stream ends this unit; the lines read so far stay good
+                yield Reject("input.unreadable", None, line=line_no + 1, detail=type(error).__name__)
+
+
+def _json_reject(line: bytes, line_no: int, error: Exception) -> Reject:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as decode_error:
+        return Reject("encoding.invalid_utf8", line, line=line_no, detail=f"byte {decode_error.start}")
+    # orjson's message holds only positions ("unexpected character: line 1 column 5"), no content
+    return Reject("json.invalid", line, line=line_no, detail=str(error))

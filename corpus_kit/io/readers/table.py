@@ -1,0 +1,110 @@
+"""Row mapping shared by the columnar readers (Parquet files and ``save_to_disk`` folders).
+
+Besides a ``media`` column in corpus-kit's own layout, any column holding Hugging Face
+``Image``/``Audio`` values (a struct with ``bytes`` and ``path``, or a list of them) becomes
+media of the record, so that datasets exported by ``datasets`` keep their images and audio.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import pyarrow as pa
+
+from corpus_kit.io.inputs import InputUnit
+from corpus_kit.io.readers.base import CorpusReader, ReadItem
+from corpus_kit.io.rejects import Reject
+
+_HF_MEDIA_TYPES = {"Image": "image", "Audio": "audio", "Video": "video", "Pdf": "document"}
+
+
+def _is_bytes_struct(arrow_type: pa.DataType) -> bool:
+    return pa.types.is_struct(arrow_type) and any(
+        arrow_type.field(i).name == "bytes" for i in range(arrow_type.num_fields)
+    )
+
+
+def _feature_media_type(feature: Any) -> str | None:
+    """Media type named by a Hugging Face feature (as a dict from schema metadata)."""
+    if isinstance(feature, list) and feature:
+        return _feature_media_type(feature[0])
+    if isinstance(feature, dict):
+        kind = feature.get("_type")
+        if kind in _HF_MEDIA_TYPES:
+            return _HF_MEDIA_TYPES[kind]
+        if kind in ("Sequence", "List", "LargeList"):
+            return _feature_media_type(feature.get("feature"))
+    return None
+
+
+def hf_features_from_schema(schema: pa.Schema) -> dict[str, Any]:
+    """Features stored by ``datasets`` in the Arrow schema metadata, if any."""
+    raw = (schema.metadata or {}).get(b"huggingface")
+    if not raw:
+        return {}
+    try:
+        return json.loads(raw).get("info", {}).get("features", {}) or {}
+    except (ValueError, AttributeError):
+        return {}
+
+
+def media_columns(schema: pa.Schema, features: dict[str, Any], text_field: str) -> dict[str, str | None]:
+    """Columns to turn into media, with their declared type (``None``: sniff from bytes)."""
+    found: dict[str, str | None] = {}
+    for field in schema:
+        if field.name in ("media", text_field):
+            continue
+        arrow_type = field.type
+        is_list = pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type)
+        inner = arrow_type.value_type if is_list else arrow_type
+        declared = _feature_media_type(features.get(field.name))
+        if declared or _is_bytes_struct(inner):
+            found[field.name] = declared
+    return found
+
+
+class TableRowsMixin(CorpusReader):
+    """Maps Arrow record batches onto documents."""
+
+    def documents_from_batches(
+        self,
+        batches: Iterable[pa.RecordBatch],
+        unit: InputUnit,
+        media_cols: dict[str, str | None],
+        first_row: int = 0,
+        extra_locator: dict[str, Any] | None = None,
+    ) -> Iterator[ReadItem]:
+        row_index = first_row
+        prefix = f"{unit.uri}:{extra_locator['source_split']}" if extra_locator else unit.uri
+        for batch in batches:
+            for position, record in enumerate(batch.to_pylist()):
+                locator = {"source_row": row_index, **(extra_locator or {})}
+                media_entries = []
+                for column, declared in media_cols.items():
+                    value = record.pop(column, None)
+                    values = value if isinstance(value, list) else [value]
+                    for item in values:
+                        if isinstance(item, dict) and (item.get("bytes") is not None or item.get("path")):
+                            media_entries.append(
+                                {"type": declared, "bytes": item.get("bytes"), "uri": item.get("path") or column}
+                            )
+                if media_entries:
+                    existing = record.get("media")
+                    record["media"] = (existing if isinstance(existing, list) else []) + media_entries
+                item = self.document_from_record(record, unit, f"{prefix}:{row_index}", locator)
+                if type(item) is Reject:
+                    item.row = row_index
+                    item.raw = _row_excerpt(batch.slice(position, 1).to_pylist()[0])
+                yield item
+                row_index += 1
+
+
+def _row_excerpt(record: dict[str, Any]) -> str:
+    """A JSON excerpt of a rejected row with binary values shortened."""
+    shown = {
+        key: (f"<{len(value)} bytes>" if isinstance(value, (bytes, bytearray)) else value)
+        for key, value in record.items()
+    }
+    return json.dumps(shown, ensure_ascii=False, default=str)[:2048]

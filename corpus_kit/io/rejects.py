@@ -1,0 +1,90 @@
+"""Rejects: malformed input that never stops a run and is never lost.
+
+Each reader task writes ``rejects-<rank>.jsonl`` (one JSON object per rejected record: source,
+line/row/member, reason, a truncated raw excerpt). The file is written under a temporary name and
+renamed when the task ends. Rejects may hold raw personal data: the manifest marks the folder as
+restricted and publication never ships it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import orjson
+
+from corpus_kit.utils import truncate_excerpt
+
+#: Every reject reason, with what it means; README's table is generated from the same words.
+REJECT_REASONS: dict[str, str] = {
+    "json.invalid": "the line is not valid JSON",
+    "json.not_object": "the line is valid JSON but not an object",
+    "encoding.invalid_utf8": "the bytes are not valid UTF-8",
+    "text.missing": "no text field and no media",
+    "text.not_string": "the text field is not a string (and there is no media)",
+    "text.empty": "the text is empty and there is no media",
+    "id.invalid": "the id field is neither a string nor an integer",
+    "record.too_large": "one record is larger than --max-record-size (expanded)",
+    "media.invalid": "a media entry is malformed (not an object, bad base64, unknown fields)",
+    "media.missing": "a media path points to a file that does not exist",
+    "media.unsafe_path": "a media path is absolute or leaves the input folder",
+    "input.unreadable": "the stream broke (truncated or corrupt compression, I/O error)",
+    "parquet.unreadable_file": "the Parquet footer or schema cannot be read",
+    "parquet.unreadable_row_group": "a Parquet row group cannot be decoded",
+    "tar.unsafe_path": "a tar member has an absolute path or '..'",
+    "tar.not_regular_file": "a tar member is a link, device or other non-file",
+    "tar.invalid_member": "a tar member of the sample cannot be decoded (bad JSON, bad UTF-8 text)",
+    "hf_disk.unreadable": "the save_to_disk folder or one of its Arrow files cannot be read",
+}
+
+
+@dataclass(slots=True)
+class Reject:
+    """A record that could not be read, with where it was and why."""
+
+    reason: str
+    raw: bytes | str | None = None
+    line: int | None = None
+    row: int | None = None
+    member: str | None = None
+    records: int = 1  # an unreadable row group stands for all of its rows
+    detail: str | None = None  # a parser message; never record content
+
+    def to_json(self, source: str) -> bytes:
+        entry: dict[str, object] = {"source": source}
+        for key in ("line", "row", "member"):
+            value = getattr(self, key)
+            if value is not None:
+                entry[key] = value
+        entry["reason"] = self.reason
+        if self.detail:
+            entry["detail"] = self.detail
+        if self.records != 1:
+            entry["records"] = self.records
+        entry["raw"] = truncate_excerpt(self.raw) if self.raw is not None else None
+        return orjson.dumps(entry) + b"\n"
+
+
+class RejectSink:
+    """Appends rejects of one task to a temporary file; renamed into place on ``close``."""
+
+    def __init__(self, folder: str | Path, rank: int):
+        self.final_path = Path(folder) / f"rejects-{rank:05d}.jsonl"
+        self.tmp_path = self.final_path.with_name(self.final_path.name + ".tmp")
+        self._handle: IO[bytes] | None = None
+        self.count = 0
+
+    def write(self, reject: Reject, source: str) -> None:
+        if self._handle is None:
+            self.final_path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = open(self.tmp_path, "wb")
+        self._handle.write(reject.to_json(source))
+        self.count += 1
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+            os.replace(self.tmp_path, self.final_path)

@@ -1,0 +1,1 @@
+"""Pipelines: YAML configuration -> datatrove steps -> executor -> governed dataset."""

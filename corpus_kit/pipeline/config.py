@@ -1,0 +1,181 @@
+"""Pipeline YAML: loaded with ``yaml.safe_load`` semantics, validated by pydantic, errors with line numbers.
+
+```yaml
+name: demo
+dataset: {name: corpus-kit-demo, version: "1.0.0"}
+supply: {mode: open}
+inputs: [../samples/demo]        # relative to this file; -i on the command line replaces them
+read: {text_field: text, id_field: id, max_record_size: 64MiB}
+steps: []                        # stages, e.g. "- dedup: {mode: both}", as they are registered
+write: {shard_size: 512MiB, row_group_size: 128MiB, keep_removed: false}
+max_rejects: 5%                  # a count, a fraction (0.05) or a percentage; exit 1 beyond it
+```
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from corpus_kit.errors import UsageError
+from corpus_kit.governance.manifest import Supply
+from corpus_kit.io.parquet_writer import DEFAULT_ROW_GROUP_BYTES, DEFAULT_SHARD_BYTES
+from corpus_kit.io.readers.base import DEFAULT_MAX_RECORD_BYTES
+from corpus_kit.stages import STAGES
+from corpus_kit.utils import parse_size
+
+
+def parse_max_rejects(value: str | float | int | None) -> float | int | None:
+    """``100`` (a count), ``0.01`` (a fraction of input records) or ``"1%"``; ``None`` for no limit."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if text.endswith("%"):
+                value = float(text[:-1]) / 100
+            elif text.isdigit():
+                value = int(text)
+            else:
+                value = float(text)
+        except ValueError as error:
+            raise ValueError(f"max_rejects {value!r}: use a count (100), a fraction (0.01) or 1%") from error
+    if isinstance(value, bool) or value < 0:
+        raise ValueError(f"max_rejects {value!r}: must be a count or a fraction >= 0")
+    if isinstance(value, float) and value >= 1:
+        if not value.is_integer():
+            raise ValueError(f"max_rejects {value!r}: a fraction must be below 1 (0.05 = 5%)")
+        return int(value)
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReadConfig(_Strict):
+    format: Literal["jsonl", "parquet", "webdataset", "hf_disk"] | None = None
+    text_field: str = "text"
+    id_field: str = "id"
+    max_record_size: int = DEFAULT_MAX_RECORD_BYTES
+
+    @field_validator("max_record_size", mode="before")
+    @classmethod
+    def _size(cls, value: Any) -> int:
+        return parse_size(value)
+
+
+class WriteConfig(_Strict):
+    shard_size: int = DEFAULT_SHARD_BYTES
+    row_group_size: int = DEFAULT_ROW_GROUP_BYTES
+    keep_removed: bool = False
+
+    @field_validator("shard_size", "row_group_size", mode="before")
+    @classmethod
+    def _size(cls, value: Any) -> int:
+        size = parse_size(value)
+        if size < 1024:
+            raise ValueError("sizes below 1 KiB make no sense for Parquet shards")
+        return size
+
+
+class DatasetConfig(_Strict):
+    name: str | None = None  # default: the output folder's name
+    version: str = "0.1.0"
+    description: str = ""
+
+
+class StepConfig(_Strict):
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class PipelineConfig(_Strict):
+    name: str
+    description: str = ""
+    dataset: DatasetConfig = Field(default_factory=DatasetConfig)
+    supply: Supply | None = None
+    inputs: list[str] = Field(default_factory=list)
+    read: ReadConfig = Field(default_factory=ReadConfig)
+    steps: list[StepConfig] = Field(default_factory=list)
+    write: WriteConfig = Field(default_factory=WriteConfig)
+    max_rejects: float | int | None = None
+
+    @field_validator("steps", mode="before")
+    @classmethod
+    def _steps(cls, value: Any) -> list[dict[str, Any]]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise ValueError("steps must be a list, e.g. '- dedup: {mode: both}'")
+        steps = []
+        for entry in value:
+            if isinstance(entry, str):
+                name, params = entry, {}
+            elif isinstance(entry, dict) and len(entry) == 1:
+                name, params = next(iter(entry.items()))
+                params = params or {}
+            else:
+                raise ValueError("each step is a name or a one-key mapping, e.g. '- dedup: {mode: both}'")
+            if name not in STAGES:
+                available = ", ".join(sorted(STAGES)) or "none in this version"
+                raise ValueError(f"unknown step {name!r} (available: {available})")
+            if not isinstance(params, dict):
+                raise ValueError(f"parameters of step {name!r} must be a mapping")
+            steps.append({"name": name, "params": params})
+        return steps
+
+    @field_validator("max_rejects", mode="before")
+    @classmethod
+    def _max_rejects(cls, value: Any) -> float | int | None:
+        return parse_max_rejects(value)
+
+
+def _node_line(node: yaml.Node | None, location: tuple[Any, ...]) -> int | None:
+    """1-based line of the YAML node at a pydantic error location (deepest node found)."""
+    if node is None:
+        return None
+    line = node.start_mark.line + 1
+    for key in location:
+        if isinstance(node, yaml.MappingNode):
+            match = next((value for name, value in node.value if name.value == key), None)
+            if match is None:
+                break
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def load_pipeline(path: str | Path) -> PipelineConfig:
+    """Read and validate a pipeline YAML; a bad file raises ``UsageError`` naming file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"{path}: pipeline file not found; see the pipelines/ folder for examples")
+    text = path.read_text(encoding="utf-8")
+    try:
+        tree = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise UsageError(f"{path}{where}: {problem}; fix the YAML syntax") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: a pipeline is a mapping with at least 'name:'; see pipelines/demo.yaml")
+    try:
+        return PipelineConfig.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        location = tuple(first["loc"])
+        line = _node_line(tree, location)
+        where = f":{line}" if line else ""
+        field = ".".join(str(part) for part in location) or "(top level)"
+        message = first["msg"].removeprefix("Value error, ")
+        raise UsageError(f"{path}{where}: {field}: {message}") from None

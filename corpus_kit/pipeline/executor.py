@@ -1,0 +1,59 @@
+"""datatrove's ``LocalPipelineExecutor`` with console logging under corpus-kit's control.
+
+datatrove sends INFO logs of every task to stderr; a CLI that promises one progress bar and one
+summary (and silence with ``--quiet`` or in CI) must keep them in the task log files instead
+(``OUT/.corpus-kit/logs/logs/task_XXXXX.log``). ``verbose=True`` restores datatrove's behaviour.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import datatrove.executor.base as executor_base
+from datatrove.executor.local import LocalPipelineExecutor
+from datatrove.utils.stats import PipelineStats
+from loguru import logger
+
+_ORIGINAL_ADD_TASK_LOGGER = executor_base.add_task_logger
+_ORIGINAL_CLOSE_TASK_LOGGER = executor_base.close_task_logger
+
+
+def _file_only_task_logger(logging_dir, rank: int, local_rank: int = 0, node_rank: int = -1):
+    logger.remove()
+    logfile = logging_dir.open(f"logs/task_{rank:05d}.log", "w")
+    logger.add(logfile, colorize=False, level="DEBUG", format="{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {message}")
+    logger.info(f"Launching pipeline for {rank=}")
+    return logfile
+
+
+def _file_only_close(logfile) -> None:
+    logger.complete()
+    logger.remove()
+    logfile.close()
+
+
+def silence_console_logs() -> None:
+    """Route datatrove's task logs to files only, in this process."""
+    logger.remove()
+    executor_base.add_task_logger = _file_only_task_logger
+    executor_base.close_task_logger = _file_only_close
+
+
+def restore_console_logs() -> None:
+    executor_base.add_task_logger = _ORIGINAL_ADD_TASK_LOGGER
+    executor_base.close_task_logger = _ORIGINAL_CLOSE_TASK_LOGGER
+    logger.remove()
+    logger.add(sys.stderr)
+
+
+class CorpusLocalExecutor(LocalPipelineExecutor):
+    """Runs tasks locally; worker processes (forkserver) apply the same logging choice."""
+
+    def __init__(self, *args, verbose: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.verbose = verbose
+
+    def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1) -> PipelineStats:
+        if not self.verbose:
+            silence_console_logs()
+        return super()._run_for_rank(rank, local_rank, node_rank)

@@ -1,0 +1,398 @@
+"""Run a pipeline end to end: read -> stages -> Parquet, then finalise the dataset and its manifest.
+
+Output layout (DESIGN.md §3)::
+
+    OUT/data/train-00000-of-0000N.parquet   the dataset
+    OUT/rejects/rejects-<rank>.jsonl         malformed input (restricted)
+    OUT/removed/<stage>/...                  dropped records with --keep-removed (restricted)
+    OUT/manifest.json                        written last, atomically
+    OUT/.corpus-kit/                         work folder (logs, staging); removed after success
+
+Nothing under ``OUT/data`` ever looks complete before it is: tasks write ``*.parquet.tmp`` files
+in the staging folder, the finaliser names them ``train-…-of-…`` there and moves the whole folder
+into place with one rename, then writes the manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow.parquet as pq
+from datatrove.pipeline.base import PipelineStep
+
+import corpus_kit
+from corpus_kit.errors import CheckFailed, CorpusKitError, UsageError
+from corpus_kit.governance.accounting import Tally, load_merged_stats, tally_from_stats
+from corpus_kit.governance.manifest import (
+    MANIFEST_NAME,
+    DataFile,
+    DatasetInfo,
+    Manifest,
+    PipelineRecord,
+    RestrictedFolder,
+    Source,
+    StepRecord,
+    Supply,
+    utc_now,
+)
+from corpus_kit.io.inputs import InputUnit
+from corpus_kit.io.parquet_writer import ParquetShardWriter, open_parquet_writer
+from corpus_kit.io.readers import MixedReader, ReadOptions, TaskFolders
+from corpus_kit.pipeline.executor import CorpusLocalExecutor, restore_console_logs, silence_console_logs
+from corpus_kit.stages import STAGES, StageContext
+from corpus_kit.utils import sha256_file
+
+WORK_DIR_NAME = ".corpus-kit"
+_OWNED_NAMES = {"data", "rejects", "removed", MANIFEST_NAME, WORK_DIR_NAME, "README.md", "croissant.json", "report.html"}
+_VERSIONED_PACKAGES = ("datatrove", "pyarrow", "datasets", "pydantic", "orjson", "zstandard", "typer")
+_RESTRICTED_REASON = "may hold raw input, including personal data; never publish"
+
+
+@dataclass
+class StepSpec:
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunSpec:
+    """Everything a run needs, resolved (paths absolute, sizes in bytes)."""
+
+    pipeline_name: str
+    units: list[InputUnit]
+    output: Path
+    read: ReadOptions = field(default_factory=ReadOptions)
+    steps: list[StepSpec] = field(default_factory=list)
+    shard_bytes: int = 512 * 1024 * 1024
+    row_group_bytes: int = 128 * 1024 * 1024
+    keep_removed: bool = False
+    dataset_name: str | None = None
+    dataset_version: str = "0.1.0"
+    dataset_description: str = ""
+    supply: Supply | None = None
+    max_rejects: float | int | None = None
+    workers: int | None = None
+    tasks: int | None = None
+    overwrite: bool = False
+    verbose: bool = False
+
+    def resolved_config(self) -> dict[str, Any]:
+        """What determines the output (not workers, paths of the output, or verbosity)."""
+        return {
+            "pipeline": self.pipeline_name,
+            "inputs": [{"uri": unit.uri, "format": unit.format} for unit in self.units],
+            "read": {
+                "text_field": self.read.text_field,
+                "id_field": self.read.id_field,
+                "max_record_bytes": self.read.max_record_bytes,
+            },
+            "steps": [{"name": step.name, "params": step.params} for step in self.steps],
+            "write": {
+                "shard_bytes": self.shard_bytes,
+                "row_group_bytes": self.row_group_bytes,
+                "keep_removed": self.keep_removed,
+            },
+            "tasks": self.task_count(),
+        }
+
+    def task_count(self) -> int:
+        # depends on the input only, so output files are the same for any number of workers
+        return self.tasks or max(1, min(len(self.units), 64))
+
+
+@dataclass
+class RunResult:
+    manifest: Manifest
+    output: Path
+    tally: Tally
+    seconds: float
+    input_bytes: int
+    max_rejects_exceeded: str | None = None
+
+
+ProgressCallback = Callable[[int, int], None]  # (records, bytes) so far
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"corpus-kit": corpus_kit.__version__, "python": platform.python_version()}
+    for name in _VERSIONED_PACKAGES:
+        try:
+            versions[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def config_sha256(config: dict[str, Any]) -> str:
+    return hashlib.sha256(orjson.dumps(config, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def prepare_output(output: Path, overwrite: bool) -> None:
+    """Refuse to clobber anything that is not a corpus-kit dataset; refuse a dataset without --overwrite."""
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"{output}: exists and is not a folder; choose another -o")
+    if not output.exists():
+        output.mkdir(parents=True)
+        return
+    entries = {entry.name for entry in output.iterdir()}
+    foreign = sorted(entries - _OWNED_NAMES)
+    if foreign:
+        raise UsageError(
+            f"{output}: folder is not empty and not a corpus-kit dataset (found {foreign[0]!r}); "
+            "choose an empty or new -o"
+        )
+    if entries & {"data", MANIFEST_NAME, "rejects", "removed"} and not overwrite:
+        raise UsageError(f"{output}: already holds a dataset; pass --overwrite to replace it or choose another -o")
+
+
+def build_pipeline(spec: RunSpec, work: Path) -> list[PipelineStep]:
+    staging = work / "staging"
+    folders = TaskFolders(
+        rejects=str(staging / "rejects"), sources=str(work / "sources"), progress=str(work / "progress")
+    )
+    steps: list[PipelineStep] = [MixedReader(spec.units, spec.read, folders)]
+    for step in spec.steps:
+        removed = str(staging / "removed" / step.name) if spec.keep_removed else None
+        steps.append(STAGES[step.name](step.params, StageContext(work_dir=str(work), removed_dir=removed)))
+    steps.append(ParquetShardWriter(str(staging / "data"), spec.shard_bytes, spec.row_group_bytes))
+    return steps
+
+
+def _poll_progress(folder: Path, callback: ProgressCallback, done: threading.Event) -> None:
+    while not done.wait(0.25):
+        records = size = 0
+        for path in folder.glob("*.json"):
+            try:
+                payload = orjson.loads(path.read_bytes())
+            except (OSError, orjson.JSONDecodeError):
+                continue
+            records += payload.get("records", 0)
+            size += payload.get("bytes", 0)
+        callback(records, size)
+
+
+def _describe_files(folder: Path, relative_to: Path, pattern: str, with_rows: bool) -> list[DataFile]:
+    files = []
+    for path in sorted(folder.rglob(pattern)) if folder.is_dir() else []:
+        rows = pq.ParquetFile(path).metadata.num_rows if with_rows else _count_lines(path)
+        files.append(
+            DataFile(
+                path=path.relative_to(relative_to).as_posix(),
+                sha256=sha256_file(path),
+                bytes=path.stat().st_size,
+                rows=rows,
+            )
+        )
+    return files
+
+
+def _count_lines(path: Path) -> int:
+    with open(path, "rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+
+
+def _name_data_files(staged: Path) -> list[Path]:
+    """Give staged task files their Hub names, in (rank, sequence) order; an empty run gets one empty file."""
+    leftovers = sorted(staged.glob("*.tmp"))
+    if leftovers:
+        raise CorpusKitError(f"{leftovers[0]}: a task did not finish writing; run the command again")
+    parts = sorted(staged.glob("*.parquet"))
+    if not parts:
+        staged.mkdir(parents=True, exist_ok=True)
+        empty = staged / "00000-0000.parquet"
+        open_parquet_writer(empty).close()
+        parts = [empty]
+    total = len(parts)
+    named = []
+    for index, part in enumerate(parts):
+        target = staged / f"train-{index:05d}-of-{total:05d}.parquet"
+        os.replace(part, target)
+        named.append(target)
+    return named
+
+
+def _swap_into_place(staging: Path, output: Path, work: Path) -> None:
+    """Replace OUT/data, OUT/rejects, OUT/removed with the staged ones (old manifest removed first)."""
+    (output / MANIFEST_NAME).unlink(missing_ok=True)
+    trash = work / "trash"
+    for name in ("data", "rejects", "removed"):
+        current, staged = output / name, staging / name
+        if current.exists():
+            trash.mkdir(parents=True, exist_ok=True)
+            os.replace(current, trash / name)
+        if staged.exists():
+            os.replace(staged, current)
+
+
+def check_max_rejects(limit: float | int | None, rejected: int, total: int) -> str | None:
+    """A message when ``rejected`` exceeds the limit (a count, or a fraction of ``total``)."""
+    if limit is None:
+        return None
+    allowed = limit if isinstance(limit, int) else limit * total
+    if rejected > allowed:
+        shown = f"{limit}" if isinstance(limit, int) else f"{limit:.2%} of {total}"
+        return f"{rejected} rejected records exceed --max-rejects {shown}"
+    return None
+
+
+def run_pipeline(spec: RunSpec, progress: ProgressCallback | None = None) -> RunResult:
+    """Run ``spec`` and write the dataset; raises ``CorpusKitError`` subclasses on failure."""
+    if not spec.units:
+        raise UsageError("no input to read")
+    output = spec.output.resolve()
+    prepare_output(output, spec.overwrite)
+    work = output / WORK_DIR_NAME
+    if work.exists():
+        shutil.rmtree(work)  # a previous run's leftovers; resuming arrives with the executors work
+    work.mkdir()
+    (work / "progress").mkdir()
+
+    tasks = spec.task_count()
+    workers = max(1, min(spec.workers or os.cpu_count() or 1, tasks))
+    pipeline = build_pipeline(spec, work)
+    step_names = ["read", *[step.name for step in spec.steps], "write"]
+    executor = CorpusLocalExecutor(
+        pipeline,
+        tasks=tasks,
+        workers=workers,
+        logging_dir=str(work / "logs"),
+        skip_completed=False,
+        verbose=spec.verbose,
+    )
+
+    started = time.monotonic()
+    done = threading.Event()
+    poller = None
+    if progress is not None:
+        poller = threading.Thread(target=_poll_progress, args=(work / "progress", progress, done), daemon=True)
+        poller.start()
+    if not spec.verbose:
+        silence_console_logs()
+    try:
+        executor.run()
+    except CorpusKitError:
+        raise
+    except Exception as error:
+        raise CorpusKitError(
+            f"{type(error).__name__} in a pipeline task; details in {work / 'logs' / 'logs'}/, "
+            "fix the cause and run the command again"
+        ) from error
+    finally:
+        done.set()
+        if poller is not None:
+            poller.join()
+        if not spec.verbose:
+            restore_console_logs()
+    seconds = time.monotonic() - started
+    return finalize(spec, work, tasks, step_names, seconds)
+
+
+def finalize(spec: RunSpec, work: Path, tasks: int, step_names: list[str], seconds: float) -> RunResult:
+    """Turn a finished run's staging folder into the dataset and write its manifest."""
+    output = spec.output.resolve()
+    staging = work / "staging"
+    tally = tally_from_stats(load_merged_stats(work / "logs", tasks), step_names)
+    if not tally.invariant_holds():
+        raise CorpusKitError(
+            f"accounting does not balance (input {tally.input} != output {tally.output} + dropped "
+            f"{sum(tally.dropped.values())} + rejected {tally.rejected}); this is a bug, please report it "
+            f"with the logs in {work}"
+        )
+
+    named = _name_data_files(staging / "data")
+    rows = sum(pq.ParquetFile(path).metadata.num_rows for path in named)
+    if rows != tally.output:
+        raise CorpusKitError(f"data files hold {rows} rows but {tally.output} were written; this is a bug")
+
+    ledger: dict[str, dict[str, Any]] = {}
+    for path in sorted((work / "sources").glob("*.json")):
+        for entry in orjson.loads(path.read_bytes()):
+            ledger[entry["uri"]] = entry
+    sources = [Source(**ledger[unit.uri]) for unit in spec.units if unit.uri in ledger]
+
+    _swap_into_place(staging, output, work)
+    files = _describe_files(output / "data", output, "*.parquet", with_rows=True)
+    restricted = []
+    reject_files = _describe_files(output / "rejects", output, "*.jsonl", with_rows=False)
+    if reject_files:
+        restricted.append(RestrictedFolder(path="rejects/", records=tally.rejected, files=reject_files, reason=_RESTRICTED_REASON))
+    removed_files = _describe_files(output / "removed", output, "*.parquet", with_rows=True)
+    if removed_files:
+        restricted.append(
+            RestrictedFolder(
+                path="removed/",
+                records=sum(item.rows for item in removed_files),
+                files=removed_files,
+                reason=_RESTRICTED_REASON,
+            )
+        )
+
+    config = spec.resolved_config()
+    manifest = Manifest(
+        dataset=DatasetInfo(
+            name=spec.dataset_name or output.name,
+            version=spec.dataset_version,
+            description=spec.dataset_description,
+            created_at=utc_now(),
+        ),
+        supply=spec.supply,
+        counts={
+            "input": tally.input,
+            "output": tally.output,
+            "rejected": tally.rejected,
+            "dropped": tally.dropped,
+        },
+        languages=tally.languages,
+        licenses=tally.licenses,
+        sources=sources,
+        files=files,
+        restricted=restricted,
+        pipeline=PipelineRecord(
+            name=spec.pipeline_name,
+            steps=[
+                StepRecord(
+                    name=step.name,
+                    params=_step_params(spec, index),
+                    input=step.input,
+                    output=step.output,
+                    dropped=step.dropped,
+                    seconds=round(step.seconds, 3),
+                )
+                for index, step in enumerate(tally.steps)
+            ],
+            config_sha256=config_sha256(config),
+            versions=package_versions(),
+            tasks=tasks,
+            wall_seconds=round(seconds, 3),
+        ),
+    )
+    manifest.write(output)
+    shutil.rmtree(work, ignore_errors=True)
+    return RunResult(
+        manifest=manifest,
+        output=output,
+        tally=tally,
+        seconds=seconds,
+        input_bytes=sum(unit.size for unit in spec.units),
+        max_rejects_exceeded=check_max_rejects(spec.max_rejects, tally.rejected, tally.input),
+    )
+
+
+def _step_params(spec: RunSpec, index: int) -> dict[str, Any]:
+    config = spec.resolved_config()
+    if index == 0:
+        return {**config["read"], "inputs": len(spec.units)}
+    if index <= len(spec.steps):
+        return spec.steps[index - 1].params
+    return config["write"]
