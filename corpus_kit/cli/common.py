@@ -56,7 +56,13 @@ def progress_wanted(quiet: bool) -> bool:
 
 @contextmanager
 def progress_display(enabled: bool, total_bytes: int, label: str) -> Iterator[ProgressCallback | None]:
-    """A rich progress bar (bytes read, records, MB/s) fed by the runner's polling callback."""
+    """A rich progress bar (bytes read, records, MB/s) fed by the runner's polling thread.
+
+    The bar is created on the first report and refreshed by the caller's thread only
+    (``auto_refresh=False``): no rendering thread exists while worker processes are forked, so a
+    child never inherits a held stderr lock. The runner reports only once a task has started,
+    that is after the pool's workers exist.
+    """
     if not enabled:
         yield None
         return
@@ -68,13 +74,23 @@ def progress_display(enabled: bool, total_bytes: int, label: str) -> Iterator[Pr
         TransferSpeedColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=stderr, transient=True) as progress:
-        task = progress.add_task(label, total=max(total_bytes, 1), records=0)
+    state: dict[str, Any] = {}
 
-        def update(records: int, size: int) -> None:
-            progress.update(task, completed=min(size, total_bytes), records=records)
+    def update(records: int, size: int) -> None:
+        if "progress" not in state:
+            progress = Progress(*columns, console=stderr, transient=True, auto_refresh=False)
+            progress.start()
+            state["progress"] = progress
+            state["task"] = progress.add_task(label, total=max(total_bytes, 1), records=0)
+        progress = state["progress"]
+        progress.update(state["task"], completed=min(size, total_bytes), records=records)
+        progress.refresh()
 
+    try:
         yield update
+    finally:
+        if "progress" in state:
+            state["progress"].stop()
 
 
 def print_summary(result: RunResult, title: str) -> None:
