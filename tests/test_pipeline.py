@@ -243,3 +243,30 @@ def test_tar_media_member_too_large_for_memory_cap(tmp_path: Path, cli) -> None:
     assert cli("convert", tmp_path / "s.tar", "-o", out, "-q", "--max-record-size", "100KiB").exit_code == 0
     manifest = load_manifest(out)
     assert manifest.counts.output == 1 and manifest.counts.rejected == 1
+
+
+def test_writer_columns_keep_nulls_values_and_media(tmp_path: Path) -> None:
+    from datatrove.data import Document
+
+    from corpus_kit.io.parquet_writer import ParquetShardWriter
+    from corpus_kit.records import make_media
+
+    png = make_png(seed=7)
+    documents = [
+        Document(text="中文 text", id="a", metadata={"language": "zh-Hans", "language_score": 0.5, "pii_spans": 2}),
+        Document(text="", id="b", media=[make_media("b.png", png, "b.png")], metadata={"license": "MIT"}),
+        Document(text="plain", id="c", metadata={"quality_signals": {"gopher": 0.1}, "extra": [1, 2]}),
+    ]
+    writer = ParquetShardWriter(str(tmp_path), shard_bytes=1 << 20)
+    assert list(writer.run(iter(documents), rank=0)) == documents
+    rows = pq.read_table(tmp_path / "00000-0000.parquet").to_pylist()
+    assert [row["id"] for row in rows] == ["a", "b", "c"]
+    assert rows[0]["text"] == "中文 text" and rows[0]["language"] == "zh-Hans"
+    assert rows[0]["language_score"] == 0.5 and rows[0]["pii_spans"] == 2
+    assert rows[1]["language_score"] is None and rows[1]["pii_spans"] is None and rows[1]["language"] is None
+    assert rows[1]["media"][0]["bytes"] == png and rows[1]["media"][0]["mime"] == "image/png"
+    assert rows[0]["media"] == [] and rows[2]["media"] == []
+    assert rows[1]["license"] == "MIT" and rows[0]["license"] is None
+    assert json.loads(rows[2]["quality_signals"]) == {"gopher": 0.1}
+    assert json.loads(rows[2]["metadata"]) == {"extra": [1, 2]}
+    assert rows[0]["metadata"] is None
