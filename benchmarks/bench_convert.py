@@ -51,7 +51,16 @@ def main() -> None:
         if corpus is None:
             corpus = scratch / "corpus"
             subprocess.run(
-                [sys.executable, str(HERE / "make_corpus.py"), "-o", str(corpus), "--mb", str(args.mb), "--files", "5"],
+                [
+                    sys.executable,
+                    str(HERE / "make_corpus.py"),
+                    "-o",
+                    str(corpus),
+                    "--mb",
+                    str(args.mb),
+                    "--files",
+                    "5",
+                ],
                 check=True,
             )
         input_bytes = sum(p.stat().st_size for p in corpus.glob("*.jsonl"))
@@ -60,7 +69,8 @@ def main() -> None:
             path.read_bytes()
         commands = {
             "floor: orjson + pyarrow write": [
-                sys.executable, str(HERE / "floor.py"), str(corpus), str(scratch / "floor"), "--procs", str(args.workers)
+                sys.executable, str(HERE / "floor.py"), str(corpus), str(scratch / "floor"),
+                "--procs", str(args.workers),
             ],
             "corpus-kit convert": [
                 sys.executable, "-m", "corpus_kit", "convert", str(corpus), "-o", str(scratch / "ck"),
@@ -85,7 +95,8 @@ def main() -> None:
         print(f"| tool | wall s (median of {args.repeat}) | MB/s | docs/s | vs floor |")
         print("|---|---:|---:|---:|---:|")
         for name, row in results.items():
-            print(f"| {name} | {row['wall_s']} | {row['mb_per_s']} | {row['docs_per_s']:,} | {row['mb_per_s'] / floor:.2f}x |")
+            ratio = row["mb_per_s"] / floor
+            print(f"| {name} | {row['wall_s']} | {row['mb_per_s']} | {row['docs_per_s']:,} | {ratio:.2f}x |")
         if args.json:
             payload = {"input_bytes": input_bytes, "docs": docs, "workers": args.workers, "results": results}
             args.json.write_text(json.dumps(payload, indent=2) + "\n")

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
-from datatrove.data import Document, Media, MediaType
+from datatrove.data import Media, MediaType
 
 MEDIA_TYPE_NAMES = {
     MediaType.IMAGE: "image",
@@ -148,7 +148,9 @@ def _json_default(value: Any) -> Any:
 
 def dumps_json(value: Any) -> str:
     """Compact, key-sorted JSON text (stable output for identical input)."""
-    return orjson.dumps(value, default=_json_default, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
+    return orjson.dumps(
+        value, default=_json_default, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+    ).decode()
 
 
 def as_optional_str(value: Any) -> str | None:

@@ -21,15 +21,29 @@ from corpus_kit.cli import app
 def make_png(width: int = 4, height: int = 4, seed: int = 0) -> bytes:
     """A valid RGB PNG built with zlib only."""
     rows = b"".join(
-        b"\x00" + b"".join(bytes([(x * 50 + y * 20 + seed) % 256, (x * 10 + seed) % 256, (y * 70) % 256]) for x in range(width))
+        b"\x00"
+        + b"".join(
+            bytes([(x * 50 + y * 20 + seed) % 256, (x * 10 + seed) % 256, (y * 70) % 256])
+            for x in range(width)
+        )
         for y in range(height)
     )
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def make_jpeg_like(seed: int = 0) -> bytes:

@@ -88,7 +88,9 @@ def test_run_pipeline_yaml_with_inputs_override(tmp_path: Path, cli) -> None:
         ("- just a list\n", None, "mapping"),
     ],
 )
-def test_pipeline_yaml_errors_point_at_the_line(tmp_path: Path, yaml_text: str, line: int | None, message: str) -> None:
+def test_pipeline_yaml_errors_point_at_the_line(
+    tmp_path: Path, yaml_text: str, line: int | None, message: str
+) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(yaml_text)
     with pytest.raises(UsageError) as caught:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import random
 import json
+import random
 import tarfile
 from pathlib import Path
 
@@ -44,7 +44,7 @@ def assert_files_match_manifest(out: Path, manifest: Manifest) -> None:
 
 
 def make_mixed_folder(folder: Path) -> tuple[set[str], int]:
-    """Good records spread over JSONL/gz/zst/Parquet/tar plus every kind of bad input; returns (good ids, bad)."""
+    """Good records over JSONL/gz/zst/Parquet/tar plus every kind of bad input; returns (good ids, bad)."""
     import pyarrow as pa
 
     folder.mkdir()
@@ -59,7 +59,9 @@ def make_mixed_folder(folder: Path) -> tuple[set[str], int]:
     write_jsonl(folder / "c.jsonl.zst", [record(i, "c") for i in range(20)], "zst")
     good |= {f"b{i}" for i in range(20)} | {f"c{i}" for i in range(20)}
     # a Parquet file whose second row group is corrupt (100 rows lost, one reject entry)
-    table = pa.table({"id": [f"p{i}" for i in range(200)], "text": [f"parquet row {i} " * 20 for i in range(200)]})
+    table = pa.table(
+        {"id": [f"p{i}" for i in range(200)], "text": [f"parquet row {i} " * 20 for i in range(200)]}
+    )
     pq.write_table(table, folder / "d.parquet", row_group_size=100)
     meta = pq.ParquetFile(folder / "d.parquet").metadata
     start = meta.row_group(1).column(1).data_page_offset
@@ -92,7 +94,10 @@ def test_mixed_good_and_bad_input(tmp_path: Path, cli) -> None:
 
     entries = [json.loads(line) for path in sorted((out / "rejects").glob("*.jsonl")) for line in path.open()]
     reasons = sorted(entry["reason"] for entry in entries)
-    expected = sorted([reason for reason, _ in BAD_JSONL_LINES] + ["parquet.unreadable_row_group", "tar.unsafe_path", "tar.invalid_member"])
+    expected = sorted(
+        [reason for reason, _ in BAD_JSONL_LINES]
+        + ["parquet.unreadable_row_group", "tar.unsafe_path", "tar.invalid_member"]
+    )
     assert reasons == expected
     for entry in entries:
         assert entry["source"].endswith((".jsonl", ".parquet", ".tar"))
@@ -100,7 +105,9 @@ def test_mixed_good_and_bad_input(tmp_path: Path, cli) -> None:
     assert sum(entry.get("records", 1) for entry in entries) == bad
     assert manifest.restricted and manifest.restricted[0].path == "rejects/"
     by_uri = {Path(source.uri).name: source for source in manifest.sources}
-    assert by_uri["a.jsonl"].records == 2 * len(BAD_JSONL_LINES) and by_uri["a.jsonl"].rejected == len(BAD_JSONL_LINES)
+    assert by_uri["a.jsonl"].records == 2 * len(BAD_JSONL_LINES) and by_uri["a.jsonl"].rejected == len(
+        BAD_JSONL_LINES
+    )
     assert by_uri["d.parquet"].sha256 == sha256_file(tmp_path / "in" / "d.parquet")
     assert "rejected" in result.output and "holds" in result.output
 
@@ -109,7 +116,9 @@ def test_max_rejects_turns_into_exit_1(tmp_path: Path, cli) -> None:
     make_mixed_folder(tmp_path / "in")
     out = tmp_path / "out"
     assert cli("convert", tmp_path / "in", "-o", out, "--max-rejects", "5", "-q").exit_code == 1
-    assert cli("convert", tmp_path / "in", "-o", out, "--overwrite", "--max-rejects", "50%", "-q").exit_code == 0
+    assert (
+        cli("convert", tmp_path / "in", "-o", out, "--overwrite", "--max-rejects", "50%", "-q").exit_code == 0
+    )
     result = cli("convert", tmp_path / "in", "-o", out, "--overwrite", "--max-rejects", "0.01", "-q")
     assert result.exit_code == 1 and "exceed --max-rejects" in result.output
 
@@ -143,7 +152,9 @@ def test_webdataset_round_trip_is_byte_identical(tmp_path: Path, cli) -> None:
 
 
 def test_shards_get_hub_names_and_explicit_schema(tmp_path: Path, cli) -> None:
-    noise = [base64.b64encode(random.Random(i).randbytes(2000)).decode() for i in range(400)]  # incompressible
+    noise = [
+        base64.b64encode(random.Random(i).randbytes(2000)).decode() for i in range(400)
+    ]  # incompressible
     write_jsonl(tmp_path / "big.jsonl", [record(i, text=noise[i]) for i in range(400)])
     out = tmp_path / "out"
     result = cli("convert", tmp_path / "big.jsonl", "-o", out, "--shard-size", "64KiB", "-q")
@@ -182,7 +193,9 @@ def test_interrupted_run_leaves_nothing_that_looks_complete(tmp_path: Path, monk
 
     monkeypatch.setattr(JsonlReader, "read_unit", dies_midway)
     out = tmp_path / "out"
-    spec = RunSpec(pipeline_name="t", units=resolve_inputs([str(tmp_path / "in.jsonl")]), output=out, workers=1)
+    spec = RunSpec(
+        pipeline_name="t", units=resolve_inputs([str(tmp_path / "in.jsonl")]), output=out, workers=1
+    )
     with pytest.raises(CorpusKitError, match="RuntimeError in a pipeline task"):
         run_pipeline(spec)
     assert not (out / "data").exists() and not (out / "manifest.json").exists()
@@ -211,7 +224,12 @@ def test_overwrite_replaces_the_dataset_and_foreign_folders_are_refused(tmp_path
 def test_manifest_records_pipeline_and_sources(tmp_path: Path, cli) -> None:
     write_jsonl(tmp_path / "in.jsonl", [record(i) for i in range(4)])
     out = tmp_path / "out"
-    assert cli("convert", tmp_path / "in.jsonl", "-o", out, "-q", "--name", "my-set", "--dataset-version", "2.0").exit_code == 0
+    assert (
+        cli(
+            "convert", tmp_path / "in.jsonl", "-o", out, "-q", "--name", "my-set", "--dataset-version", "2.0"
+        ).exit_code
+        == 0
+    )
     manifest = load_manifest(out)
     assert manifest.dataset.name == "my-set" and manifest.dataset.version == "2.0"
     assert [step.name for step in manifest.pipeline.steps] == ["read", "write"]
@@ -253,7 +271,9 @@ def test_writer_columns_keep_nulls_values_and_media(tmp_path: Path) -> None:
 
     png = make_png(seed=7)
     documents = [
-        Document(text="中文 text", id="a", metadata={"language": "zh-Hans", "language_score": 0.5, "pii_spans": 2}),
+        Document(
+            text="中文 text", id="a", metadata={"language": "zh-Hans", "language_score": 0.5, "pii_spans": 2}
+        ),
         Document(text="", id="b", media=[make_media("b.png", png, "b.png")], metadata={"license": "MIT"}),
         Document(text="plain", id="c", metadata={"quality_signals": {"gopher": 0.1}, "extra": [1, 2]}),
     ]

@@ -15,14 +15,16 @@ from datatrove.data import Document
 from corpus_kit.errors import UsageError
 from corpus_kit.io.inputs import resolve_inputs
 from corpus_kit.io.readers import MixedReader, ReadOptions, TaskFolders
-from corpus_kit.io.rejects import REJECT_REASONS, Reject
 from corpus_kit.io.readers.webdataset import is_unsafe_member_name, split_key
+from corpus_kit.io.rejects import REJECT_REASONS, Reject
 from tests.conftest import BAD_JSONL_LINES, make_jpeg_like, make_png, make_wav, record, write_jsonl, write_tar
 
 
 def read_all(path: Path, tmp_path: Path, **options) -> tuple[list[Document], list[Reject]]:
     units = resolve_inputs([str(path)], options.pop("forced_format", None))
-    reader = MixedReader(units, ReadOptions(**options), TaskFolders(str(tmp_path / "rj"), str(tmp_path / "src")))
+    reader = MixedReader(
+        units, ReadOptions(**options), TaskFolders(str(tmp_path / "rj"), str(tmp_path / "src"))
+    )
     docs, rejects = [], []
     for unit in units:
         for item in reader.read_unit(unit):
@@ -91,7 +93,8 @@ def test_jsonl_field_mapping_default_ids_and_metadata(tmp_path: Path) -> None:
 def test_jsonl_every_kind_of_bad_line_is_rejected_with_its_reason(tmp_path: Path) -> None:
     good = [json.dumps(record(i)).encode() for i in range(6)]
     lines = [b"\xef\xbb\xbf" + good[0], good[1]]
-    for (_, bad), extra in zip(BAD_JSONL_LINES, good[2:] + [b""] * 10):
+    extras = good[2:] + [b""] * (len(BAD_JSONL_LINES) - len(good[2:]))
+    for (_, bad), extra in zip(BAD_JSONL_LINES, extras, strict=True):
         lines.append(bad)
         if extra:
             lines.append(extra)
@@ -192,7 +195,9 @@ def test_parquet_reads_hf_image_columns_as_media(tmp_path: Path) -> None:
     table = pa.table(
         {
             "caption": ["a", None],
-            "image": pa.array([{"bytes": png, "path": "a.png"}, {"bytes": png, "path": "b.png"}], struct_type),
+            "image": pa.array(
+                [{"bytes": png, "path": "a.png"}, {"bytes": png, "path": "b.png"}], struct_type
+            ),
         }
     )
     pq.write_table(table, tmp_path / "img.parquet")
@@ -274,7 +279,9 @@ def test_hf_disk_dataset_and_dataset_dict(tmp_path: Path) -> None:
 
     png = make_png(seed=9)
     features = datasets.Features({"text": datasets.Value("string"), "image": datasets.Image()})
-    ds = datasets.Dataset.from_dict({"text": ["one", None], "image": [None, {"bytes": png, "path": None}]}, features=features)
+    ds = datasets.Dataset.from_dict(
+        {"text": ["one", None], "image": [None, {"bytes": png, "path": None}]}, features=features
+    )
     ds.save_to_disk(str(tmp_path / "single"))
     datasets.DatasetDict({"train": ds, "test": ds.select([0])}).save_to_disk(str(tmp_path / "dict"))
 

@@ -12,7 +12,14 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 
 from corpus_kit.errors import CorpusKitError, UsageError
@@ -44,7 +51,9 @@ def handle_errors(function: F) -> F:
         except ValueError as error:  # option values parsed by hand (sizes, limits)
             raise fail(str(error), UsageError.exit_code) from None
         except KeyboardInterrupt:
-            raise fail("interrupted; the output folder's data/ and manifest were left as they were", 130) from None
+            raise fail(
+                "interrupted; the output folder's data/ and manifest were left as they were", 130
+            ) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -101,12 +110,22 @@ def print_summary(result: RunResult, title: str) -> None:
     table.add_column("records")
     table.add_column("count", justify="right")
     table.add_column("where")
-    table.add_row("input", f"{tally.input:,}", f"{len(manifest.sources)} source(s), {format_size(result.input_bytes)}")
+    table.add_row(
+        "input", f"{tally.input:,}", f"{len(manifest.sources)} source(s), {format_size(result.input_bytes)}"
+    )
     data_bytes = sum(item.bytes for item in manifest.files)
-    table.add_row("output", f"{tally.output:,}", f"{where}/data/ ({len(manifest.files)} file(s), {format_size(data_bytes)})")
+    table.add_row(
+        "output",
+        f"{tally.output:,}",
+        f"{where}/data/ ({len(manifest.files)} file(s), {format_size(data_bytes)})",
+    )
     for reason, count in sorted(tally.dropped.items()):
-        table.add_row(f"dropped: {reason}", f"{count:,}", f"{where}/removed/" if _has(output, "removed") else "")
-    table.add_row("rejected", f"{tally.rejected:,}", f"{where}/rejects/ (restricted)" if tally.rejected else "")
+        table.add_row(
+            f"dropped: {reason}", f"{count:,}", f"{where}/removed/" if _has(output, "removed") else ""
+        )
+    table.add_row(
+        "rejected", f"{tally.rejected:,}", f"{where}/rejects/ (restricted)" if tally.rejected else ""
+    )
     for reason, count in sorted(tally.rejected_by_reason.items()):
         table.add_row(f"  {reason}", f"{count:,}", REJECT_REASONS.get(reason, ""))
     stdout.print(table)
@@ -140,11 +159,15 @@ def size_option(value: str | None, name: str) -> int | None:
 
 
 # Options shared by the dataset-writing commands -------------------------------------------------
-OutputOption = Annotated[Path, typer.Option("--output", "-o", help="Output dataset folder.", show_default=False)]
+OutputOption = Annotated[
+    Path, typer.Option("--output", "-o", help="Output dataset folder.", show_default=False)
+]
 WorkersOption = Annotated[
     int | None, typer.Option("--workers", "-w", help="Parallel worker processes (default: CPU count).", min=1)
 ]
-OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Replace a dataset already in the output folder.")]
+OverwriteOption = Annotated[
+    bool, typer.Option("--overwrite", help="Replace a dataset already in the output folder.")
+]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary; errors only.")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", help="Show datatrove's task logs on stderr.")]
 MaxRejectsOption = Annotated[
@@ -156,21 +179,31 @@ MaxRejectsOption = Annotated[
     ),
 ]
 ShardSizeOption = Annotated[
-    str | None, typer.Option("--shard-size", help="Target Parquet file size, e.g. 512MiB.", show_default=False)
+    str | None,
+    typer.Option("--shard-size", help="Target Parquet file size, e.g. 512MiB.", show_default=False),
 ]
 FormatOption = Annotated[
     str | None,
     typer.Option(
-        "--format", "-f", help="Force the input format: jsonl, parquet, webdataset, hf_disk.", show_default=False
+        "--format",
+        "-f",
+        help="Force the input format: jsonl, parquet, webdataset, hf_disk.",
+        show_default=False,
     ),
 ]
 TextFieldOption = Annotated[str | None, typer.Option("--text-field", help="Input field holding the text.")]
 IdFieldOption = Annotated[str | None, typer.Option("--id-field", help="Input field holding the record id.")]
 MaxRecordOption = Annotated[
     str | None,
-    typer.Option("--max-record-size", help="Reject records larger than this once expanded (default 64MiB).", show_default=False),
+    typer.Option(
+        "--max-record-size",
+        help="Reject records larger than this once expanded (default 64MiB).",
+        show_default=False,
+    ),
 ]
-NameOption = Annotated[str | None, typer.Option("--name", help="Dataset name in the manifest (default: folder name).")]
+NameOption = Annotated[
+    str | None, typer.Option("--name", help="Dataset name in the manifest (default: folder name).")
+]
 DatasetVersionOption = Annotated[
     str | None, typer.Option("--dataset-version", help="Dataset version in the manifest.", show_default=False)
 ]

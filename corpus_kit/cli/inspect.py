@@ -37,7 +37,8 @@ def _media_summary(media: list[dict[str, Any]] | None) -> str:
     if not media:
         return ""
     return "; ".join(
-        f"{item.get('mime') or item.get('type')} {format_size(len(item.get('bytes') or b''))}" for item in media
+        f"{item.get('mime') or item.get('type')} {format_size(len(item.get('bytes') or b''))}"
+        for item in media
     )
 
 
@@ -64,7 +65,13 @@ def _parquet_report(files: list[Path], rows: int) -> dict[str, Any]:
                     break
     total_rows = sum(pq.ParquetFile(file).metadata.num_rows for file in files)
     total_bytes = sum(file.stat().st_size for file in files)
-    return {"schema": schema, "rows": total_rows, "files": len(files), "bytes": total_bytes, "samples": samples[:rows]}
+    return {
+        "schema": schema,
+        "rows": total_rows,
+        "files": len(files),
+        "bytes": total_bytes,
+        "samples": samples[:rows],
+    }
 
 
 def _input_report(path: Path, rows: int) -> dict[str, Any]:
@@ -128,7 +135,9 @@ def _print_samples(samples: list[dict[str, Any]]) -> None:
 
 @handle_errors
 def inspect(
-    path: Annotated[Path, typer.Argument(help="A dataset folder, a Parquet file or an input file.", show_default=False)],
+    path: Annotated[
+        Path, typer.Argument(help="A dataset folder, a Parquet file or an input file.", show_default=False)
+    ],
     rows: Annotated[int, typer.Option("--rows", "-n", help="Sample rows to show.", min=0)] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
 ) -> None:
@@ -143,7 +152,9 @@ def inspect(
     if path.is_dir() and (manifest_path.is_file() or (path / "data").is_dir()):
         files = sorted((path / "data").glob("*.parquet"))
         if not files:
-            raise CheckFailed(f"{path}/data: no Parquet files; the dataset is incomplete, run the command again")
+            raise CheckFailed(
+                f"{path}/data: no Parquet files; the dataset is incomplete, run the command again"
+            )
         report["kind"] = "dataset"
         report.update(_parquet_report(files, rows))
         if manifest_path.is_file():
@@ -190,7 +201,8 @@ def _print_report(report: dict[str, Any]) -> None:
         counts = manifest["counts"]
         stdout.print(
             f"manifest: {manifest['dataset']} · supply mode {manifest['supply_mode'] or 'not declared'} · "
-            f"input {counts['input']:,} = output {counts['output']:,} + dropped {sum(counts['dropped'].values()):,} "
+            f"input {counts['input']:,} = output {counts['output']:,} "
+            f"+ dropped {sum(counts['dropped'].values()):,} "
             f"+ rejected {counts['rejected']:,} ({manifest['invariant']})"
         )
         for reason, count in sorted(counts["dropped"].items()):
@@ -202,5 +214,7 @@ def _print_report(report: dict[str, Any]) -> None:
         if manifest["restricted"]:
             stdout.print("restricted (never publish): " + ", ".join(manifest["restricted"]))
     elif report.get("kind") == "dataset":
-        stdout.print("[yellow]no manifest.json: the run did not finish or the folder was copied without it[/]")
+        stdout.print(
+            "[yellow]no manifest.json: the run did not finish or the folder was copied without it[/]"
+        )
     _print_samples(report.get("samples", []))

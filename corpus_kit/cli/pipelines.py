@@ -83,7 +83,9 @@ def _execute(spec: RunSpec, quiet: bool, title: str) -> RunResult:
     if not quiet:
         print_summary(result, title)
     if result.max_rejects_exceeded:
-        raise fail(f"{result.max_rejects_exceeded}; see {spec.output}/rejects/ for each record and its reason", 1)
+        raise fail(
+            f"{result.max_rejects_exceeded}; see {spec.output}/rejects/ for each record and its reason", 1
+        )
     return result
 
 
@@ -111,10 +113,14 @@ def _apply_common(
 
 @handle_errors
 def run(
-    pipeline: Annotated[Path, typer.Argument(help="Pipeline YAML, e.g. pipelines/demo.yaml.", show_default=False)],
+    pipeline: Annotated[
+        Path, typer.Argument(help="Pipeline YAML, e.g. pipelines/demo.yaml.", show_default=False)
+    ],
     inputs: Annotated[
         list[str] | None,
-        typer.Option("--input", "-i", help="Input file, folder or glob (repeatable); replaces the YAML's inputs."),
+        typer.Option(
+            "--input", "-i", help="Input file, folder or glob (repeatable); replaces the YAML's inputs."
+        ),
     ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Output folder (default: output/<pipeline name>).")
@@ -167,14 +173,18 @@ def convert(
     Example: corpus-kit convert 'raw/*.jsonl.gz' media/shard-0001.tar -o datasets/intake-2026-11
     """
     config = PipelineConfig(name="convert")
-    spec = _spec_from_config(config, Path.cwd(), inputs, output, format_, text_field, id_field, max_record_size)
+    spec = _spec_from_config(
+        config, Path.cwd(), inputs, output, format_, text_field, id_field, max_record_size
+    )
     spec = _apply_common(spec, workers, overwrite, verbose, max_rejects, shard_size, name, dataset_version)
     _execute(spec, quiet, "corpus-kit convert")
 
 
 @handle_errors
 def demo(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output dataset folder.")] = Path("corpus-kit-demo"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output dataset folder.")] = Path(
+        "corpus-kit-demo"
+    ),
     workers: WorkersOption = None,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,

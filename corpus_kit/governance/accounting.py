@@ -49,7 +49,7 @@ def _total(metric: MetricStats | dict | float | None) -> int:
         return 0
     if not isinstance(metric, MetricStats):
         metric = MetricStats.from_dict(metric)
-    return int(round(metric.total or 0))
+    return round(metric.total or 0)
 
 
 def _count(stats: Stats, label: str) -> int:
@@ -57,7 +57,11 @@ def _count(stats: Stats, label: str) -> int:
 
 
 def _prefixed(stats: Stats, prefix: str) -> dict[str, int]:
-    totals = {label[len(prefix) :]: _total(metric) for label, metric in sorted(stats.stats.items()) if label.startswith(prefix)}
+    totals = {
+        label[len(prefix) :]: _total(metric)
+        for label, metric in sorted(stats.stats.items())
+        if label.startswith(prefix)
+    }
     return {key: value for key, value in totals.items() if value}
 
 
@@ -91,14 +95,16 @@ def tally_from_stats(merged: PipelineStats, step_names: list[str]) -> Tally:
     documents = _count(reader, "documents")
     tally.steps.append(StepTally(step_names[0], tally.input, documents, {}, reader.time_stats.total))
     entering = documents
-    for name, stage in zip(step_names[1:-1], stages):
+    for name, stage in zip(step_names[1:-1], stages, strict=True):
         dropped = _prefixed(stage, "dropped_")
         unexplained = _count(stage, "dropped") - sum(dropped.values())
         if unexplained > 0:
             dropped[name] = dropped.get(name, 0) + unexplained
         for reason, count in dropped.items():
             tally.dropped[reason] = tally.dropped.get(reason, 0) + count
-        forwarded = _count(stage, "forwarded") if "forwarded" in stage.stats else entering - sum(dropped.values())
+        forwarded = (
+            _count(stage, "forwarded") if "forwarded" in stage.stats else entering - sum(dropped.values())
+        )
         tally.steps.append(StepTally(name, entering, forwarded, dropped, stage.time_stats.total))
         entering = forwarded
     tally.steps.append(StepTally(step_names[-1], entering, tally.output, {}, writer.time_stats.total))

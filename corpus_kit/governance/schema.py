@@ -1,7 +1,7 @@
 """Generate ``manifests/manifest.schema.json`` from the pydantic models.
 
-    python -m corpus_kit.governance.schema          # rewrite the file
-    python -m corpus_kit.governance.schema --check  # exit 1 if the file is stale
+python -m corpus_kit.governance.schema          # rewrite the file
+python -m corpus_kit.governance.schema --check  # exit 1 if the file is stale
 """
 
 from __future__ import annotations

@@ -75,7 +75,9 @@ class _ColumnBuffer:
         encoded_rest = dumps_json(rest) if rest else None
         columns["metadata"].append(encoded_rest)
         self.rows += 1
-        self.bytes += len(text) + sum(len(row["bytes"] or b"") for row in media_rows) + len(encoded_rest or "")
+        self.bytes += (
+            len(text) + sum(len(row["bytes"] or b"") for row in media_rows) + len(encoded_rest or "")
+        )
 
     def to_table(self) -> pa.Table:
         arrays = [_to_arrow(self.columns[field.name], field.type) for field in OUTPUT_SCHEMA]
@@ -101,7 +103,11 @@ def _string_array(values: list[str | None]) -> pa.Array:
         return pa.array(values, type=pa.string())
     validity, null_count = _validity(values)
     return pa.StringArray.from_buffers(
-        len(values), pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(b"".join(encoded)), validity, null_count
+        len(values),
+        pa.py_buffer(offsets.astype(np.int32)),
+        pa.py_buffer(b"".join(encoded)),
+        validity,
+        null_count,
     )
 
 
@@ -113,13 +119,14 @@ def _to_arrow(values: list[Any], arrow_type: pa.DataType) -> pa.Array:
         if any(values):
             return pa.array(values, type=arrow_type)
         offsets = pa.py_buffer(np.zeros(count + 1, dtype=np.int32))
-        return pa.ListArray.from_buffers(arrow_type, count, [None, offsets], children=[pa.nulls(0, arrow_type.value_type)])
+        return pa.ListArray.from_buffers(
+            arrow_type, count, [None, offsets], children=[pa.nulls(0, arrow_type.value_type)]
+        )
     validity, null_count = _validity(values)
     if null_count == count:
         return pa.nulls(count, arrow_type)
     dense = np.array([0 if value is None else value for value in values], dtype=arrow_type.to_pandas_dtype())
     return pa.Array.from_buffers(arrow_type, count, [validity, pa.py_buffer(dense)], null_count)
-
 
 
 class ParquetShardWriter(PipelineStep):

@@ -79,7 +79,8 @@ class RejectSink:
     def write(self, reject: Reject, source: str) -> None:
         if self._handle is None:
             self.final_path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = open(self.tmp_path, "wb")
+            # kept open across writes and closed in close(): one file per task, opened on first reject
+            self._handle = open(self.tmp_path, "wb")  # noqa: SIM115
         self._handle.write(reject.to_json(source))
         self.count += 1
 

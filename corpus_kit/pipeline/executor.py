@@ -21,7 +21,12 @@ _ORIGINAL_CLOSE_TASK_LOGGER = executor_base.close_task_logger
 def _file_only_task_logger(logging_dir, rank: int, local_rank: int = 0, node_rank: int = -1):
     logger.remove()
     logfile = logging_dir.open(f"logs/task_{rank:05d}.log", "w")
-    logger.add(logfile, colorize=False, level="DEBUG", format="{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {message}")
+    logger.add(
+        logfile,
+        colorize=False,
+        level="DEBUG",
+        format="{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {message}",
+    )
     logger.info(f"Launching pipeline for {rank=}")
     return logfile
 

@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 from datatrove.pipeline.base import PipelineStep
 
 import corpus_kit
-from corpus_kit.errors import CheckFailed, CorpusKitError, UsageError
+from corpus_kit.errors import CorpusKitError, UsageError
 from corpus_kit.governance.accounting import Tally, load_merged_stats, tally_from_stats
 from corpus_kit.governance.manifest import (
     MANIFEST_NAME,
@@ -55,7 +55,16 @@ from corpus_kit.stages import STAGES, StageContext
 from corpus_kit.utils import sha256_file
 
 WORK_DIR_NAME = ".corpus-kit"
-_OWNED_NAMES = {"data", "rejects", "removed", MANIFEST_NAME, WORK_DIR_NAME, "README.md", "croissant.json", "report.html"}
+_OWNED_NAMES = {
+    "data",
+    "rejects",
+    "removed",
+    MANIFEST_NAME,
+    WORK_DIR_NAME,
+    "README.md",
+    "croissant.json",
+    "report.html",
+}
 _VERSIONED_PACKAGES = ("datatrove", "pyarrow", "datasets", "pydantic", "orjson", "zstandard", "typer")
 _RESTRICTED_REASON = "may hold raw input, including personal data; never publish"
 
@@ -154,7 +163,9 @@ def prepare_output(output: Path, overwrite: bool) -> None:
             "choose an empty or new -o"
         )
     if entries & {"data", MANIFEST_NAME, "rejects", "removed"} and not overwrite:
-        raise UsageError(f"{output}: already holds a dataset; pass --overwrite to replace it or choose another -o")
+        raise UsageError(
+            f"{output}: already holds a dataset; pass --overwrite to replace it or choose another -o"
+        )
 
 
 def build_pipeline(spec: RunSpec, work: Path) -> list[PipelineStep]:
@@ -293,7 +304,9 @@ def run_pipeline(spec: RunSpec, progress: ProgressCallback | None = None) -> Run
     done = threading.Event()
     poller = None
     if progress is not None:
-        poller = threading.Thread(target=_poll_progress, args=(work / "progress", progress, done), daemon=True)
+        poller = threading.Thread(
+            target=_poll_progress, args=(work / "progress", progress, done), daemon=True
+        )
         poller.start()
     if not spec.verbose:
         silence_console_logs()
@@ -344,7 +357,11 @@ def finalize(spec: RunSpec, work: Path, tasks: int, step_names: list[str], secon
     restricted = []
     reject_files = _describe_files(output / "rejects", output, "*.jsonl", with_rows=False)
     if reject_files:
-        restricted.append(RestrictedFolder(path="rejects/", records=tally.rejected, files=reject_files, reason=_RESTRICTED_REASON))
+        restricted.append(
+            RestrictedFolder(
+                path="rejects/", records=tally.rejected, files=reject_files, reason=_RESTRICTED_REASON
+            )
+        )
     removed_files = _describe_files(output / "removed", output, "*.parquet", with_rows=True)
     if removed_files:
         restricted.append(

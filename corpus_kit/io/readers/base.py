@@ -226,7 +226,9 @@ class CorpusReader(PipelineStep):
                 return Reject("record.too_large", detail=f"media[{index}] has {len(data)} bytes")
             if data is None and not isinstance(uri, str):
                 return Reject("media.invalid", detail=f"media[{index}] has no bytes, path or url")
-            items.append(make_media(media_id, data, str(uri) if uri else media_id, declared, entry.get("mime")))
+            items.append(
+                make_media(media_id, data, str(uri) if uri else media_id, declared, entry.get("mime"))
+            )
         return items
 
     def _load_media_file(self, base: Path, relative: str) -> bytes | Reject:

@@ -88,7 +88,11 @@ class TableRowsMixin(CorpusReader):
                     for item in values:
                         if isinstance(item, dict) and (item.get("bytes") is not None or item.get("path")):
                             media_entries.append(
-                                {"type": declared, "bytes": item.get("bytes"), "uri": item.get("path") or column}
+                                {
+                                    "type": declared,
+                                    "bytes": item.get("bytes"),
+                                    "uri": item.get("path") or column,
+                                }
                             )
                 if media_entries:
                     existing = record.get("media")

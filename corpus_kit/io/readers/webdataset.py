@@ -97,7 +97,9 @@ class WebDatasetReader(CorpusReader):
                     yield self._build(sample, unit)
             except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
                 if sample is not None and sample.members:
-                    yield Reject("input.unreadable", sample.excerpt(), member=sample.key, detail=type(error).__name__)
+                    yield Reject(
+                        "input.unreadable", sample.excerpt(), member=sample.key, detail=type(error).__name__
+                    )
                 else:
                     yield Reject("input.unreadable", None, detail=type(error).__name__)
 
@@ -117,19 +119,25 @@ class WebDatasetReader(CorpusReader):
                 except orjson.JSONDecodeError:
                     return Reject("tar.invalid_member", sample.excerpt(), member=name, detail="invalid JSON")
                 if not isinstance(parsed, dict):
-                    return Reject("tar.invalid_member", sample.excerpt(), member=name, detail="JSON is not an object")
+                    return Reject(
+                        "tar.invalid_member", sample.excerpt(), member=name, detail="JSON is not an object"
+                    )
                 record.update(parsed)
             elif last == "txt":
                 try:
                     decoded = data.decode("utf-8")
                 except UnicodeDecodeError:
-                    return Reject("tar.invalid_member", sample.excerpt(), member=name, detail="text is not UTF-8")
+                    return Reject(
+                        "tar.invalid_member", sample.excerpt(), member=name, detail="text is not UTF-8"
+                    )
                 if text is None:
                     text = decoded
                 else:
                     extra[extension] = decoded
             elif last in IMAGE_EXTENSIONS or last in AUDIO_EXTENSIONS or last in VIDEO_EXTENSIONS:
-                declared = "image" if last in IMAGE_EXTENSIONS else "audio" if last in AUDIO_EXTENSIONS else "video"
+                declared = (
+                    "image" if last in IMAGE_EXTENSIONS else "audio" if last in AUDIO_EXTENSIONS else "video"
+                )
                 media.append(make_media(name, data, name, declared))
             else:
                 small_text = _small_utf8(data)
