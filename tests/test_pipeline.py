@@ -290,3 +290,46 @@ def test_writer_columns_keep_nulls_values_and_media(tmp_path: Path) -> None:
     assert json.loads(rows[2]["quality_signals"]) == {"gopher": 0.1}
     assert json.loads(rows[2]["metadata"]) == {"extra": [1, 2]}
     assert rows[0]["metadata"] is None
+
+
+def test_stage_drops_are_counted_by_reason_and_kept_with_keep_removed(tmp_path: Path, monkeypatch) -> None:
+    """The contract every stage follows: datatrove BaseFilter, dotted reason, removed/ via our writer."""
+    from datatrove.pipeline.filters.base_filter import BaseFilter
+
+    from corpus_kit.io.parquet_writer import ParquetShardWriter
+    from corpus_kit.pipeline.runner import StepSpec
+    from corpus_kit.stages import STAGES
+
+    class DropOddIds(BaseFilter):
+        name = "drop odd ids"
+
+        def filter(self, doc):
+            return (False, "test.odd") if int(doc.id[1:]) % 2 else True
+
+    def build(params, context):
+        writer = ParquetShardWriter(context.removed_dir) if context.removed_dir else None
+        return DropOddIds(exclusion_writer=writer)
+
+    monkeypatch.setitem(STAGES, "drop_odd", build)
+    write_jsonl(tmp_path / "in.jsonl", [record(i) for i in range(10)] + [{"id": "r99"}])
+    out = tmp_path / "out"
+    spec = RunSpec(
+        pipeline_name="t",
+        units=resolve_inputs([str(tmp_path / "in.jsonl")]),
+        output=out,
+        steps=[StepSpec("drop_odd")],
+        keep_removed=True,
+        workers=1,
+    )
+    result = run_pipeline(spec)
+    manifest = load_manifest(out)
+    assert manifest.counts.dropped == {"test.odd": 5}
+    assert manifest.counts.output == 5 and manifest.counts.rejected == 1 and manifest.counts.input == 11
+    assert manifest.counts.invariant_holds() and result.tally.invariant_holds()
+    step = {s.name: s for s in manifest.pipeline.steps}["drop_odd"]
+    assert (step.input, step.output, step.dropped) == (10, 5, {"test.odd": 5})
+    removed = pq.read_table(out / "removed").to_pylist()
+    assert sorted(row["id"] for row in removed) == ["r1", "r3", "r5", "r7", "r9"]
+    assert all(json.loads(row["metadata"])["filter_reason"] == "test.odd" for row in removed)
+    assert [item.path for item in manifest.restricted] == ["rejects/", "removed/"]
+    assert manifest.restricted[1].records == 5

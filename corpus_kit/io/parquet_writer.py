@@ -129,9 +129,74 @@ def _to_arrow(values: list[Any], arrow_type: pa.DataType) -> pa.Array:
     return pa.Array.from_buffers(arrow_type, count, [validity, pa.py_buffer(dense)], null_count)
 
 
+class _ShardFiles:
+    """One task's sequence of Parquet files: buffer, flush row groups, rotate, rename when closed."""
+
+    def __init__(self, folder: Path, rank: int, shard_bytes: int, row_group_bytes: int, step: PipelineStep):
+        self.folder = folder
+        self.rank = rank
+        self.shard_bytes = shard_bytes
+        self.row_group_bytes = row_group_bytes
+        self.step = step
+        self.sequence = 0
+        self.writer: pq.ParquetWriter | None = None
+        self.tmp_path: Path | None = None
+        self.buffer = _ColumnBuffer()
+        self.rows = 0
+        self.licenses: dict[str, int] = {}
+        self.languages: dict[str, int] = {}
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def add(self, document: Document) -> None:
+        self.buffer.append(document)
+        self.rows += 1
+        metadata = document.metadata
+        license_id = metadata.get("license")
+        license_key = license_id if isinstance(license_id, str) and license_id else "(none)"
+        self.licenses[license_key] = self.licenses.get(license_key, 0) + 1
+        language = metadata.get("language")
+        if isinstance(language, str):
+            self.languages[language] = self.languages.get(language, 0) + 1
+        if self.buffer.bytes >= self.row_group_bytes:
+            self._flush()
+            if self.tmp_path is not None and self.tmp_path.stat().st_size >= self.shard_bytes:
+                self._close_file()
+
+    def _flush(self) -> None:
+        if not self.buffer.rows:
+            return
+        if self.writer is None:
+            self.tmp_path = self.folder / (staged_file_name(self.rank, self.sequence) + ".tmp")
+            self.writer = open_parquet_writer(self.tmp_path)
+        with self.step.track_time("row_group"):
+            self.writer.write_table(self.buffer.to_table(), row_group_size=self.buffer.rows)
+        self.buffer = _ColumnBuffer()
+
+    def _close_file(self) -> None:
+        if self.writer is None or self.tmp_path is None:
+            return
+        self.writer.close()
+        os.replace(self.tmp_path, self.folder / staged_file_name(self.rank, self.sequence))
+        self.writer, self.tmp_path = None, None
+        self.sequence += 1
+
+    def close(self) -> None:
+        """Flush and give the last file its final name."""
+        self._flush()
+        self._close_file()
+
+    def abandon(self) -> None:
+        """After a failure: release the file but leave it under its .tmp name."""
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
 class ParquetShardWriter(PipelineStep):
     """Writes every document it sees to Parquet shards in ``folder`` and passes it on.
 
+    Also usable as a datatrove ``BaseFilter(exclusion_writer=...)``: ``with writer: writer.write(doc,
+    rank)``, which is how stages keep dropped records in ``removed/<stage>/``.
     Stats: ``written`` (rows), ``license/<id>`` and ``language/<code>`` counts.
     """
 
@@ -148,61 +213,47 @@ class ParquetShardWriter(PipelineStep):
         self.folder = folder
         self.shard_bytes = shard_bytes
         self.row_group_bytes = min(row_group_bytes, shard_bytes)
+        self._files: _ShardFiles | None = None
 
+    def _open(self, rank: int) -> _ShardFiles:
+        return _ShardFiles(Path(self.folder), rank, self.shard_bytes, self.row_group_bytes, self)
+
+    def _record_stats(self, files: _ShardFiles) -> None:
+        self.stat_update("written", value=files.rows)
+        for key, count in files.licenses.items():
+            self.stat_update(f"license/{key[:200]}", value=count)
+        for key, count in files.languages.items():
+            self.stat_update(f"language/{key[:50]}", value=count)
+
+    # -- exclusion-writer API (datatrove's DiskWriter protocol) ---------------------------------
+    def write(self, document: Document, rank: int = 0, **_: Any) -> None:
+        if self._files is None:
+            self._files = self._open(rank)
+        self._files.add(document)
+
+    def __enter__(self) -> ParquetShardWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
+        if self._files is None:
+            return
+        if exc_type is None:
+            self._files.close()
+            self._record_stats(self._files)
+        else:
+            self._files.abandon()
+        self._files = None
+
+    # -- pipeline step ---------------------------------------------------------------------------
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        folder = Path(self.folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        sequence = 0
-        writer: pq.ParquetWriter | None = None
-        tmp_path: Path | None = None
-        buffer = _ColumnBuffer()
-        license_counts: dict[str, int] = {}
-        language_counts: dict[str, int] = {}
-
-        def flush() -> None:
-            nonlocal writer, tmp_path, buffer
-            if not buffer.rows:
-                return
-            if writer is None:
-                tmp_path = folder / (staged_file_name(rank, sequence) + ".tmp")
-                writer = open_parquet_writer(tmp_path)
-            with self.track_time("row_group"):
-                writer.write_table(buffer.to_table(), row_group_size=buffer.rows)
-            buffer = _ColumnBuffer()
-
-        def close_file() -> None:
-            nonlocal writer, tmp_path, sequence
-            if writer is None or tmp_path is None:
-                return
-            writer.close()
-            os.replace(tmp_path, folder / staged_file_name(rank, sequence))
-            writer, tmp_path = None, None
-            sequence += 1
-
+        files = self._open(rank)
         try:
             for document in data:
-                buffer.append(document)
-                metadata = document.metadata
-                license_id = metadata.get("license")
-                license_key = license_id if isinstance(license_id, str) and license_id else "(none)"
-                license_counts[license_key] = license_counts.get(license_key, 0) + 1
-                language = metadata.get("language")
-                if isinstance(language, str):
-                    language_counts[language] = language_counts.get(language, 0) + 1
-                if buffer.bytes >= self.row_group_bytes:
-                    flush()
-                    if tmp_path is not None and tmp_path.stat().st_size >= self.shard_bytes:
-                        close_file()
+                files.add(document)
                 yield document
-            flush()
-            close_file()
+            files.close()
         except BaseException:
             # leave only the .tmp file behind: nothing incomplete carries a final name
-            if writer is not None:
-                writer.close()
+            files.abandon()
             raise
-        self.stat_update("written", value=sum(license_counts.values()))
-        for key, count in license_counts.items():
-            self.stat_update(f"license/{key[:200]}", value=count)
-        for key, count in language_counts.items():
-            self.stat_update(f"language/{key[:50]}", value=count)
+        self._record_stats(files)
