@@ -134,7 +134,8 @@ def print_summary(result: RunResult, title: str) -> None:
     balance = "holds" if tally.invariant_holds() else "BROKEN"
     stdout.print(
         f"{result.seconds:.1f} s, {rate:.1f} MB/s, {docs:,.0f} docs/s · "
-        f"input = output + dropped + rejected {balance} · manifest: {where}/manifest.json"
+        f"input = output + dropped + rejected {balance} · manifest: {where}/manifest.json",
+        soft_wrap=True,
     )
 
 
