@@ -279,9 +279,12 @@ def test_hf_disk_dataset_and_dataset_dict(tmp_path: Path) -> None:
 
     png = make_png(seed=9)
     features = datasets.Features({"text": datasets.Value("string"), "image": datasets.Image()})
-    ds = datasets.Dataset.from_dict(
-        {"text": ["one", None], "image": [None, {"bytes": png, "path": None}]}, features=features
+    # built from Arrow, as datasets stores it: reading must not need Pillow (nothing is decoded)
+    image_type = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+    table = pa.table(
+        {"text": ["one", None], "image": pa.array([None, {"bytes": png, "path": None}], type=image_type)}
     )
+    ds = datasets.Dataset(table, info=datasets.DatasetInfo(features=features))
     ds.save_to_disk(str(tmp_path / "single"))
     datasets.DatasetDict({"train": ds, "test": ds.select([0])}).save_to_disk(str(tmp_path / "dict"))
 
