@@ -201,6 +201,9 @@ def test_interrupted_run_leaves_nothing_that_looks_complete(tmp_path: Path, monk
     assert not (out / "data").exists() and not (out / "manifest.json").exists()
     staged = list((out / ".corpus-kit" / "staging").rglob("*.parquet"))
     assert staged == []  # only a .tmp may exist
+    logs = list((out / ".corpus-kit" / "logs").rglob("task_*.log"))
+    assert logs and "RuntimeError" in logs[0].read_text()
+    assert "city open data record" not in logs[0].read_text()  # no record content in logs
 
 
 def test_overwrite_replaces_the_dataset_and_foreign_folders_are_refused(tmp_path: Path, cli) -> None:

@@ -57,7 +57,7 @@ class _ColumnBuffer:
     def append(self, document: Document) -> None:
         columns = self.columns
         metadata = document.metadata
-        text = document.text
+        text = document.text.encode()  # encoded once: sizes row groups in bytes and feeds the array
         columns["id"].append(document.id)
         columns["text"].append(text)
         media_rows = [media_to_row(media) for media in document.media]
@@ -80,7 +80,12 @@ class _ColumnBuffer:
         )
 
     def to_table(self) -> pa.Table:
-        arrays = [_to_arrow(self.columns[field.name], field.type) for field in OUTPUT_SCHEMA]
+        arrays = [
+            _utf8_array(self.columns["text"], None, 0)
+            if field.name == "text"
+            else _to_arrow(self.columns[field.name], field.type)
+            for field in OUTPUT_SCHEMA
+        ]
         return pa.Table.from_arrays(arrays, schema=OUTPUT_SCHEMA)
 
 
@@ -95,19 +100,25 @@ def _validity(values: list[Any]) -> tuple[pa.Buffer | None, int]:
     return pa.py_buffer(np.packbits(~missing, bitorder="little")), null_count
 
 
-def _string_array(values: list[str | None]) -> pa.Array:
-    encoded = [value.encode() if value is not None else b"" for value in values]
-    offsets = np.zeros(len(values) + 1, dtype=np.int64)
+def _utf8_array(encoded: list[bytes], validity: pa.Buffer | None, null_count: int) -> pa.Array:
+    """A string array from UTF-8 values (valid by construction: they come from ``str.encode``)."""
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
-    if offsets[-1] > _INT32_MAX:  # over 2 GiB in one row group: let pyarrow split it
-        return pa.array(values, type=pa.string())
-    validity, null_count = _validity(values)
+    if offsets[-1] > _INT32_MAX:
+        raise ValueError("a row group holds over 2 GiB in one column; lower row_group_size")
     return pa.StringArray.from_buffers(
-        len(values),
+        len(encoded),
         pa.py_buffer(offsets.astype(np.int32)),
         pa.py_buffer(b"".join(encoded)),
         validity,
         null_count,
+    )
+
+
+def _string_array(values: list[str | None]) -> pa.Array:
+    validity, null_count = _validity(values)
+    return _utf8_array(
+        [value.encode() if value is not None else b"" for value in values], validity, null_count
     )
 
 

@@ -73,7 +73,17 @@ class WriteConfig(_Strict):
     row_group_size: int = DEFAULT_ROW_GROUP_BYTES
     keep_removed: bool = False
 
-    @field_validator("shard_size", "row_group_size", mode="before")
+    @field_validator("row_group_size", mode="before")
+    @classmethod
+    def _row_group(cls, value: Any) -> int:
+        size = parse_size(value)
+        if not 1024 <= size <= 1024**3:
+            raise ValueError(
+                "use a row group size between 1KiB and 1GiB (Arrow holds at most 2 GiB per column)"
+            )
+        return size
+
+    @field_validator("shard_size", mode="before")
     @classmethod
     def _size(cls, value: Any) -> int:
         size = parse_size(value)

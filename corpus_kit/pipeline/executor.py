@@ -21,11 +21,14 @@ _ORIGINAL_CLOSE_TASK_LOGGER = executor_base.close_task_logger
 def _file_only_task_logger(logging_dir, rank: int, local_rank: int = 0, node_rank: int = -1):
     logger.remove()
     logfile = logging_dir.open(f"logs/task_{rank:05d}.log", "w")
+    # diagnose=False: loguru would otherwise print local variables (record text) in tracebacks
     logger.add(
         logfile,
         colorize=False,
         level="DEBUG",
         format="{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {message}",
+        backtrace=False,
+        diagnose=False,
     )
     logger.info(f"Launching pipeline for {rank=}")
     return logfile
