@@ -208,3 +208,18 @@ NameOption = Annotated[
 DatasetVersionOption = Annotated[
     str | None, typer.Option("--dataset-version", help="Dataset version in the manifest.", show_default=False)
 ]
+SupplyModeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--supply-mode",
+        help="Supply mode for the manifest: open, conditional_open, authorised, targeted_trade, cooperation.",
+        show_default=False,
+    ),
+]
+SupplyFileOption = Annotated[
+    Path | None,
+    typer.Option("--supply", help="YAML with the supply block (mode and its fields).", show_default=False),
+]
+KeepRemovedOption = Annotated[
+    bool, typer.Option("--keep-removed", help="Keep dropped records in OUT/removed/<stage>/ (restricted).")
+]

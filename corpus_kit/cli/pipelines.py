@@ -1,17 +1,20 @@
-"""``run``, ``convert`` and ``demo``: the commands that write a governed dataset."""
+"""``run``, ``convert``, ``license`` and ``demo``: the commands that write a governed dataset."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import yaml
+from pydantic import ValidationError
 
 from corpus_kit.cli.common import (
     DatasetVersionOption,
     FormatOption,
     IdFieldOption,
+    KeepRemovedOption,
     MaxRecordOption,
     MaxRejectsOption,
     NameOption,
@@ -19,6 +22,8 @@ from corpus_kit.cli.common import (
     OverwriteOption,
     QuietOption,
     ShardSizeOption,
+    SupplyFileOption,
+    SupplyModeOption,
     TextFieldOption,
     VerboseOption,
     WorkersOption,
@@ -29,6 +34,8 @@ from corpus_kit.cli.common import (
     progress_wanted,
     size_option,
 )
+from corpus_kit.errors import UsageError
+from corpus_kit.governance.manifest import Supply
 from corpus_kit.io.inputs import resolve_inputs
 from corpus_kit.io.readers import ReadOptions
 from corpus_kit.pipeline.config import PipelineConfig, load_pipeline, parse_max_rejects
@@ -73,6 +80,7 @@ def _spec_from_config(
         dataset_description=config.dataset.description or config.description,
         supply=config.supply,
         max_rejects=config.max_rejects,
+        base_dir=base_dir,
     )
 
 
@@ -89,6 +97,39 @@ def _execute(spec: RunSpec, quiet: bool, title: str) -> RunResult:
     return result
 
 
+def resolve_supply(
+    current: Supply | None, supply_file: Path | None, supply_mode: str | None
+) -> Supply | None:
+    """The supply block: a --supply file replaces the pipeline's, --supply-mode sets the mode."""
+    data: dict[str, Any] = current.model_dump(exclude_none=True, exclude_defaults=True) if current else {}
+    if current is not None:
+        data["mode"] = current.mode.value
+    source = "the pipeline's supply block"
+    if supply_file is not None:
+        if not supply_file.is_file():
+            raise UsageError(f"{supply_file}: supply file not found")
+        try:
+            loaded = yaml.safe_load(supply_file.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError:
+            raise UsageError(f"{supply_file}: invalid YAML; fix the syntax") from None
+        if isinstance(loaded, dict) and isinstance(loaded.get("supply"), dict):
+            loaded = loaded["supply"]
+        if not isinstance(loaded, dict):
+            raise UsageError(f"{supply_file}: a supply file is a mapping with mode: and the mode's fields")
+        data, source = loaded, str(supply_file)
+    if supply_mode is not None:
+        data["mode"] = supply_mode
+        source = "--supply-mode" if supply_file is None else source
+    if not data:
+        return None
+    try:
+        return Supply.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "supply"
+        raise UsageError(f"{source}: {field}: {first['msg']}") from None
+
+
 def _apply_common(
     spec: RunSpec,
     workers: int | None,
@@ -98,6 +139,8 @@ def _apply_common(
     shard_size: str | None,
     name: str | None,
     dataset_version: str | None,
+    supply_mode: str | None = None,
+    supply_file: Path | None = None,
 ) -> RunSpec:
     return replace(
         spec,
@@ -108,6 +151,7 @@ def _apply_common(
         shard_bytes=size_option(shard_size, "--shard-size") or spec.shard_bytes,
         dataset_name=name or spec.dataset_name,
         dataset_version=dataset_version or spec.dataset_version,
+        supply=resolve_supply(spec.supply, supply_file, supply_mode),
     )
 
 
@@ -135,6 +179,9 @@ def run(
     max_record_size: MaxRecordOption = None,
     name: NameOption = None,
     dataset_version: DatasetVersionOption = None,
+    supply_mode: SupplyModeOption = None,
+    supply_file: SupplyFileOption = None,
+    keep_removed: KeepRemovedOption = False,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -147,7 +194,20 @@ def run(
     spec = _spec_from_config(
         config, pipeline.resolve().parent, inputs, target, format_, text_field, id_field, max_record_size
     )
-    spec = _apply_common(spec, workers, overwrite, verbose, max_rejects, shard_size, name, dataset_version)
+    spec = _apply_common(
+        spec,
+        workers,
+        overwrite,
+        verbose,
+        max_rejects,
+        shard_size,
+        name,
+        dataset_version,
+        supply_mode,
+        supply_file,
+    )
+    if keep_removed:
+        spec = replace(spec, keep_removed=True)
     _execute(spec, quiet, f"corpus-kit run {config.name}")
 
 
@@ -165,6 +225,8 @@ def convert(
     max_record_size: MaxRecordOption = None,
     name: NameOption = None,
     dataset_version: DatasetVersionOption = None,
+    supply_mode: SupplyModeOption = None,
+    supply_file: SupplyFileOption = None,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -176,8 +238,88 @@ def convert(
     spec = _spec_from_config(
         config, Path.cwd(), inputs, output, format_, text_field, id_field, max_record_size
     )
-    spec = _apply_common(spec, workers, overwrite, verbose, max_rejects, shard_size, name, dataset_version)
+    spec = _apply_common(
+        spec,
+        workers,
+        overwrite,
+        verbose,
+        max_rejects,
+        shard_size,
+        name,
+        dataset_version,
+        supply_mode,
+        supply_file,
+    )
     _execute(spec, quiet, "corpus-kit convert")
+
+
+@handle_errors
+def license(
+    inputs: Annotated[list[str], typer.Argument(help="Input files, folders or globs.", show_default=False)],
+    output: OutputOption,
+    default: Annotated[
+        str | None,
+        typer.Option(
+            "--default", help="Licence for records that have none and match no source.", show_default=False
+        ),
+    ] = None,
+    sources: Annotated[
+        Path | None,
+        typer.Option(
+            "--sources",
+            help="sources.yaml: source name / path glob / URL prefix -> licence.",
+            show_default=False,
+        ),
+    ] = None,
+    unknown: Annotated[
+        str,
+        typer.Option(
+            "--unknown", help="Records with no known licence: drop (license.unknown) or keep (NOASSERTION)."
+        ),
+    ] = "drop",
+    keep_removed: KeepRemovedOption = False,
+    workers: WorkersOption = None,
+    overwrite: OverwriteOption = False,
+    max_rejects: MaxRejectsOption = None,
+    shard_size: ShardSizeOption = None,
+    format_: FormatOption = None,
+    text_field: TextFieldOption = None,
+    id_field: IdFieldOption = None,
+    max_record_size: MaxRecordOption = None,
+    name: NameOption = None,
+    dataset_version: DatasetVersionOption = None,
+    supply_mode: SupplyModeOption = None,
+    supply_file: SupplyFileOption = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Tag every record with a normalised SPDX licence (own metadata > sources.yaml > --default).
+
+    Example: corpus-kit license intake/ -o out/intake --sources sources.yaml --default CC-BY-4.0
+    """
+    params: dict[str, Any] = {"unknown": unknown}
+    if sources is not None:
+        params["sources"] = str(sources)
+    if default is not None:
+        params["default"] = default
+    config = PipelineConfig(name="license", steps=[{"license": params}])
+    spec = _spec_from_config(
+        config, Path.cwd(), inputs, output, format_, text_field, id_field, max_record_size
+    )
+    spec = _apply_common(
+        spec,
+        workers,
+        overwrite,
+        verbose,
+        max_rejects,
+        shard_size,
+        name,
+        dataset_version,
+        supply_mode,
+        supply_file,
+    )
+    spec = replace(spec, keep_removed=keep_removed)
+    _execute(spec, quiet, "corpus-kit license")
 
 
 @handle_errors

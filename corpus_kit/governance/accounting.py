@@ -43,7 +43,7 @@ class Tally:
         return self.input == self.output + sum(self.dropped.values()) + self.rejected
 
 
-def _total(metric: MetricStats | dict | float | None) -> int:
+def metric_total(metric: MetricStats | dict | float | None) -> int:
     """A stat's total; a stats file read back by datatrove keeps single-task values as dicts or numbers."""
     if metric is None:
         return 0
@@ -53,12 +53,12 @@ def _total(metric: MetricStats | dict | float | None) -> int:
 
 
 def _count(stats: Stats, label: str) -> int:
-    return _total(stats.stats.get(label))
+    return metric_total(stats.stats.get(label))
 
 
 def _prefixed(stats: Stats, prefix: str) -> dict[str, int]:
     totals = {
-        label[len(prefix) :]: _total(metric)
+        label[len(prefix) :]: metric_total(metric)
         for label, metric in sorted(stats.stats.items())
         if label.startswith(prefix)
     }

@@ -8,7 +8,7 @@ paths, licence ids and configuration.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
@@ -45,11 +45,40 @@ class SupplyMode(str, Enum):
 
 
 class Supply(BaseModel):
-    """The supply mode and the fields that mode requires (checked by ``manifest validate``)."""
+    """The supply mode and its fields (DESIGN.md §6). Which fields a mode requires, and the policy,
+    live in ``rules/supply_policy.yaml`` and are checked by ``corpus-kit manifest validate``; extra
+    fields (exchange, listing id, scope...) are kept as given."""
 
     model_config = ConfigDict(extra="allow")
 
-    mode: SupplyMode = Field(description="Supply mode.")
+    mode: SupplyMode = Field(
+        description="open | conditional_open | authorised | targeted_trade | cooperation"
+    )
+    valid_from: date | None = Field(None, description="ISO date the supply terms start.")
+    valid_until: date | None = Field(None, description="ISO date the authorisation or contract ends.")
+    permitted_uses: list[str] = Field(
+        default_factory=list, description="e.g. research, model_training, evaluation, commercial."
+    )
+    commercial_use: bool | None = Field(
+        None, description="Whether the recipient may use the data commercially."
+    )
+    conditions: str | None = Field(None, description="conditional_open: the conditions of access.")
+    access_contact: str | None = Field(
+        None, description="conditional_open: where to apply (an office, not a person)."
+    )
+    authoriser: str | None = Field(None, description="authorised: the data holder or implementing body.")
+    operator: str | None = Field(None, description="authorised: the authorised operating organisation.")
+    authorisation_id: str | None = Field(None, description="authorised: the authorisation document id.")
+    buyers: list[str] = Field(
+        default_factory=list, description="targeted_trade: the named buying organisations."
+    )
+    contract_id: str | None = Field(None, description="targeted_trade: the contract id.")
+    partners: list[str] = Field(default_factory=list, description="cooperation: the partner organisations.")
+    agreement_id: str | None = Field(None, description="cooperation: the cooperation agreement id.")
+
+    @property
+    def commercial(self) -> bool:
+        return bool(self.commercial_use) or "commercial" in self.permitted_uses
 
 
 class Counts(_Model):
@@ -72,6 +101,46 @@ class PiiSummary(_Model):
     operator: str = Field(description="replace | mask | hash | redact")
     entities: dict[str, int] = Field(default_factory=dict, description="Spans scrubbed per entity type.")
     documents: int = Field(0, ge=0, description="Documents in which at least one span was scrubbed.")
+
+
+class LicenceEntry(_Model):
+    """One licence expression found in the output, with the registry facts it was judged by."""
+
+    records: int = Field(ge=0)
+    use: Literal["commercial", "unspecified", "non-commercial", "academic-only"]
+    open: bool
+    attribution: bool
+    share_alike: bool
+    hub: str = Field(description="Hub licence id, 'other' or 'unknown'.")
+    registered: bool = Field(description="Every licence in the expression is in the registry.")
+
+
+class DatasetLicence(_Model):
+    """The dataset's licence, resolved over all output rows (the most restrictive use wins)."""
+
+    expression: str = Field(description="SPDX expression covering the dataset (AND of all row licences).")
+    use: Literal["commercial", "unspecified", "non-commercial", "academic-only"]
+    open: bool = Field(description="Every row licence is open (Open Definition sense).")
+    attribution: bool
+    share_alike: bool
+    share_alike_licences: list[str] = Field(default_factory=list)
+    hub_id: str = Field(description="Hub licence id for the card, or 'other'.")
+    hub_name: str | None = Field(None, description="With hub_id 'other': the licence name for the card.")
+    licences: dict[str, LicenceEntry] = Field(description="Per expression, as counted in the data.")
+    unlicensed: int = Field(0, ge=0, description="Rows without a licence or with NOASSERTION.")
+    registry_version: str
+
+
+class SourceRuleRecord(_Model):
+    """A sources.yaml entry that licensed records, with its evidence (never record content)."""
+
+    match: str = Field(description="How records were matched: name=..., path=... or url_prefix=...")
+    license: str
+    source_type: str | None = Field(
+        None, description="open_source | self_collected | commercial | user_input | public_data"
+    )
+    evidence: str | None = Field(None, description="Licence file, contract id or collection record.")
+    records: int = Field(ge=0, description="Records whose licence came from this entry.")
 
 
 class Source(_Model):
@@ -141,8 +210,12 @@ class Manifest(_Model):
     counts: Counts
     languages: dict[str, int] = Field(default_factory=dict, description="Output rows per language.")
     licenses: dict[str, int] = Field(default_factory=dict, description="Output rows per licence.")
+    license: DatasetLicence | None = Field(None, description="Licence resolution over all output rows.")
     pii: PiiSummary | None = None
     sources: list[Source]
+    provenance: list[SourceRuleRecord] = Field(
+        default_factory=list, description="sources.yaml entries used by the license step."
+    )
     files: list[DataFile]
     restricted: list[RestrictedFolder] = Field(
         default_factory=list, description="Folders never to publish (rejects/, removed/)."

@@ -31,18 +31,22 @@ from typing import Any
 import orjson
 import pyarrow.parquet as pq
 from datatrove.pipeline.base import PipelineStep
+from datatrove.utils.stats import PipelineStats
 
 import corpus_kit
 from corpus_kit.errors import CorpusKitError, UsageError
-from corpus_kit.governance.accounting import Tally, load_merged_stats, tally_from_stats
+from corpus_kit.governance.accounting import Tally, load_merged_stats, metric_total, tally_from_stats
+from corpus_kit.governance.licences import LicenceFacts, LicenceRegistry, default_registry, resolve_dataset
 from corpus_kit.governance.manifest import (
     MANIFEST_NAME,
     DataFile,
     DatasetInfo,
+    DatasetLicence,
     Manifest,
     PipelineRecord,
     RestrictedFolder,
     Source,
+    SourceRuleRecord,
     StepRecord,
     Supply,
     utc_now,
@@ -52,6 +56,7 @@ from corpus_kit.io.parquet_writer import ParquetShardWriter, open_parquet_writer
 from corpus_kit.io.readers import MixedReader, ReadOptions, TaskFolders
 from corpus_kit.pipeline.executor import CorpusLocalExecutor, restore_console_logs, silence_console_logs
 from corpus_kit.stages import STAGES, StageContext
+from corpus_kit.stages.license import LicenseTagger
 from corpus_kit.utils import sha256_file
 
 WORK_DIR_NAME = ".corpus-kit"
@@ -92,6 +97,7 @@ class RunSpec:
     dataset_description: str = ""
     supply: Supply | None = None
     max_rejects: float | int | None = None
+    base_dir: Path = field(default_factory=Path.cwd)  # for relative paths in step parameters
     workers: int | None = None
     tasks: int | None = None
     overwrite: bool = False
@@ -176,7 +182,8 @@ def build_pipeline(spec: RunSpec, work: Path) -> list[PipelineStep]:
     steps: list[PipelineStep] = [MixedReader(spec.units, spec.read, folders)]
     for step in spec.steps:
         removed = str(staging / "removed" / step.name) if spec.keep_removed else None
-        steps.append(STAGES[step.name](step.params, StageContext(work_dir=str(work), removed_dir=removed)))
+        context = StageContext(work_dir=str(work), removed_dir=removed, base_dir=str(spec.base_dir))
+        steps.append(STAGES[step.name](step.params, context))
     steps.append(ParquetShardWriter(str(staging / "data"), spec.shard_bytes, spec.row_group_bytes))
     return steps
 
@@ -279,8 +286,9 @@ def run_pipeline(spec: RunSpec, progress: ProgressCallback | None = None) -> Run
     if not spec.units:
         raise UsageError("no input to read")
     output = spec.output.resolve()
-    prepare_output(output, spec.overwrite)
     work = output / WORK_DIR_NAME
+    pipeline = build_pipeline(spec, work)  # checks step parameters before anything is written
+    prepare_output(output, spec.overwrite)
     if work.exists():
         shutil.rmtree(work)  # a previous run's leftovers; resuming arrives with the executors work
     work.mkdir()
@@ -288,7 +296,6 @@ def run_pipeline(spec: RunSpec, progress: ProgressCallback | None = None) -> Run
 
     tasks = spec.task_count()
     workers = max(1, min(spec.workers or os.cpu_count() or 1, tasks))
-    pipeline = build_pipeline(spec, work)
     step_names = ["read", *[step.name for step in spec.steps], "write"]
     executor = CorpusLocalExecutor(
         pipeline,
@@ -326,14 +333,46 @@ def run_pipeline(spec: RunSpec, progress: ProgressCallback | None = None) -> Run
         if not spec.verbose:
             restore_console_logs()
     seconds = time.monotonic() - started
-    return finalize(spec, work, tasks, step_names, seconds)
+    return finalize(spec, work, tasks, step_names, seconds, pipeline)
 
 
-def finalize(spec: RunSpec, work: Path, tasks: int, step_names: list[str], seconds: float) -> RunResult:
+def _licence_sections(
+    pipeline: list[PipelineStep], merged: PipelineStats, licenses: dict[str, int]
+) -> tuple[DatasetLicence | None, list[SourceRuleRecord]]:
+    """Dataset licence resolution, with the licence step's own LicenseRefs, and its provenance."""
+    extras: list[LicenceFacts] = []
+    provenance: list[SourceRuleRecord] = []
+    for step, stats in zip(pipeline, merged.stats, strict=True):
+        if isinstance(step, LicenseTagger):
+            extras.extend(step.extra_licences)
+            for index, rule in enumerate(step.sources.sources):
+                metric = stats.stats.get(f"rule/{index}")
+                provenance.append(
+                    SourceRuleRecord(
+                        match=rule.describe(),
+                        license=rule.license,
+                        source_type=rule.type,
+                        evidence=rule.evidence,
+                        records=metric_total(metric),
+                    )
+                )
+    registry = LicenceRegistry.load(extras) if extras else default_registry()
+    return resolve_dataset(licenses, registry), provenance
+
+
+def finalize(
+    spec: RunSpec,
+    work: Path,
+    tasks: int,
+    step_names: list[str],
+    seconds: float,
+    pipeline: list[PipelineStep],
+) -> RunResult:
     """Turn a finished run's staging folder into the dataset and write its manifest."""
     output = spec.output.resolve()
     staging = work / "staging"
-    tally = tally_from_stats(load_merged_stats(work / "logs", tasks), step_names)
+    merged = load_merged_stats(work / "logs", tasks)
+    tally = tally_from_stats(merged, step_names)
     if not tally.invariant_holds():
         raise CorpusKitError(
             f"accounting does not balance (input {tally.input} != output {tally.output} + dropped "
@@ -373,6 +412,7 @@ def finalize(spec: RunSpec, work: Path, tasks: int, step_names: list[str], secon
             )
         )
 
+    dataset_licence, provenance = _licence_sections(pipeline, merged, tally.licenses)
     config = spec.resolved_config()
     manifest = Manifest(
         dataset=DatasetInfo(
@@ -390,7 +430,9 @@ def finalize(spec: RunSpec, work: Path, tasks: int, step_names: list[str], secon
         },
         languages=tally.languages,
         licenses=tally.licenses,
+        license=dataset_licence,
         sources=sources,
+        provenance=provenance,
         files=files,
         restricted=restricted,
         pipeline=PipelineRecord(

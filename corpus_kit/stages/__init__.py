@@ -21,9 +21,14 @@ class StageContext:
 
     work_dir: str  # the run's work folder, for intermediate state
     removed_dir: str | None  # where dropped records go with --keep-removed (None: not kept)
+    base_dir: str = "."  # relative paths in step parameters are resolved against this
 
 
 StageBuilder = Callable[[dict[str, Any], StageContext], PipelineStep]
 
 #: Pipeline step name -> builder. Stages add themselves here as they land.
 STAGES: dict[str, StageBuilder] = {}
+
+
+# Built-in stages register themselves on import (kept last: they import STAGES from here).
+from corpus_kit.stages import license as _license  # noqa: E402, F401

@@ -1,0 +1,361 @@
+"""``manifest validate``: the JSON Schema plus supply-mode and accounting policy, rule by rule.
+
+Every finding carries a rule id, a severity and a message that says what to change. Errors fail
+validation; warnings fail it only with ``--strict``. Only the manifest is read (plus corpus-kit's
+own rules: the licence registry and ``rules/supply_policy.yaml``).
+
+| id | severity | rule |
+|---|---|---|
+| CK100 | error | the file is not JSON or does not match manifests/manifest.schema.json |
+| CK101 | error | the supply mode is not one of the five modes |
+| CK102 | error | no supply block |
+| CK103 | error | a field the supply mode requires is missing or empty |
+| CK104 | error | valid_until has passed |
+| CK105 | warning | valid_until is within the warning window (30 days) |
+| CK106 | error | valid_from is after valid_until |
+| CK110 | error | open mode with a licence that is not open |
+| CK111 | error | a mode that requires PII scrubbing, without a PII step |
+| CK112 | error | commercial use permitted on data whose licence forbids it |
+| CK113 | error | output rows but no licence resolution |
+| CK114 | error | licence facts in the manifest disagree with the registry |
+| CK115 | error | licence counts do not add up to the output rows |
+| CK116 | warning | rows without an assessed licence (unregistered or NOASSERTION) |
+| CK117 | warning | different share-alike licences mixed |
+| CK118 | warning | no-derivatives licence in a processed corpus |
+| CK120 | error | input != output + dropped + rejected |
+| CK121 | error | pipeline step counts do not chain |
+| CK122 | error | data file rows do not add up to counts.output |
+| CK123 | error | source records or rejects do not add up to the counts |
+| CK124 | error | dropped counts by reason differ from the steps' drops |
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timezone
+from functools import lru_cache
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from corpus_kit.governance.licences import NOASSERTION, LicenceRegistry, default_registry
+from corpus_kit.governance.manifest import Manifest
+from corpus_kit.resources import resource_path
+
+RULES: dict[str, tuple[str, str]] = {
+    "CK100": ("error", "manifest does not match the schema"),
+    "CK101": ("error", "unknown supply mode"),
+    "CK102": ("error", "no supply block"),
+    "CK103": ("error", "supply mode field missing"),
+    "CK104": ("error", "supply terms expired"),
+    "CK105": ("warning", "supply terms expire soon"),
+    "CK106": ("error", "supply dates in the wrong order"),
+    "CK110": ("error", "open mode with a non-open licence"),
+    "CK111": ("error", "PII scrubbing required by the mode is missing"),
+    "CK112": ("error", "commercial use on a licence that forbids it"),
+    "CK113": ("error", "no licence resolution"),
+    "CK114": ("error", "licence facts disagree with the registry"),
+    "CK115": ("error", "licence counts do not add up"),
+    "CK116": ("warning", "rows without an assessed licence"),
+    "CK117": ("warning", "different share-alike licences mixed"),
+    "CK118": ("warning", "no-derivatives licence in a processed corpus"),
+    "CK120": ("error", "accounting invariant broken"),
+    "CK121": ("error", "step counts do not chain"),
+    "CK122": ("error", "data file rows do not add up"),
+    "CK123": ("error", "source counts do not add up"),
+    "CK124": ("error", "dropped counts differ from the steps"),
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: str
+    field: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+class ModePolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: str
+    required: list[str]
+    require_open_licences: bool = False
+    require_pii_scrubbing: bool = False
+
+
+class SupplyPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: str
+    expiry_warning_days: int = 30
+    modes: dict[str, ModePolicy]
+
+
+@lru_cache(maxsize=1)
+def supply_policy() -> SupplyPolicy:
+    data = yaml.safe_load(resource_path("rules", "supply_policy.yaml").read_text(encoding="utf-8"))
+    return SupplyPolicy.model_validate(data)
+
+
+def _finding(rule: str, field: str, message: str) -> Finding:
+    return Finding(rule=rule, severity=RULES[rule][0], field=field, message=message)
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def _schema_findings(error: ValidationError) -> list[Finding]:
+    findings = []
+    for item in error.errors():
+        field = _location(tuple(item["loc"]))
+        if tuple(item["loc"])[:2] == ("supply", "mode"):
+            modes = ", ".join(supply_policy().modes)
+            findings.append(_finding("CK101", "supply.mode", f"unknown supply mode; use one of: {modes}"))
+        else:
+            findings.append(
+                _finding("CK100", field, f"{item['msg']}; fix the field or regenerate the manifest")
+            )
+    return findings
+
+
+def validate_manifest_data(
+    raw: bytes | str, today: date | None = None, registry: LicenceRegistry | None = None
+) -> list[Finding]:
+    """All findings for one manifest's JSON text (empty list: valid)."""
+    try:
+        # strict: like the JSON Schema, no "5" for 5; dates and enums still come as JSON strings
+        manifest = Manifest.model_validate_json(raw, strict=True)
+    except ValidationError as error:
+        if any(item["type"] == "json_invalid" for item in error.errors()):
+            return [
+                _finding("CK100", "(file)", "not valid JSON; restore the file from the dataset's history")
+            ]
+        return _schema_findings(error)
+    today = today or datetime.now(timezone.utc).date()
+    registry = registry or default_registry()
+    return [
+        *_supply_findings(manifest, today),
+        *_licence_findings(manifest, registry),
+        *_accounting_findings(manifest),
+    ]
+
+
+def _supply_findings(manifest: Manifest, today: date) -> list[Finding]:
+    supply = manifest.supply
+    if supply is None:
+        modes = ", ".join(supply_policy().modes)
+        return [
+            _finding("CK102", "supply", f"declare how the data may be supplied: --supply-mode {{{modes}}}")
+        ]
+    policy = supply_policy()
+    mode = supply.mode.value
+    mode_policy = policy.modes[mode]
+    findings = []
+    for name in mode_policy.required:
+        value = getattr(supply, name, None)
+        if value in (None, "", []):
+            findings.append(
+                _finding(
+                    "CK103", f"supply.{name}", f"{mode_policy.label} requires supply.{name}; add it to supply"
+                )
+            )
+    if supply.valid_until is not None:
+        if supply.valid_until < today:
+            findings.append(
+                _finding(
+                    "CK104",
+                    "supply.valid_until",
+                    f"the supply terms ended on {supply.valid_until.isoformat()}; "
+                    "renew them and update valid_until",
+                )
+            )
+        elif (supply.valid_until - today).days <= policy.expiry_warning_days:
+            findings.append(
+                _finding(
+                    "CK105",
+                    "supply.valid_until",
+                    f"the supply terms end on {supply.valid_until.isoformat()}; start the renewal",
+                )
+            )
+        if supply.valid_from is not None and supply.valid_from > supply.valid_until:
+            findings.append(
+                _finding("CK106", "supply.valid_from", "valid_from is after valid_until; fix the dates")
+            )
+    if mode_policy.require_pii_scrubbing and manifest.pii is None:
+        findings.append(
+            _finding(
+                "CK111", "pii", f"{mode_policy.label} requires PII scrubbing; add the pii step and rebuild"
+            )
+        )
+    return findings
+
+
+def _licence_findings(manifest: Manifest, registry: LicenceRegistry) -> list[Finding]:
+    licence = manifest.license
+    if licence is None:
+        if manifest.counts.output:
+            return [
+                _finding(
+                    "CK113", "license", "no licence resolution; run the license step (corpus-kit license)"
+                )
+            ]
+        return []
+    findings = []
+    counted = sum(entry.records for entry in licence.licences.values())
+    if counted != manifest.counts.output or sum(manifest.licenses.values()) != manifest.counts.output:
+        findings.append(
+            _finding(
+                "CK115",
+                "license.licences",
+                f"licence counts ({counted}) differ from the output rows ({manifest.counts.output}); "
+                "regenerate the manifest",
+            )
+        )
+    for key, entry in licence.licences.items():
+        if not entry.registered:
+            continue
+        facts = registry.facts(key)
+        recorded = (entry.use, entry.open, entry.attribution, entry.share_alike)
+        if facts.known and recorded != (facts.use, facts.open, facts.attribution, facts.share_alike):
+            findings.append(
+                _finding(
+                    "CK114",
+                    f"license.licences.{key}",
+                    f"recorded facts of {key} differ from the licence registry {registry.version}; "
+                    "regenerate the manifest with this corpus-kit",
+                )
+            )
+    supply = manifest.supply
+    if supply is not None and supply.mode.value in supply_policy().modes:
+        if supply_policy().modes[supply.mode.value].require_open_licences:
+            closed = sorted(key for key, entry in licence.licences.items() if not entry.open)
+            if closed:
+                findings.append(
+                    _finding(
+                        "CK110",
+                        "license",
+                        f"open mode but {', '.join(closed)} is not an open licence; "
+                        "drop those records or choose another supply mode",
+                    )
+                )
+        if supply.commercial:
+            forbidding = sorted(key for key, entry in licence.licences.items() if entry.use != "commercial")
+            if forbidding:
+                findings.append(
+                    _finding(
+                        "CK112",
+                        "supply.permitted_uses",
+                        f"commercial use is permitted but {', '.join(forbidding)} does not allow it; "
+                        "remove commercial use or drop those records",
+                    )
+                )
+    unassessed = sum(
+        entry.records for key, entry in licence.licences.items() if key == NOASSERTION or not entry.registered
+    )
+    if unassessed:
+        findings.append(
+            _finding(
+                "CK116",
+                "license",
+                f"{unassessed} rows have no assessed licence; "
+                "map their sources in sources.yaml or use --unknown drop",
+            )
+        )
+    if len(licence.share_alike_licences) > 1:
+        findings.append(
+            _finding(
+                "CK117",
+                "license.share_alike_licences",
+                f"share-alike licences {', '.join(licence.share_alike_licences)} are mixed; "
+                "have the combination reviewed",
+            )
+        )
+    no_derivatives = sorted(key for key in licence.licences if "-ND-" in key or key.endswith("-ND"))
+    if no_derivatives and any(step.dropped for step in manifest.pipeline.steps):
+        findings.append(
+            _finding(
+                "CK118",
+                "license",
+                f"{', '.join(no_derivatives)} forbids derivatives and records were filtered; "
+                "have it reviewed",
+            )
+        )
+    return findings
+
+
+def _accounting_findings(manifest: Manifest) -> list[Finding]:
+    counts = manifest.counts
+    findings = []
+    if not counts.invariant_holds():
+        findings.append(
+            _finding(
+                "CK120",
+                "counts",
+                f"input {counts.input} != output {counts.output} + dropped {sum(counts.dropped.values())} "
+                f"+ rejected {counts.rejected}; the manifest was edited or the run was incomplete, "
+                "rebuild it",
+            )
+        )
+    steps = manifest.pipeline.steps
+    if steps:
+        problems = []
+        if steps[0].input != counts.input:
+            problems.append(f"first step input {steps[0].input} != counts.input {counts.input}")
+        if steps[-1].output != counts.output:
+            problems.append(f"last step output {steps[-1].output} != counts.output {counts.output}")
+        for before, after in pairwise(steps):
+            if before.output != after.input:
+                problems.append(f"{before.name} output {before.output} != {after.name} input {after.input}")
+        for step in steps[1:]:
+            if step.input != step.output + sum(step.dropped.values()):
+                problems.append(f"{step.name}: input {step.input} != output {step.output} + dropped")
+        if problems:
+            findings.append(
+                _finding("CK121", "pipeline.steps", "; ".join(problems) + "; rebuild the manifest")
+            )
+        step_drops: dict[str, int] = {}
+        for step in steps:
+            for reason, count in step.dropped.items():
+                step_drops[reason] = step_drops.get(reason, 0) + count
+        if step_drops != {reason: count for reason, count in counts.dropped.items() if count}:
+            findings.append(
+                _finding(
+                    "CK124",
+                    "counts.dropped",
+                    "dropped counts differ from the steps' drops; rebuild the manifest",
+                )
+            )
+    rows = sum(item.rows for item in manifest.files)
+    if rows != counts.output:
+        findings.append(
+            _finding(
+                "CK122", "files", f"data files hold {rows} rows but counts.output is {counts.output}; rebuild"
+            )
+        )
+    if manifest.sources:
+        records = sum(source.records for source in manifest.sources)
+        rejected = sum(source.rejected for source in manifest.sources)
+        if records != counts.input or rejected != counts.rejected:
+            findings.append(
+                _finding(
+                    "CK123",
+                    "sources",
+                    f"sources hold {records} records / {rejected} rejects but counts say {counts.input} / "
+                    f"{counts.rejected}; rebuild the manifest",
+                )
+            )
+    return findings
+
+
+def manifest_path_for(path: str | Path) -> Path:
+    """A dataset folder's manifest.json, or the path itself."""
+    path = Path(path)
+    return path / "manifest.json" if path.is_dir() else path

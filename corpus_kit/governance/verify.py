@@ -1,0 +1,75 @@
+"""``manifest verify``: the dataset on disk is exactly what its manifest lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from corpus_kit.governance.manifest import MANIFEST_NAME, DataFile, Manifest
+from corpus_kit.utils import sha256_file
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    problems: list[Problem]
+    files: int
+    bytes: int
+
+
+def _check_file(root: Path, item: DataFile, count_rows: bool) -> Problem | None:
+    path = root / item.path
+    if not path.is_file():
+        return Problem(item.path, "listed in the manifest but missing")
+    size = path.stat().st_size
+    if size != item.bytes:
+        return Problem(item.path, f"has {size} bytes, the manifest says {item.bytes}")
+    digest = sha256_file(path)
+    if digest != item.sha256:
+        return Problem(item.path, f"sha256 {digest[:12]}… differs from the manifest's {item.sha256[:12]}…")
+    if count_rows:
+        try:
+            rows = pq.ParquetFile(path).metadata.num_rows
+        except (pa.ArrowException, OSError):
+            return Problem(item.path, "is not a readable Parquet file")
+        if rows != item.rows:
+            return Problem(item.path, f"holds {rows} rows, the manifest says {item.rows}")
+    return None
+
+
+def verify_dataset(folder: str | Path) -> VerifyReport:
+    """Check every listed data file (size, sha256, Parquet row count) and look for unlisted ones.
+
+    Restricted folders (rejects/, removed/) are checked when present: they are never published,
+    so a published copy may rightly lack them.
+    """
+    root = Path(folder)
+    manifest = Manifest.read(root / MANIFEST_NAME)
+    problems = [p for item in manifest.files if (p := _check_file(root, item, count_rows=True))]
+    listed = {item.path for item in manifest.files}
+    data = root / "data"
+    if data.is_dir():
+        for path in sorted(p for p in data.rglob("*") if p.is_file()):
+            relative = path.relative_to(root).as_posix()
+            if relative not in listed:
+                problems.append(Problem(relative, "is under data/ but not listed in the manifest"))
+    for folder_entry in manifest.restricted:
+        if not (root / folder_entry.path).is_dir():
+            continue
+        for item in folder_entry.files:
+            problem = _check_file(root, item, count_rows=item.path.endswith(".parquet"))
+            if problem:
+                problems.append(problem)
+    return VerifyReport(
+        problems=problems,
+        files=len(manifest.files),
+        bytes=sum(item.bytes for item in manifest.files),
+    )

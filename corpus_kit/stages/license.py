@@ -1,0 +1,209 @@
+"""``license`` stage: give every record a normalised SPDX licence expression.
+
+A record's licence is, in this order: its own ``metadata.license`` (normalised), else the licence
+of the first ``sources.yaml`` entry that matches it (by source name, input path glob or URL
+prefix), else ``--default``. A value that cannot be parsed, or names a licence the registry does
+not know, is *unknown*: dropped with reason ``license.unknown`` (``--unknown drop``, the default)
+or kept as ``NOASSERTION`` (``--unknown keep``) with the original value in ``license_raw``.
+
+``sources.yaml``::
+
+    sources:
+      - name: sz-open-data                 # matches metadata.source
+        license: CC-BY-4.0
+        type: public_data                  # open_source|self_collected|commercial|user_input|public_data
+        evidence: https://opendata.sz.gov.cn/terms
+      - path: "raw/health/*.parquet"       # glob on the input file
+        license: LicenseRef-sz-health-data-agreement
+        type: commercial
+        evidence: contract SZH-2026-017
+      - url_prefix: https://news.example.cn/
+        license: CC-BY-NC-4.0
+    licences:                              # your own LicenseRef-* facts (fields as rules/licences.yaml)
+      - {spdx: LicenseRef-sz-health-data-agreement, hub: other, open: false, use: commercial,
+         attribution: true, share_alike: false, name: Shenzhen health data agreement}
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from datatrove.data import Document
+from datatrove.pipeline.filters.base_filter import BaseFilter
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from corpus_kit.errors import UsageError
+from corpus_kit.governance.licences import NOASSERTION, LicenceFacts, LicenceRegistry
+from corpus_kit.io.parquet_writer import ParquetShardWriter
+from corpus_kit.stages import STAGES, StageContext
+
+SourceType = Literal["open_source", "self_collected", "commercial", "user_input", "public_data"]
+
+
+class SourceRule(BaseModel):
+    """One line of sources.yaml: how to recognise a source, and its licence and evidence."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, description="equals the record's metadata.source")
+    path: str | None = Field(None, description="glob matched against the input file")
+    url_prefix: str | None = Field(None, description="prefix of the record's metadata.url")
+    license: str
+    type: SourceType | None = None
+    evidence: str | None = Field(None, description="licence file, contract id or collection record")
+
+    @model_validator(mode="after")
+    def _one_matcher(self) -> SourceRule:
+        if sum(value is not None for value in (self.name, self.path, self.url_prefix)) != 1:
+            raise ValueError("give exactly one of name, path or url_prefix")
+        return self
+
+    def describe(self) -> str:
+        if self.name is not None:
+            return f"name={self.name}"
+        if self.path is not None:
+            return f"path={self.path}"
+        return f"url_prefix={self.url_prefix}"
+
+
+class SourcesFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sources: list[SourceRule] = Field(default_factory=list)
+    licences: list[LicenceFacts] = Field(default_factory=list)
+
+
+def load_sources(path: str | Path) -> SourcesFile:
+    """Read and check a sources.yaml; every licence it names must be known to the registry."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"{path}: sources file not found; see the license command's help for its format")
+    try:
+        sources = SourcesFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    except yaml.YAMLError:
+        raise UsageError(f"{path}: invalid YAML; fix the syntax") from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise UsageError(f"{path}: {where}: {first['msg'].removeprefix('Value error, ')}") from None
+    registry = LicenceRegistry.load(sources.licences)
+    for index, rule in enumerate(sources.sources):
+        normalized = registry.normalize(rule.license)
+        if normalized is None or not registry.facts(normalized).known:
+            raise UsageError(
+                f"{path}: sources.{index}.license {rule.license!r} is not in the licence registry; "
+                "use an SPDX id from rules/licences.yaml or describe it under licences:"
+            )
+    return sources
+
+
+class LicenseTagger(BaseFilter):
+    """Sets ``metadata.license`` (normalised SPDX) and drops or flags records with no known licence.
+
+    Stats: ``license_from_record|source|default``, ``license_unknown_kept``, ``rule/<index>``.
+    """
+
+    name = "🏷 licence"
+
+    def __init__(
+        self,
+        sources: SourcesFile | None = None,
+        default: str | None = None,
+        unknown: Literal["drop", "keep"] = "drop",
+        exclusion_writer: ParquetShardWriter | None = None,
+    ):
+        super().__init__(exclusion_writer=exclusion_writer)
+        self.sources = sources or SourcesFile()
+        self.default = default
+        self.unknown = unknown
+        self._registry: LicenceRegistry | None = None
+        self._path_cache: dict[str, int | None] = {}
+
+    @property
+    def extra_licences(self) -> list[LicenceFacts]:
+        return self.sources.licences
+
+    def registry(self) -> LicenceRegistry:
+        # built where it is used (each worker) instead of being pickled with the step
+        if self._registry is None:
+            self._registry = LicenceRegistry.load(self.sources.licences)
+        return self._registry
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_registry"] = None
+        return state
+
+    def _match(self, document: Document) -> int | None:
+        metadata = document.metadata
+        source, url, source_file = metadata.get("source"), metadata.get("url"), metadata.get("source_file")
+        for index, rule in enumerate(self.sources.sources):
+            if rule.name is not None and rule.name == source:
+                return index
+            if rule.url_prefix is not None and isinstance(url, str) and url.startswith(rule.url_prefix):
+                return index
+            if rule.path is not None and isinstance(source_file, str):
+                key = f"{index}\0{source_file}"
+                if key not in self._path_cache:
+                    self._path_cache[key] = index if fnmatch.fnmatch(source_file, rule.path) else None
+                if self._path_cache[key] is not None:
+                    return index
+        return None
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        metadata = doc.metadata
+        raw = metadata.get("license")
+        origin = "record"
+        if raw is None or raw == "":
+            rule_index = self._match(doc) if self.sources.sources else None
+            if rule_index is not None:
+                rule = self.sources.sources[rule_index]
+                raw, origin = rule.license, "source"
+                self.stat_update(f"rule/{rule_index}")
+                if rule.type:
+                    metadata["source_type"] = rule.type
+            elif self.default:
+                raw, origin = self.default, "default"
+        registry = self.registry()
+        normalized = registry.normalize(raw) if raw is not None else None
+        if normalized is None or not registry.facts(normalized).known:
+            if self.unknown == "drop":
+                return False, "license.unknown"
+            if raw is not None:
+                metadata["license_raw"] = str(raw)[:200]
+            normalized = NOASSERTION
+            self.stat_update("license_unknown_kept")
+        metadata["license"] = normalized
+        self.stat_update(f"license_from_{origin}")
+        return True
+
+
+def build_license_stage(params: dict[str, Any], context: StageContext) -> LicenseTagger:
+    """Pipeline builder: ``- license: {sources: sources.yaml, default: CC-BY-4.0, unknown: drop}``."""
+    unknown_keys = set(params) - {"sources", "default", "unknown"}
+    if unknown_keys:
+        raise UsageError(
+            f"license step: unknown parameter(s) {sorted(unknown_keys)}; use sources, default, unknown"
+        )
+    unknown = params.get("unknown", "drop")
+    if unknown not in ("drop", "keep"):
+        raise UsageError(f"license step: unknown must be drop or keep, not {unknown!r}")
+    sources = None
+    if params.get("sources"):
+        path = Path(params["sources"])
+        sources = load_sources(path if path.is_absolute() else Path(context.base_dir) / path)
+    default = params.get("default")
+    if default is not None:
+        registry = LicenceRegistry.load(sources.licences if sources else None)
+        normalized = registry.normalize(default)
+        if normalized is None or not registry.facts(normalized).known:
+            raise UsageError(f"--default {default!r} is not a licence in the registry (rules/licences.yaml)")
+        default = normalized
+    writer = ParquetShardWriter(context.removed_dir) if context.removed_dir else None
+    return LicenseTagger(sources=sources, default=default, unknown=unknown, exclusion_writer=writer)
+
+
+STAGES["license"] = build_license_stage
