@@ -40,7 +40,10 @@ def test_demo_dataset_loads_and_matches_its_manifest(tmp_path: Path, cli) -> Non
     # every row carries a normalised licence; unlicensed crawl records are dropped, not guessed
     assert set(dataset["license"]) == set(manifest.license.licences) and None not in dataset["license"]
     assert manifest.license.use == "non-commercial" and manifest.license.unlicensed == 0
-    assert list(manifest.counts.dropped) == ["license.unknown"] and manifest.counts.dropped["license.unknown"] > 0
+    assert (
+        list(manifest.counts.dropped) == ["license.unknown"]
+        and manifest.counts.dropped["license.unknown"] > 0
+    )
     assert any(entry.records for entry in manifest.provenance)
     # the demo passes the checks a data repository's CI runs
     assert cli("manifest", "validate", out, "--strict").exit_code == 0

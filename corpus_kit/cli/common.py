@@ -23,6 +23,7 @@ from rich.progress import (
 from rich.table import Table
 
 from corpus_kit.errors import CorpusKitError, UsageError
+from corpus_kit.governance.policy import validate_manifest_data
 from corpus_kit.io.rejects import REJECT_REASONS
 from corpus_kit.pipeline.runner import ProgressCallback, RunResult
 from corpus_kit.utils import format_size, parse_size
@@ -137,6 +138,17 @@ def print_summary(result: RunResult, title: str) -> None:
         f"input = output + dropped + rejected {balance} · manifest: {where}/manifest.json",
         soft_wrap=True,
     )
+    findings = validate_manifest_data(manifest.model_dump_json())
+    errors = [f for f in findings if f.severity == "error"]
+    if findings:
+        rules = ", ".join(sorted({f.rule for f in findings}))
+        stdout.print(
+            f"manifest validate: {len(errors)} error(s), {len(findings) - len(errors)} warning(s) ({rules}); "
+            f"details: corpus-kit manifest validate {where}",
+            soft_wrap=True,
+        )
+    else:
+        stdout.print("manifest validate: passes", soft_wrap=True)
 
 
 def _has(output: Path, name: str) -> bool:

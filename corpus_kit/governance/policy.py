@@ -153,7 +153,11 @@ def _supply_findings(manifest: Manifest, today: date) -> list[Finding]:
     if supply is None:
         modes = ", ".join(supply_policy().modes)
         return [
-            _finding("CK102", "supply", f"declare how the data may be supplied: --supply-mode {{{modes}}}")
+            _finding(
+                "CK102",
+                "supply",
+                f"no supply block; declare how the data may be supplied: --supply-mode {modes}",
+            )
         ]
     policy = supply_policy()
     mode = supply.mode.value

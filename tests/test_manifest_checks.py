@@ -1,0 +1,340 @@
+"""manifest validate (table-driven, rule by rule), manifest verify (tampering), the pre-commit hook."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from corpus_kit.governance.licences import default_registry, resolve_dataset
+from corpus_kit.governance.policy import RULES, validate_manifest_data
+from tests.conftest import record, write_jsonl
+
+REPO = Path(__file__).resolve().parents[1]
+TODAY = datetime.now(timezone.utc).date()
+NEXT_YEAR = (TODAY + timedelta(days=365)).isoformat()
+
+MODE_FIELDS: dict[str, dict[str, Any]] = {
+    "open": {},
+    "conditional_open": {"conditions": "approved research applicants", "access_contact": "open-data office"},
+    "authorised": {
+        "authoriser": "Municipal Data Agency",
+        "operator": "City Data Operations Co.",
+        "authorisation_id": "AUTH-2026-01",
+        "valid_until": NEXT_YEAR,
+        "permitted_uses": ["model_training"],
+    },
+    "targeted_trade": {
+        "buyers": ["Example AI Lab"],
+        "contract_id": "SZDE-2026-0042",
+        "valid_until": NEXT_YEAR,
+        "permitted_uses": ["model_training"],
+    },
+    "cooperation": {"partners": ["University A"], "agreement_id": "COOP-7"},
+}
+
+
+def make_manifest(mode: str | None = "open", licences: dict[str, int] | None = None) -> dict[str, Any]:
+    """A consistent manifest: 10 in, 1 rejected, 1 dropped by the license step, 8 out."""
+    licences = licences or {"CC-BY-4.0": 8}
+    resolved = resolve_dataset(licences, default_registry())
+    return {
+        "schema_version": "1",
+        "dataset": {"name": "t", "version": "1", "description": "", "created_at": "2026-11-24T10:00:00Z"},
+        "supply": None if mode is None else {"mode": mode, **MODE_FIELDS[mode]},
+        "counts": {"input": 10, "output": 8, "rejected": 1, "dropped": {"license.unknown": 1}},
+        "languages": {},
+        "licenses": licences,
+        "license": resolved.model_dump(mode="json"),
+        "pii": {"operator": "replace", "entities": {"PHONE_NUMBER": 2}, "documents": 2},
+        "sources": [
+            {
+                "uri": "in.jsonl",
+                "format": "jsonl",
+                "sha256": "0" * 64,
+                "bytes": 10,
+                "records": 10,
+                "rejected": 1,
+            }
+        ],
+        "files": [{"path": "data/train-00000-of-00001.parquet", "sha256": "1" * 64, "bytes": 100, "rows": 8}],
+        "pipeline": {
+            "name": "t",
+            "steps": [
+                {"name": "read", "input": 10, "output": 9},
+                {"name": "license", "input": 9, "output": 8, "dropped": {"license.unknown": 1}},
+                {"name": "write", "input": 8, "output": 8},
+            ],
+            "config_sha256": "2" * 64,
+            "versions": {"corpus-kit": "0.1.0"},
+            "tasks": 1,
+            "wall_seconds": 1.0,
+        },
+    }
+
+
+def set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    node = data
+    for key in parents:
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+
+
+def drop_key(path: str) -> Callable[[dict[str, Any]], None]:
+    def mutate(data: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node = data
+        for key in parents:
+            node = node[key]
+        del node[last]
+
+    return mutate
+
+
+def setting(**changes: Any) -> Callable[[dict[str, Any]], None]:
+    def mutate(data: dict[str, Any]) -> None:
+        for path, value in changes.items():
+            set_path(data, path.replace("__", "."), value)
+
+    return mutate
+
+
+def days(offset: int) -> str:
+    return (TODAY + timedelta(days=offset)).isoformat()
+
+
+# (case id, mode, licences, mutation, expected rule ids)
+CASES: list[
+    tuple[str, str | None, dict[str, int] | None, Callable[[dict[str, Any]], None] | None, set[str]]
+] = [
+    ("valid open", "open", None, None, set()),
+    ("valid conditional_open", "conditional_open", None, None, set()),
+    ("valid authorised", "authorised", None, None, set()),
+    ("valid targeted_trade", "targeted_trade", None, None, set()),
+    ("valid cooperation", "cooperation", None, None, set()),
+    ("valid cooperation with NC data", "cooperation", {"CC-BY-NC-4.0": 8}, None, set()),
+    ("counts.input not an integer", "open", None, setting(counts__input="10"), {"CK100"}),
+    ("dataset block missing", "open", None, drop_key("dataset"), {"CK100"}),
+    ("unknown supply mode", "open", None, setting(supply__mode="sold_to_anyone"), {"CK101"}),
+    ("no supply block", None, None, None, {"CK102"}),
+    ("authorised without operator", "authorised", None, drop_key("supply.operator"), {"CK103"}),
+    ("targeted_trade without buyers", "targeted_trade", None, setting(supply__buyers=[]), {"CK103"}),
+    ("cooperation without agreement", "cooperation", None, drop_key("supply.agreement_id"), {"CK103"}),
+    (
+        "conditional_open without conditions",
+        "conditional_open",
+        None,
+        setting(supply__conditions=""),
+        {"CK103"},
+    ),
+    ("authorisation expired", "authorised", None, setting(supply__valid_until=days(-1)), {"CK104"}),
+    ("contract expires in 10 days", "targeted_trade", None, setting(supply__valid_until=days(10)), {"CK105"}),
+    ("valid_from after valid_until", "authorised", None, setting(supply__valid_from=days(400)), {"CK106"}),
+    ("open with a non-commercial licence", "open", {"CC-BY-NC-4.0": 8}, None, {"CK110"}),
+    ("open without PII scrubbing", "open", None, setting(pii=None), {"CK111"}),
+    ("conditional_open without PII scrubbing", "conditional_open", None, setting(pii=None), {"CK111"}),
+    (
+        "commercial use on NC data",
+        "authorised",
+        {"CC-BY-NC-4.0": 8},
+        setting(supply__permitted_uses=["model_training", "commercial"]),
+        {"CK112"},
+    ),
+    (
+        "commercial_use flag on NC data",
+        "cooperation",
+        {"CC-BY-NC-4.0": 8},
+        setting(supply__commercial_use=True),
+        {"CK112"},
+    ),
+    ("no licence resolution", "cooperation", None, setting(license=None), {"CK113"}),
+    (
+        "licence facts edited",
+        "cooperation",
+        {"CC-BY-NC-4.0": 8},
+        lambda data: data["license"]["licences"]["CC-BY-NC-4.0"].update(use="commercial"),
+        {"CK114"},
+    ),
+    ("licence counts off", "cooperation", None, setting(licenses={"CC-BY-4.0": 7}), {"CK115"}),
+    ("unassessed licence rows", "cooperation", {"CC-BY-4.0": 6, "NOASSERTION": 2}, None, {"CK116"}),
+    ("share-alike licences mixed", "cooperation", {"CC-BY-SA-4.0": 4, "CC-BY-NC-SA-4.0": 4}, None, {"CK117"}),
+    ("no-derivatives data filtered", "cooperation", {"CC-BY-ND-4.0": 8}, None, {"CK118"}),
+    (
+        "invariant broken",
+        "open",
+        None,
+        setting(counts__rejected=2, **{"sources__0__rejected": 2}),
+        {"CK120"},
+    ),
+    ("step counts do not chain", "open", None, setting(**{"pipeline__steps__1__input": 7}), {"CK121"}),
+    ("file rows do not add up", "open", None, setting(**{"files__0__rows": 9}), {"CK122"}),
+    ("source records do not add up", "open", None, setting(**{"sources__0__records": 12}), {"CK123"}),
+    ("dropped reason renamed", "open", None, setting(counts__dropped={"license.other": 1}), {"CK124"}),
+]
+
+
+@pytest.mark.parametrize(("case", "mode", "licences", "mutate", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_validate_classifies_each_rule(case, mode, licences, mutate, expected) -> None:
+    data = make_manifest(mode, licences)
+    if mutate is not None:
+        mutate(data)
+    findings = validate_manifest_data(json.dumps(data))
+    assert {finding.rule for finding in findings} == expected, [f.message for f in findings]
+    for finding in findings:
+        assert finding.severity == RULES[finding.rule][0]
+        assert finding.message and ";" in finding.message  # says what is wrong and what to do
+
+
+def test_table_has_enough_cases_and_covers_every_rule() -> None:
+    assert len(CASES) >= 25
+    covered = set().union(*(expected for *_, expected in CASES))
+    assert covered == set(RULES)
+
+
+def test_invalid_json_is_ck100() -> None:
+    assert [f.rule for f in validate_manifest_data(b'{"schema_version": "1", ')] == ["CK100"]
+    assert [f.rule for f in validate_manifest_data(b"[1, 2]")] == ["CK100"]
+
+
+def test_validate_cli_exit_codes_strict_and_json(tmp_path: Path, cli) -> None:
+    good, warned, bad = tmp_path / "good.json", tmp_path / "warned.json", tmp_path / "bad.json"
+    good.write_text(json.dumps(make_manifest("cooperation")))
+    soon = make_manifest("authorised")
+    soon["supply"]["valid_until"] = days(5)
+    warned.write_text(json.dumps(soon))
+    broken = make_manifest("open", {"CC-BY-NC-4.0": 8})
+    bad.write_text(json.dumps(broken))
+    assert cli("manifest", "validate", good).exit_code == 0
+    assert cli("manifest", "validate", warned).exit_code == 0
+    assert cli("manifest", "validate", warned, "--strict").exit_code == 1
+    result = cli("manifest", "validate", good, bad)
+    assert result.exit_code == 1 and "CK110" in result.output and "bad.json" in result.output
+    as_json = cli("manifest", "validate", good, bad, "--format", "json")
+    payload = json.loads(as_json.output)
+    assert payload["ok"] is False
+    assert [m["ok"] for m in payload["manifests"]] == [True, False]
+    assert payload["manifests"][1]["findings"][0]["rule"] == "CK110"
+    assert cli("manifest", "validate", tmp_path / "missing.json").exit_code == 2
+
+
+# --- verify: tampering ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def built_dataset(tmp_path_factory) -> Path:
+    from typer.testing import CliRunner
+
+    from corpus_kit.cli import app
+
+    base = tmp_path_factory.mktemp("verify")
+    write_jsonl(base / "a.jsonl", [record(i) for i in range(40)])
+    write_jsonl(base / "b.jsonl", [record(i, "b") for i in range(40)])
+    out = base / "dataset"
+    supply = base / "supply.yaml"
+    supply.write_text("mode: cooperation\npartners: [University A]\nagreement_id: COOP-7\n")
+    args = ["license", str(base), "-o", str(out), "-q", "--supply", str(supply), "--shard-size", "4KiB"]
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def fresh_copy(dataset: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "copy"
+    shutil.copytree(dataset, target)
+    return target
+
+
+def test_verify_passes_on_an_untouched_dataset(built_dataset: Path, tmp_path: Path, cli) -> None:
+    copy = fresh_copy(built_dataset, tmp_path)
+    result = cli("manifest", "verify", copy)
+    assert result.exit_code == 0 and "verified" in result.output
+
+
+def test_verify_detects_a_flipped_byte(built_dataset: Path, tmp_path: Path, cli) -> None:
+    copy = fresh_copy(built_dataset, tmp_path)
+    target = sorted((copy / "data").glob("*.parquet"))[-1]
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    target.write_bytes(bytes(data))
+    result = cli("manifest", "verify", copy)
+    assert result.exit_code == 1 and target.name in result.output and "sha256" in result.output
+
+
+def test_verify_detects_a_deleted_file(built_dataset: Path, tmp_path: Path, cli) -> None:
+    copy = fresh_copy(built_dataset, tmp_path)
+    target = sorted((copy / "data").glob("*.parquet"))[0]
+    target.unlink()
+    result = cli("manifest", "verify", copy)
+    assert result.exit_code == 1 and target.name in result.output and "missing" in result.output
+
+
+def test_verify_detects_an_unlisted_file(built_dataset: Path, tmp_path: Path, cli) -> None:
+    copy = fresh_copy(built_dataset, tmp_path)
+    extra = copy / "data" / "train-00099-of-00099.parquet"
+    shutil.copy(sorted((copy / "data").glob("*.parquet"))[0], extra)
+    result = cli("manifest", "verify", copy, "--format", "json")
+    assert result.exit_code == 1
+    problems = json.loads(result.output)["problems"]
+    assert [p["path"] for p in problems] == ["data/train-00099-of-00099.parquet"]
+
+
+def test_verify_detects_a_changed_row_count(built_dataset: Path, tmp_path: Path, cli) -> None:
+    copy = fresh_copy(built_dataset, tmp_path)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    listed = manifest["files"][0]
+    listed["rows"] += 1
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    result = cli("manifest", "verify", copy)
+    assert result.exit_code == 1 and Path(listed["path"]).name in result.output and "rows" in result.output
+    assert pq.ParquetFile(copy / listed["path"]).metadata.num_rows == listed["rows"] - 1
+
+
+def test_verify_without_manifest_or_folder(tmp_path: Path, cli) -> None:
+    (tmp_path / "empty").mkdir()
+    assert cli("manifest", "verify", tmp_path / "empty").exit_code == 1
+    assert cli("manifest", "verify", tmp_path / "nowhere").exit_code == 2
+
+
+# --- pre-commit hook --------------------------------------------------------------------------
+def test_pre_commit_hook_runs_on_a_fixture_repository(built_dataset: Path, tmp_path: Path) -> None:
+    hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    hook = next(h for h in hooks if h["id"] == "corpus-kit-manifest")
+    repo = tmp_path / "data-repo"
+    shutil.copytree(built_dataset, repo / "datasets" / "good")
+    (repo / "datasets" / "bad").mkdir(parents=True)
+    broken = json.loads((built_dataset / "manifest.json").read_text())
+    broken["counts"]["output"] += 1
+    (repo / "datasets" / "bad" / "manifest.json").write_text(json.dumps(broken))
+    (repo / "README.md").write_text("data repo")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "add", "."], check=True)
+    tracked = subprocess.run(["git", "-C", str(repo), "ls-files"], capture_output=True, text=True, check=True)
+    selected = [name for name in tracked.stdout.split() if re.search(hook["files"], name)]
+    assert selected == ["datasets/bad/manifest.json", "datasets/good/manifest.json"]
+
+    entry = hook["entry"].split()
+    executable = shutil.which(entry[0]) or None
+    command = [executable, *entry[1:]] if executable else [sys.executable, "-m", "corpus_kit", *entry[1:]]
+    ran = subprocess.run([*command, *selected], cwd=repo, capture_output=True, text=True)
+    assert ran.returncode == 1
+    assert "datasets/bad/manifest.json" in ran.stdout and "CK120" in ran.stdout
+    clean = subprocess.run(
+        [*command, "datasets/good/manifest.json"], cwd=repo, capture_output=True, text=True
+    )
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+
+
+def test_today_is_a_date() -> None:
+    assert isinstance(TODAY, date)
