@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -338,3 +339,31 @@ def test_pre_commit_hook_runs_on_a_fixture_repository(built_dataset: Path, tmp_p
 
 def test_today_is_a_date() -> None:
     assert isinstance(TODAY, date)
+
+
+def test_github_actions_snippet_commands_pass_and_fail_as_documented(
+    built_dataset: Path, tmp_path: Path
+) -> None:
+    workflow = yaml.safe_load((REPO / "docs" / "github-actions-manifest.yml").read_text())
+    steps = workflow["jobs"]["manifests"]["steps"]
+    checks = [step["run"] for step in steps if "run" in step and "corpus-kit manifest" in step["run"]]
+    assert len(checks) == 2
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    launcher = bin_dir / "corpus-kit"
+    launcher.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m corpus_kit "$@"\n')
+    launcher.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CI": "1"}
+
+    repo = tmp_path / "data-repo"
+    shutil.copytree(built_dataset, repo / "datasets" / "intake")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "add", "."], check=True)
+    for command in checks:
+        ran = subprocess.run(["bash", "-c", command], cwd=repo, env=env, capture_output=True, text=True)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+
+    victim = sorted((repo / "datasets" / "intake" / "data").glob("*.parquet"))[0]
+    victim.write_bytes(victim.read_bytes()[:-1] + b"\x00")
+    verify_step = subprocess.run(["bash", "-c", checks[1]], cwd=repo, env=env, capture_output=True, text=True)
+    assert verify_step.returncode == 1 and victim.name in verify_step.stdout
