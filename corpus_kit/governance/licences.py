@@ -14,17 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from types import ModuleType
+from typing import TYPE_CHECKING, Literal
 
 import yaml
-from license_expression import (
-    ExpressionError,
-    LicenseSymbol,
-    LicenseWithExceptionSymbol,
-    Licensing,
-    get_spdx_licensing,
-)
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from license_expression import Licensing
 
 from corpus_kit.governance.manifest import DatasetLicence, LicenceEntry
 from corpus_kit.resources import resource_path
@@ -80,9 +77,16 @@ def _fold(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+def _le() -> ModuleType:
+    """license-expression, imported on first use (~40 ms that commands without licences skip)."""
+    import license_expression
+
+    return license_expression
+
+
 @lru_cache(maxsize=1)
 def _spdx_licensing() -> Licensing:
-    return get_spdx_licensing()
+    return _le().get_spdx_licensing()
 
 
 def load_licence_file(path: str | Path) -> RegistryFile:
@@ -101,9 +105,16 @@ class LicenceRegistry:
         self._aliases = {
             _fold(alias): entry.spdx for entry in self.entries.values() for alias in entry.aliases
         }
-        spdx = _spdx_licensing()
-        extra = [LicenseSymbol(key) for key in self.entries if key not in spdx.known_symbols]
-        self._licensing = Licensing([*spdx.known_symbols.values(), *extra]) if extra else spdx
+        self._licensing_cache: Licensing | None = None
+
+    @property
+    def _licensing(self) -> Licensing:
+        # the registry's LicenseRef-* ids become known symbols next to the SPDX list
+        if self._licensing_cache is None:
+            le, spdx = _le(), _spdx_licensing()
+            extra = [le.LicenseSymbol(key) for key in self.entries if key not in spdx.known_symbols]
+            self._licensing_cache = le.Licensing([*spdx.known_symbols.values(), *extra]) if extra else spdx
+        return self._licensing_cache
 
     @classmethod
     def load(cls, extra: list[LicenceFacts] | None = None) -> LicenceRegistry:
@@ -125,7 +136,7 @@ class LicenceRegistry:
             return self._by_folded[folded]
         try:
             info = self._licensing.validate(raw.strip())
-        except ExpressionError:
+        except _le().ExpressionError:
             return None
         if info.errors or not info.normalized_expression:
             return None
@@ -137,7 +148,7 @@ class LicenceRegistry:
             return self._symbol_facts(expression)
         try:
             parsed = self._licensing.parse(expression)
-        except ExpressionError:
+        except _le().ExpressionError:
             return _UNKNOWN
         return self._walk(parsed) if parsed is not None else _UNKNOWN
 
@@ -152,9 +163,10 @@ class LicenceRegistry:
         return ExpressionFacts(entry.use, entry.open, entry.attribution, entry.share_alike, known=True)
 
     def _walk(self, node: object) -> ExpressionFacts:
-        if isinstance(node, LicenseWithExceptionSymbol):
+        le = _le()
+        if isinstance(node, le.LicenseWithExceptionSymbol):
             return self._walk(node.license_symbol)
-        if isinstance(node, LicenseSymbol):
+        if isinstance(node, le.LicenseSymbol):
             return self._symbol_facts(node.key)
         parts = [self._walk(arg) for arg in getattr(node, "args", ())]
         if not parts:
