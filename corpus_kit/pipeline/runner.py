@@ -237,7 +237,7 @@ def _count_lines(path: Path) -> int:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
 
 
-def _name_data_files(staged: Path) -> list[Path]:
+def _name_data_files(staged: Path) -> None:
     """Give staged task files their Hub names, in (rank, sequence) order; an empty run gets one empty file."""
     leftovers = sorted(staged.glob("*.tmp"))
     if leftovers:
@@ -249,12 +249,8 @@ def _name_data_files(staged: Path) -> list[Path]:
         open_parquet_writer(empty).close()
         parts = [empty]
     total = len(parts)
-    named = []
     for index, part in enumerate(parts):
-        target = staged / f"train-{index:05d}-of-{total:05d}.parquet"
-        os.replace(part, target)
-        named.append(target)
-    return named
+        os.replace(part, staged / f"train-{index:05d}-of-{total:05d}.parquet")
 
 
 def _swap_into_place(staging: Path, output: Path, work: Path) -> None:
@@ -290,7 +286,7 @@ def run_pipeline(spec: RunSpec, progress: ProgressCallback | None = None) -> Run
     pipeline = build_pipeline(spec, work)  # checks step parameters before anything is written
     prepare_output(output, spec.overwrite)
     if work.exists():
-        shutil.rmtree(work)  # a previous run's leftovers; resuming arrives with the executors work
+        shutil.rmtree(work)  # a previous, unfinished run's leftovers: every run starts afresh
     work.mkdir()
     (work / "progress").mkdir()
 
@@ -380,10 +376,14 @@ def finalize(
             f"with the logs in {work}"
         )
 
-    named = _name_data_files(staging / "data")
-    rows = sum(pq.ParquetFile(path).metadata.num_rows for path in named)
+    _name_data_files(staging / "data")
+    # described in staging (paths are the same relative to OUT), so nothing moves before the checks
+    files = _describe_files(staging / "data", staging, "*.parquet", with_rows=True)
+    rows = sum(item.rows for item in files)
     if rows != tally.output:
         raise CorpusKitError(f"data files hold {rows} rows but {tally.output} were written; this is a bug")
+    reject_files = _describe_files(staging / "rejects", staging, "*.jsonl", with_rows=False)
+    removed_files = _describe_files(staging / "removed", staging, "*.parquet", with_rows=True)
 
     ledger: dict[str, dict[str, Any]] = {}
     for path in sorted((work / "sources").glob("*.json")):
@@ -392,16 +392,13 @@ def finalize(
     sources = [Source(**ledger[unit.uri]) for unit in spec.units if unit.uri in ledger]
 
     _swap_into_place(staging, output, work)
-    files = _describe_files(output / "data", output, "*.parquet", with_rows=True)
     restricted = []
-    reject_files = _describe_files(output / "rejects", output, "*.jsonl", with_rows=False)
     if reject_files:
         restricted.append(
             RestrictedFolder(
                 path="rejects/", records=tally.rejected, files=reject_files, reason=_RESTRICTED_REASON
             )
         )
-    removed_files = _describe_files(output / "removed", output, "*.parquet", with_rows=True)
     if removed_files:
         restricted.append(
             RestrictedFolder(
