@@ -45,6 +45,12 @@ def test_demo_dataset_loads_and_matches_its_manifest(tmp_path: Path, cli) -> Non
         and manifest.counts.dropped["license.unknown"] > 0
     )
     assert any(entry.records for entry in manifest.provenance)
+    # every PII value planted in the sample is gone from the data (labels.json holds them)
+    labels = json.loads((Path(__file__).resolve().parents[1] / "samples/demo/labels.json").read_text())
+    planted = [v for label in labels.values() for vs in (label.get("pii_values") or {}).values() for v in vs]
+    assert len(planted) >= 40 and manifest.pii is not None and manifest.pii.documents > 0
+    data_text = "\n".join(dataset["text"]) + "\n".join(filter(None, dataset["metadata"]))
+    assert [value for value in planted if value in data_text] == []
     # the demo passes the checks a data repository's CI runs
     assert cli("manifest", "validate", out, "--strict").exit_code == 0
     assert cli("manifest", "verify", out).exit_code == 0

@@ -1,4 +1,4 @@
-"""``run``, ``convert``, ``license`` and ``demo``: the commands that write a governed dataset."""
+"""``run``, ``convert``, ``license``, ``pii`` and ``demo``: the commands that write a governed dataset."""
 
 from __future__ import annotations
 
@@ -251,6 +251,77 @@ def convert(
         supply_file,
     )
     _execute(spec, quiet, "corpus-kit convert")
+
+
+@handle_errors
+def pii(
+    inputs: Annotated[list[str], typer.Argument(help="Input files, folders or globs.", show_default=False)],
+    output: OutputOption,
+    operator: Annotated[
+        str,
+        typer.Option("--operator", help="replace (<TYPE>), mask (keep last 4), hash (keyed HMAC) or redact."),
+    ] = "replace",
+    entities: Annotated[
+        str | None,
+        typer.Option(
+            "--entities", help="Comma-separated entity types (default: all in the rules).", show_default=False
+        ),
+    ] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option("--rules", help="PII rule file (default rules/pii/default.yaml).", show_default=False),
+    ] = None,
+    hash_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--hash-key-file",
+            help="HMAC key for --operator hash (else $CORPUS_KIT_PII_KEY).",
+            show_default=False,
+        ),
+    ] = None,
+    workers: WorkersOption = None,
+    overwrite: OverwriteOption = False,
+    max_rejects: MaxRejectsOption = None,
+    shard_size: ShardSizeOption = None,
+    format_: FormatOption = None,
+    text_field: TextFieldOption = None,
+    id_field: IdFieldOption = None,
+    max_record_size: MaxRecordOption = None,
+    name: NameOption = None,
+    dataset_version: DatasetVersionOption = None,
+    supply_mode: SupplyModeOption = None,
+    supply_file: SupplyFileOption = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Find personal data (Chinese IDs, phones, bank cards, credit codes, e-mails, IPs...) and scrub it.
+
+    Example: corpus-kit pii intake/ -o out/intake --operator mask --entities CN_ID_CARD,PHONE_NUMBER
+    """
+    params: dict[str, Any] = {"operator": operator}
+    if entities:
+        params["entities"] = [item.strip() for item in entities.split(",") if item.strip()]
+    if rules is not None:
+        params["rules"] = str(rules)
+    if hash_key_file is not None:
+        params["hash_key_file"] = str(hash_key_file)
+    config = PipelineConfig(name="pii", steps=[{"pii": params}])
+    spec = _spec_from_config(
+        config, Path.cwd(), inputs, output, format_, text_field, id_field, max_record_size
+    )
+    spec = _apply_common(
+        spec,
+        workers,
+        overwrite,
+        verbose,
+        max_rejects,
+        shard_size,
+        name,
+        dataset_version,
+        supply_mode,
+        supply_file,
+    )
+    _execute(spec, quiet, "corpus-kit pii")
 
 
 @handle_errors

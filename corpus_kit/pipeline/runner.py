@@ -43,6 +43,7 @@ from corpus_kit.governance.manifest import (
     DatasetInfo,
     DatasetLicence,
     Manifest,
+    PiiSummary,
     PipelineRecord,
     RestrictedFolder,
     Source,
@@ -57,6 +58,7 @@ from corpus_kit.io.readers import MixedReader, ReadOptions, TaskFolders
 from corpus_kit.pipeline.executor import CorpusLocalExecutor, restore_console_logs, silence_console_logs
 from corpus_kit.stages import STAGES, StageContext
 from corpus_kit.stages.license import LicenseTagger
+from corpus_kit.stages.pii import PiiScrubber
 from corpus_kit.utils import sha256_file
 
 WORK_DIR_NAME = ".corpus-kit"
@@ -356,6 +358,25 @@ def _licence_sections(
     return resolve_dataset(licenses, registry), provenance
 
 
+def _pii_section(pipeline: list[PipelineStep], merged: PipelineStats) -> PiiSummary | None:
+    """Counts per entity and documents touched, from the PII step's stats (never values)."""
+    for step, stats in zip(pipeline, merged.stats, strict=True):
+        if isinstance(step, PiiScrubber):
+            entities = {
+                label.removeprefix("pii/"): metric_total(metric)
+                for label, metric in sorted(stats.stats.items())
+                if label.startswith("pii/") and metric_total(metric)
+            }
+            return PiiSummary(
+                operator=step.operator,
+                entities=entities,
+                documents=metric_total(stats.stats.get("pii_documents")),
+                checked=sorted(step.entities),
+                rules_version=step.rules_version,
+            )
+    return None
+
+
 def finalize(
     spec: RunSpec,
     work: Path,
@@ -428,6 +449,7 @@ def finalize(
         languages=tally.languages,
         licenses=tally.licenses,
         license=dataset_licence,
+        pii=_pii_section(pipeline, merged),
         sources=sources,
         provenance=provenance,
         files=files,

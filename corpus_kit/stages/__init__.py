@@ -32,3 +32,4 @@ STAGES: dict[str, StageBuilder] = {}
 
 # Built-in stages register themselves on import (kept last: they import STAGES from here).
 from corpus_kit.stages import license as _license  # noqa: E402, F401
+from corpus_kit.stages import pii as _pii  # noqa: E402, F401

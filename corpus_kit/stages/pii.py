@@ -1,0 +1,298 @@
+"""``pii`` stage: find personal data with presidio recognizers and scrub it with presidio's anonymizer.
+
+Speed without skipping anything: a cheap pre-scan (``prescan`` in the rule file: runs of digits,
+``@``, dotted quads, IPv6 colons, plate prefixes) finds the places that can hold a match; presidio
+analyses only windows around them (context words included), joined into one short text per
+document, and documents with no such place are not analysed at all. Every configured pattern needs a
+pre-scan hit to match, and a test checks that windowed and full-text analysis agree.
+
+Operators: ``replace`` (``<CN_ID_CARD>``), ``mask`` (all but the last 4 characters, all of them
+for values of 8 characters or fewer), ``hash`` (``<PHONE_NUMBER:…>``, keyed HMAC-SHA256; the key
+comes from ``CORPUS_KIT_PII_KEY`` or ``--hash-key-file`` and is read in each worker, never stored
+in the step, logs or manifest), ``redact`` (removed). Text and the string values of metadata are
+scrubbed; media bytes are not (no OCR or speech model ships offline).
+Stats: ``pii_documents`` and ``pii/<ENTITY>``; the manifest's ``pii`` block is built from them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import hmac
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+from corpus_kit.errors import UsageError
+from corpus_kit.stages import STAGES, StageContext
+
+Operator = Literal["replace", "mask", "hash", "redact"]
+OPERATORS = ("replace", "mask", "hash", "redact")
+HASH_KEY_ENV = "CORPUS_KIT_PII_KEY"
+_LANGUAGE = "xx"  # recognizers are script-agnostic; one analysis language for mixed zh/en text
+_MIN_KEY_BYTES = 16
+_MASK_KEEP = 4
+# metadata that is provenance or governance, not content: never rewritten
+_METADATA_KEPT = frozenset(
+    {
+        "source",
+        "source_file",
+        "source_line",
+        "source_row",
+        "source_member",
+        "source_split",
+        "source_type",
+        "license",
+    }
+)
+_TOKEN_BEFORE = re.compile(r"[0-9A-Za-z@._%+\-]{1,128}$")
+_TOKEN_AFTER = re.compile(r"[0-9A-Za-z@._%+\-()（）]{1,128}")
+_PRESCAN = re.compile(
+    r"(?:\d[ \-()（）]?){6,}"  # IDs, phones, cards, credit codes, passports, HK/TW IDs, IBANs
+    r"|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"  # IPv4
+    r"|@"  # e-mail
+    r"|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:"  # IPv6
+    r"|[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-HJ-NP-Z]"  # plates
+)
+
+
+def read_hash_key(key_file: str | None) -> bytes:
+    """The HMAC key, from a file or the environment; errors never show it."""
+    if key_file:
+        path = Path(key_file)
+        if not path.is_file():
+            raise UsageError(f"{key_file}: hash key file not found")
+        key = path.read_bytes().strip()
+    else:
+        key = os.environ.get(HASH_KEY_ENV, "").encode()
+    if len(key) < _MIN_KEY_BYTES:
+        source = key_file or f"${HASH_KEY_ENV}"
+        raise UsageError(f"--operator hash needs a key of at least {_MIN_KEY_BYTES} bytes in {source}")
+    return key
+
+
+def mask_value(value: str) -> str:
+    if len(value) <= 2 * _MASK_KEEP:
+        return "*" * len(value)
+    return "*" * (len(value) - _MASK_KEEP) + value[-_MASK_KEEP:]
+
+
+class PiiScrubber(PipelineStep):
+    """Finds and scrubs PII in text (and metadata strings); sets ``metadata.pii_spans``."""
+
+    type = "✂️ - FORMAT"
+    name = "🔒 PII"
+
+    def __init__(
+        self,
+        operator: Operator = "replace",
+        entities: list[str] | None = None,
+        rules: str | None = None,
+        hash_key_file: str | None = None,
+        prescan: bool = True,
+    ):
+        super().__init__()
+        from corpus_kit.stages.pii_recognizers import load_pii_rules
+
+        if operator not in OPERATORS:
+            raise UsageError(f"--operator {operator!r}: choose one of {', '.join(OPERATORS)}")
+        try:
+            loaded = load_pii_rules(rules)
+        except (OSError, ValueError) as error:
+            raise UsageError(f"PII rules: {error}") from None
+        unknown = sorted(set(entities or []) - set(loaded.entities))
+        if unknown:
+            raise UsageError(
+                f"unknown PII entities {unknown}; available: {', '.join(sorted(loaded.entities))}"
+            )
+        if operator == "hash":
+            read_hash_key(hash_key_file)  # fail before the run starts; the key itself is not kept
+        self.operator = operator
+        self.rules_version = loaded.version
+        self.entities = list(entities) if entities else list(loaded.entities)
+        self.rules = rules
+        self.hash_key_file = hash_key_file
+        self.prescan = prescan
+        self._state: dict[str, Any] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_state"] = None  # engines (and the hash key) are built in each worker
+        return state
+
+    # -- lazily built, per process --------------------------------------------------------------
+    def _engines(self) -> dict[str, Any]:
+        if self._state is None:
+            from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+            from presidio_analyzer.nlp_engine import NoOpNlpEngine
+            from presidio_anonymizer import AnonymizerEngine
+            from presidio_anonymizer.entities import OperatorConfig
+
+            from corpus_kit.stages.pii_recognizers import build_recognizers, load_pii_rules
+
+            logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+            logging.getLogger("presidio-anonymizer").setLevel(logging.ERROR)
+            rules = load_pii_rules(self.rules)
+            nlp = NoOpNlpEngine(models=[{"lang_code": _LANGUAGE, "model_name": "none"}])
+            nlp.load()
+            registry = RecognizerRegistry(supported_languages=[_LANGUAGE])
+            for recognizer in build_recognizers(rules, self.entities, _LANGUAGE):
+                registry.add_recognizer(recognizer)
+            analyzer = AnalyzerEngine(nlp_engine=nlp, registry=registry, supported_languages=[_LANGUAGE])
+            key = read_hash_key(self.hash_key_file) if self.operator == "hash" else b""
+            operators = {}
+            for entity in self.entities:
+                if self.operator == "replace":
+                    operators[entity] = OperatorConfig("replace", {"new_value": f"<{entity}>"})
+                elif self.operator == "mask":
+                    operators[entity] = OperatorConfig("custom", {"lambda": mask_value})
+                elif self.operator == "hash":
+                    operators[entity] = OperatorConfig("custom", {"lambda": _hasher(entity, key)})
+                else:
+                    operators[entity] = OperatorConfig("redact", {})
+            self._state = {
+                "analyzer": analyzer,
+                "anonymizer": AnonymizerEngine(),
+                "operators": operators,
+                "threshold": rules.score_threshold,
+                "window": rules.context_window,
+                "priority": {name: config.priority for name, config in rules.entities.items()},
+            }
+        return self._state
+
+    # -- detection -------------------------------------------------------------------------------
+    def find(self, text: str) -> list[Any]:
+        """Non-overlapping presidio results for ``text`` (offsets in ``text``)."""
+        engines = self._engines()
+        if not self.prescan:
+            return self._resolve(self._analyze(text), engines["priority"])
+        windows = self._windows(text, engines["window"])
+        if not windows:
+            return []
+        pieces, reduced_starts, original_starts = [], [], []
+        position = 0
+        for start, end in windows:
+            reduced_starts.append(position)
+            original_starts.append(start)
+            pieces.append(text[start:end])
+            position += end - start + 1
+        reduced = "\n".join(pieces)
+        found = []
+        for result in self._analyze(reduced):
+            index = bisect.bisect_right(reduced_starts, result.start) - 1
+            offset = original_starts[index] - reduced_starts[index]
+            if result.end - reduced_starts[index] > len(pieces[index]):
+                continue  # spans two windows: not a real match of the text
+            result.start += offset
+            result.end += offset
+            found.append(result)
+        return self._resolve(found, engines["priority"])
+
+    def _analyze(self, text: str) -> list[Any]:
+        engines = self._engines()
+        return engines["analyzer"].analyze(
+            text, language=_LANGUAGE, entities=self.entities, score_threshold=engines["threshold"]
+        )
+
+    @staticmethod
+    def _windows(text: str, context_window: int) -> list[tuple[int, int]]:
+        """Merged windows around pre-scan hits, widened to whole ASCII tokens."""
+        windows: list[tuple[int, int]] = []
+        length = len(text)
+        reach = context_window + 8
+        for hit in _PRESCAN.finditer(text):
+            start, end = max(0, hit.start() - reach), min(length, hit.end() + reach)
+            before = _TOKEN_BEFORE.search(text, max(0, start - 128), start)
+            if before is not None:
+                start = before.start()
+            after = _TOKEN_AFTER.match(text, end)
+            if after is not None:
+                end = after.end()
+            if windows and start <= windows[-1][1]:
+                windows[-1] = (windows[-1][0], max(windows[-1][1], end))
+            else:
+                windows.append((start, end))
+        return windows
+
+    @staticmethod
+    def _resolve(results: list[Any], priority: dict[str, int]) -> list[Any]:
+        """Keep the best of overlapping matches: higher priority, then score, then longer."""
+        ordered = sorted(
+            results, key=lambda r: (-priority.get(r.entity_type, 0), -r.score, -(r.end - r.start), r.start)
+        )
+        kept: list[Any] = []
+        for result in ordered:
+            if all(result.end <= other.start or result.start >= other.end for other in kept):
+                kept.append(result)
+        return sorted(kept, key=lambda r: r.start)
+
+    # -- scrubbing -------------------------------------------------------------------------------
+    def scrub(self, text: str) -> tuple[str, list[str]]:
+        """``(scrubbed text, entity types found)``."""
+        results = self.find(text)
+        if not results:
+            return text, []
+        engines = self._engines()
+        anonymized = engines["anonymizer"].anonymize(text, results, engines["operators"])
+        return anonymized.text, [result.entity_type for result in results]
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        for document in data:
+            with self.track_time():
+                found = self._scrub_document(document)
+            if found:
+                self.stat_update("pii_documents")
+                for entity in found:
+                    self.stat_update(f"pii/{entity}")
+            yield document
+
+    def _scrub_document(self, document: Document) -> list[str]:
+        found: list[str] = []
+        if document.text:
+            document.text, found = self.scrub(document.text)
+        metadata = document.metadata
+        for key, value in metadata.items():
+            if isinstance(value, str) and key not in _METADATA_KEPT and value:
+                scrubbed, entities = self.scrub(value)
+                if entities:
+                    metadata[key] = scrubbed
+                    found.extend(entities)
+        metadata["pii_spans"] = len(found)
+        return found
+
+
+def _hasher(entity: str, key: bytes):
+    def digest(value: str) -> str:
+        return f"<{entity}:{hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:16]}>"
+
+    return digest
+
+
+def build_pii_stage(params: dict[str, Any], context: StageContext) -> PiiScrubber:
+    """Pipeline builder: ``- pii: {operator: replace, entities: [CN_ID_CARD, PHONE_NUMBER], rules: ...}``."""
+    allowed = {"operator", "entities", "rules", "hash_key_file"}
+    unknown = set(params) - allowed
+    if unknown:
+        raise UsageError(
+            f"pii step: unknown parameter(s) {sorted(unknown)}; use {', '.join(sorted(allowed))}"
+        )
+    entities = params.get("entities")
+    if isinstance(entities, str):
+        entities = [item.strip() for item in entities.split(",") if item.strip()]
+    rules = params.get("rules")
+    if rules and not Path(rules).is_absolute():
+        rules = str(Path(context.base_dir) / rules)
+    key_file = params.get("hash_key_file")
+    if key_file and not Path(key_file).is_absolute():
+        key_file = str(Path(context.base_dir) / key_file)
+    return PiiScrubber(
+        operator=params.get("operator", "replace"), entities=entities, rules=rules, hash_key_file=key_file
+    )
+
+
+STAGES["pii"] = build_pii_stage

@@ -1,0 +1,413 @@
+"""Presidio recognizers for Chinese and international PII, configured from ``rules/pii/*.yaml``.
+
+presidio has no Chinese recognizers and its regexes anchor on ``\\b``, which never fires between a
+Chinese character and a digit. Ours use look-arounds, validate checksums (GB 11643 ID cards,
+GB 32100 credit codes, Luhn, HKID, Taiwan ID, IBAN mod 97), score context words found in the raw
+characters before a match (no NLP model needed: presidio's NoOp engine has no lemmas), and drop
+matches preceded by words that mean "not PII" (``version 10.2.3.4``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from presidio_analyzer import EntityRecognizer, Pattern, RecognizerResult
+from pydantic import BaseModel, ConfigDict, Field
+
+from corpus_kit.resources import resource_path
+
+# --- validators: True = valid (score 1.0), False = drop, None = keep the pattern's score --------
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+# province-level codes, incl. 71 (Taiwan) and 81-83 (HK/MO/TW residence permits)
+_PROVINCES = frozenset(
+    {
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "21",
+        "22",
+        "23",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "37",
+        "41",
+        "42",
+        "43",
+    }
+    | {
+        "44",
+        "45",
+        "46",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "71",
+        "81",
+        "82",
+        "83",
+        "91",
+    }
+)
+_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+_TW_CODES = (
+    10,
+    11,
+    12,
+    13,
+    14,
+    15,
+    16,
+    17,
+    34,
+    18,
+    19,
+    20,
+    21,
+    22,
+    35,
+    23,
+    24,
+    25,
+    26,
+    27,
+    28,
+    29,
+    32,
+    30,
+    31,
+    33,
+)
+_TW_LETTERS = dict(zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", _TW_CODES, strict=True))
+_NOT_DIGIT = re.compile(r"\D")
+
+
+def _real_date(year: int, month: int, day: int) -> bool:
+    try:
+        born = date(year, month, day)
+    except ValueError:
+        return False
+    return date(1900, 1, 1) <= born <= date.today()
+
+
+def looks_like_id18(digits: str) -> bool:
+    """18 characters with a province code and a real birth date: ID-card shaped (checksum aside)."""
+    return (
+        len(digits) == 18
+        and digits[:17].isdigit()
+        and digits[:2] in _PROVINCES
+        and _real_date(int(digits[6:10]), int(digits[10:12]), int(digits[12:14]))
+    )
+
+
+def cn_id_card(value: str, has_context: bool) -> bool:
+    value = value.upper()
+    if len(value) == 18:
+        if not looks_like_id18(value):
+            return False
+        total = sum(int(char) * weight for char, weight in zip(value[:17], _ID_WEIGHTS, strict=True))
+        return _ID_CHECK[total % 11] == value[17]
+    if len(value) == 15 and value.isdigit():
+        return value[:2] in _PROVINCES and _real_date(
+            1900 + int(value[6:8]), int(value[8:10]), int(value[10:12])
+        )
+    return False
+
+
+def _org_code_valid(code: str) -> bool:
+    values = [int(char) if char.isdigit() else ord(char) - 55 for char in code[:8]]
+    check = (11 - sum(v * w for v, w in zip(values, _ORG_WEIGHTS, strict=True)) % 11) % 11
+    return ("X" if check == 10 else str(check)) == code[8]
+
+
+def cn_uscc(value: str, has_context: bool) -> bool:
+    value = value.upper()
+    if len(value) != 18 or any(char not in _USCC_ALPHABET for char in value):
+        return False
+    total = sum(
+        _USCC_ALPHABET.index(char) * weight for char, weight in zip(value[:17], _USCC_WEIGHTS, strict=True)
+    )
+    if _USCC_ALPHABET[(31 - total % 31) % 31] != value[17]:
+        return False
+    if value[:17].isdigit():
+        # a digit string passes mod 31 by chance 1 time in 31 (ID numbers ending in X, order
+        # numbers): require the embedded organisation code too, and context for ID-card-shaped ones
+        return _org_code_valid(value[8:17]) and (has_context or not looks_like_id18(value))
+    return True
+
+
+def luhn(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        number = int(char)
+        if index % 2:
+            number = number * 2 - 9 if number > 4 else number * 2
+        total += number
+    return total % 10 == 0
+
+
+def _card_digits(value: str) -> str:
+    return _NOT_DIGIT.sub("", value)
+
+
+def _card_grouping_ok(value: str) -> bool:
+    """Separators, if any, are used consistently (1234 5678 ..., not 12-345 67)."""
+    separators = {char for char in value if not char.isdigit()}
+    return len(separators) <= 1
+
+
+def credit_card(value: str, has_context: bool) -> bool:
+    digits = _card_digits(value)
+    if not _card_grouping_ok(value) or not luhn(digits):
+        return False
+    length = len(digits)
+    brand = (
+        (digits[0] == "4" and length in (13, 16, 19))
+        or (digits[:2] in {"51", "52", "53", "54", "55"} and length == 16)
+        or (2221 <= int(digits[:4]) <= 2720 and length == 16)
+        or (digits[:2] in {"34", "37"} and length == 15)
+        or ((digits[:4] == "6011" or digits[:2] == "65") and 16 <= length <= 19)
+        or (3528 <= int(digits[:4]) <= 3589 and 16 <= length <= 19)
+    )
+    if not brand:
+        return False
+    return has_context or not looks_like_id18(digits)
+
+
+def bank_card(value: str, has_context: bool) -> bool | None:
+    digits = _card_digits(value)
+    if not 16 <= len(digits) <= 19 or not _card_grouping_ok(value) or not luhn(digits):
+        return False
+    if has_context:
+        return True
+    if looks_like_id18(digits):
+        return False
+    # UnionPay (62) and domestic (9) cards are scrubbed without context; other numbers need it
+    return True if digits[0] == "9" or digits[:2] == "62" else None
+
+
+def hk_id(value: str, has_context: bool) -> bool:
+    compact = re.sub(r"[\s()（）]", "", value).upper()
+    prefix, body, check = compact[:-7], compact[-7:-1], compact[-1]
+    if not (1 <= len(prefix) <= 2 and prefix.isalpha() and body.isdigit()):
+        return False
+    padded = prefix.rjust(2)
+    values = [36 if char == " " else ord(char) - 55 for char in padded] + [int(d) for d in body]
+    remainder = sum(v * w for v, w in zip(values, (9, 8, 7, 6, 5, 4, 3, 2), strict=True)) % 11
+    expected = "0" if remainder == 0 else "A" if remainder == 1 else str(11 - remainder)
+    return check == expected
+
+
+def tw_id(value: str, has_context: bool) -> bool:
+    value = value.upper()
+    code = _TW_LETTERS.get(value[0])
+    if code is None or not value[1:].isdigit() or len(value) != 10:
+        return False
+    digits = [int(d) for d in value[1:]]
+    total = (
+        code // 10 + (code % 10) * 9 + sum(d * w for d, w in zip(digits[:8], range(8, 0, -1), strict=True))
+    )
+    return (total + digits[8]) % 10 == 0
+
+
+def iban(value: str, has_context: bool) -> bool:
+    compact = value.replace(" ", "").upper()
+    if not 15 <= len(compact) <= 34:
+        return False
+    rearranged = compact[4:] + compact[:4]
+    number = "".join(str(int(char, 36)) for char in rearranged)
+    return int(number) % 97 == 1
+
+
+def phone(value: str, has_context: bool) -> bool | None:
+    digits = _card_digits(value)
+    if value.lstrip().startswith(("+86", "0086")):
+        digits = digits[2:] if digits.startswith("86") else digits[4:]
+    if len(digits) == 11 and digits[0] == "1":
+        return digits[1] in "3456789" or None
+    return 7 <= len(digits) <= 15 or False
+
+
+def email(value: str, has_context: bool) -> bool:
+    local, _, domain = value.rpartition("@")
+    return bool(local) and ".." not in value and not domain.startswith("-")
+
+
+def ip_address(value: str, has_context: bool) -> bool:
+    try:
+        parsed = ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    if parsed.version == 6:
+        # "::", "1::" and the like are text, not addresses
+        return sum(1 for group in value.split(":") if group) >= 2
+    return True
+
+
+VALIDATORS: dict[str, Callable[[str, bool], bool | None]] = {
+    "cn_id_card": cn_id_card,
+    "cn_uscc": cn_uscc,
+    "credit_card": credit_card,
+    "bank_card": bank_card,
+    "hk_id": hk_id,
+    "tw_id": tw_id,
+    "iban": iban,
+    "phone": phone,
+    "email": email,
+    "ip_address": ip_address,
+}
+
+
+# --- configuration --------------------------------------------------------------------------------
+class PatternConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    regex: str
+    score: float = Field(ge=0, le=1)
+
+
+class EntityConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    priority: int = 0
+    validator: str | None = None
+    context: list[str] = Field(default_factory=list)
+    exclude_context: list[str] = Field(default_factory=list)
+    exclude_context_after: list[str] = Field(default_factory=list)
+    context_boost: float = Field(0.35, ge=0, le=1)
+    patterns: list[PatternConfig]
+
+
+class PiiRules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: str
+    score_threshold: float = Field(0.5, ge=0, le=1)
+    context_window: int = Field(24, ge=0, le=200)
+    entities: dict[str, EntityConfig]
+
+
+def load_pii_rules(path: str | Path | None = None) -> PiiRules:
+    """Read a PII rule file (default ``rules/pii/default.yaml``) and check its validators and regexes."""
+    path = Path(path) if path else resource_path("rules", "pii", "default.yaml")
+    rules = PiiRules.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    for entity, config in rules.entities.items():
+        if config.validator is not None and config.validator not in VALIDATORS:
+            raise ValueError(
+                f"{path}: {entity}.validator {config.validator!r} is not one of {sorted(VALIDATORS)}"
+            )
+        for pattern in config.patterns:
+            try:
+                re.compile(pattern.regex)
+            except re.error as error:
+                raise ValueError(f"{path}: {entity}.{pattern.name}: invalid regex ({error})") from None
+    return rules
+
+
+@lru_cache(maxsize=4)
+def _cached_rules(path: str | None) -> PiiRules:
+    return load_pii_rules(path)
+
+
+def _exclusion_regex(words: list[str]) -> re.Pattern[str] | None:
+    """Matches when the text just before a value ends with one of ``words`` (whole ASCII words)."""
+    if not words:
+        return None
+    parts = [(r"(?<![A-Za-z])" if word[:1].isascii() else "") + re.escape(word.lower()) for word in words]
+    return re.compile(r"(?:" + "|".join(parts) + r")\s*[:：]?\s*$")
+
+
+class ConfiguredRecognizer(EntityRecognizer):
+    """A presidio recognizer for one entity, from its YAML entry.
+
+    Matching uses stdlib ``re`` (bounded patterns, ~5x faster than presidio's per-pattern loop);
+    context is looked up in the raw characters before the match, so it works with presidio's
+    NoOp NLP engine and inside Chinese text.
+    """
+
+    def __init__(self, entity: str, config: EntityConfig, context_window: int, language: str):
+        self.config = config
+        self.context_window = context_window
+        self.validator = VALIDATORS.get(config.validator) if config.validator else None
+        self.patterns = [Pattern(p.name, p.regex, p.score) for p in config.patterns]
+        self._compiled = [(p.score, re.compile(p.regex)) for p in config.patterns]
+        self._context = [word.lower() for word in config.context]
+        self._exclude = _exclusion_regex(config.exclude_context)
+        self._exclude_after = [word.lower() for word in config.exclude_context_after]
+        super().__init__(
+            supported_entities=[entity], name=f"corpus-kit {entity}", supported_language=language
+        )
+
+    def load(self) -> None:  # nothing to load: patterns are compiled in __init__
+        return None
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[RecognizerResult]:
+        entity = self.supported_entities[0]
+        results = []
+        window = self.context_window
+        for base_score, compiled in self._compiled:
+            for match in compiled.finditer(text):
+                start, end = match.span()
+                before = text[max(0, start - window) : start].lower()
+                if self._exclude is not None and self._exclude.search(before):
+                    continue
+                if self._exclude_after:
+                    after = text[end : end + window // 2].lower()
+                    if any(word in after for word in self._exclude_after):
+                        continue
+                has_context = any(word in before for word in self._context)
+                verdict = self.validator(match.group(), has_context) if self.validator else None
+                if verdict is False:
+                    continue
+                score = 1.0 if verdict else base_score
+                if has_context:
+                    score = min(1.0, score + self.config.context_boost)
+                results.append(
+                    RecognizerResult(
+                        entity_type=entity,
+                        start=start,
+                        end=end,
+                        score=score,
+                        recognition_metadata={
+                            RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                            RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY: True,
+                        },
+                    )
+                )
+        return results
+
+
+def build_recognizers(
+    rules: PiiRules, entities: list[str] | None, language: str
+) -> list[ConfiguredRecognizer]:
+    chosen = entities or list(rules.entities)
+    unknown = sorted(set(chosen) - set(rules.entities))
+    if unknown:
+        raise ValueError(f"unknown PII entities {unknown}; available: {', '.join(sorted(rules.entities))}")
+    return [
+        ConfiguredRecognizer(name, rules.entities[name], rules.context_window, language) for name in chosen
+    ]

@@ -1,0 +1,220 @@
+"""PII stage: checksums, CJK boundaries, decoys, operators, manifest counts, and no value leaking anywhere."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from corpus_kit.governance.manifest import Manifest
+from corpus_kit.stages.pii import HASH_KEY_ENV, PiiScrubber, mask_value
+from corpus_kit.stages.pii_recognizers import (
+    bank_card,
+    cn_id_card,
+    cn_uscc,
+    hk_id,
+    iban,
+    luhn,
+    tw_id,
+)
+from tests.conftest import write_jsonl
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("bench_pii", REPO / "benchmarks" / "bench_pii.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def scrubber() -> PiiScrubber:
+    return PiiScrubber()
+
+
+def test_checksum_worked_examples() -> None:
+    assert cn_id_card("440305199003071236", False) and cn_id_card("11010519491231002X", False)
+    assert not cn_id_card("440305199003071237", False)  # wrong check digit
+    assert not cn_id_card("440305199002301236", False)  # 1990-02-30 is no date
+    assert cn_uscc("91440300MA5FABCD7B", False) and cn_uscc("91110000600037341L", False)
+    assert not cn_uscc("91440300MA5FABCD7C", False)
+    assert luhn("6217001234567890122") and bank_card("6217001234567890122", False)
+    assert hk_id("A123456(3)", False) and hk_id("CA182361(1)", False) and not hk_id("A123456(4)", False)
+    assert tw_id("A123456789", False) and tw_id("A800000014", False) and not tw_id("A123456788", False)
+    assert iban("GB82 WEST 1234 5698 7654 32", False) and not iban("GB82 WEST 1234 5698 7654 33", False)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("请拨打13812345678咨询", "请拨打<PHONE_NUMBER>咨询"),
+        ("身份证号440305199003071236已登记", "身份证号<CN_ID_CARD>已登记"),
+        ("邮箱zhangsan@sz.gov.cn联系", "邮箱<EMAIL_ADDRESS>联系"),
+        ("服务器10.0.0.254上", "服务器<IP_ADDRESS>上"),
+        ("卡号6217 0012 3456 7890 122已冻结", "卡号<BANK_CARD>已冻结"),
+        ("代码91440300MA5FABCD7B", "代码<CN_USCC>"),
+        ("香港身份证A123456(3)，台湾A123456789", "香港身份证<HK_ID>，台湾<TW_ID>"),
+        ("护照号E12345678", "护照号<CN_PASSPORT>"),
+        ("车牌粤B12345", "车牌<CN_LICENSE_PLATE>"),
+        ("call +86 139 1234 5678 or 0755-23456789", "call <PHONE_NUMBER> or <PHONE_NUMBER>"),
+        ("IBAN DE89 3704 0044 0532 0130 00 ok", "IBAN <IBAN> ok"),
+        ("host 2001:db8::1 down", "host <IP_ADDRESS> down"),
+    ],
+)
+def test_values_glued_to_chinese_are_found_and_neighbours_kept(
+    scrubber: PiiScrubber, text: str, expected: str
+) -> None:
+    assert scrubber.scrub(text)[0] == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "错号440305199003071237不算",  # ID card with a wrong check digit
+        "订单号SO-20260923-58994已发货",
+        "时间戳20261124153000",
+        "ISBN 978-7-111-12345-6",
+        "version 10.2.3.4 released",
+        "客户端需升级至 10.4.0.6 及以上版本",
+        "流水号6217001234567890123",  # fails Luhn
+        "工单10234567890",  # 11 digits, not a mobile number
+        "E12345678",  # passport shape without any context
+        "meeting at 12:30:45",
+    ],
+)
+def test_look_alikes_are_left_alone(scrubber: PiiScrubber, text: str) -> None:
+    assert scrubber.scrub(text) == (text, [])
+
+
+def test_labelled_set_recall_decoys_and_prescan_equivalence() -> None:
+    bench = load_bench()
+    docs = bench.labelled_docs(360, seed=11)
+    ours = PiiScrubber()
+    recall, (kept, decoys) = bench.evaluate(ours.find, docs)
+    assert len(recall) == 12
+    for entity, (found, total) in recall.items():
+        assert total >= 50 and found / total >= 0.995, entity
+    assert kept / decoys >= 0.98
+    full = PiiScrubber(prescan=False)
+    for text, _, _ in docs:
+        assert [(r.start, r.end) for r in ours.find(text)] == [(r.start, r.end) for r in full.find(text)]
+
+
+def test_operators(monkeypatch) -> None:
+    text = "手机13812345678，邮箱li.na@example.com"
+    assert PiiScrubber("redact").scrub(text)[0] == "手机，邮箱"
+    masked = PiiScrubber("mask").scrub(text)[0]
+    assert masked == "手机*******5678，邮箱" + "*" * (len("li.na@example.com") - 4) + ".com"
+    assert mask_value("1234") == "****"
+    monkeypatch.setenv(HASH_KEY_ENV, "a-secret-key-of-32-bytes-length!")
+    hashed, found = PiiScrubber("hash").scrub(text)
+    assert found == ["PHONE_NUMBER", "EMAIL_ADDRESS"] and "13812345678" not in hashed
+    again = PiiScrubber("hash").scrub(text)[0]
+    assert hashed == again and hashed.startswith("手机<PHONE_NUMBER:")  # keyed, deterministic
+    monkeypatch.setenv(HASH_KEY_ENV, "another-secret-key-of-32-bytes!!")
+    assert PiiScrubber("hash").scrub(text)[0] != hashed
+
+
+def test_hash_without_key_is_a_usage_error(tmp_path: Path, cli, monkeypatch) -> None:
+    monkeypatch.delenv(HASH_KEY_ENV, raising=False)
+    write_jsonl(tmp_path / "a.jsonl", [{"text": "call 13812345678"}])
+    result = cli("pii", tmp_path / "a.jsonl", "-o", tmp_path / "out", "--operator", "hash")
+    assert result.exit_code == 2 and HASH_KEY_ENV in result.output
+    assert cli("pii", tmp_path / "a.jsonl", "-o", tmp_path / "o2", "--entities", "SSN").exit_code == 2
+
+
+def test_pii_command_end_to_end_never_leaks(tmp_path: Path, cli, monkeypatch) -> None:
+    """Every injected value and the hash key: absent from data, stdout/stderr, logs and manifest."""
+    key = "never-print-this-key-0123456789ab"
+    values = [
+        "440305199003071236",
+        "13812345678",
+        "zhang.wei@sz.gov.cn",
+        "6217001234567890122",
+        "91440300MA5FABCD7B",
+        "A123456(3)",
+        "10.20.30.40",
+    ]
+    records = [
+        {
+            "id": "a",
+            "text": f"申请人身份证号{values[0]}，请拨打{values[1]}咨询。",
+            "metadata": {"note": f"邮箱{values[2]}"},
+        },
+        {
+            "id": "b",
+            "text": f"退款到卡号{values[3]}；代码{values[4]}；香港身份证{values[5]}；服务器{values[6]}。",
+        },
+        {"id": "c", "text": "没有个人信息的一段正文，版本 10.2.3.4。"},
+    ]
+    write_jsonl(tmp_path / "in.jsonl", records)
+    key_file = tmp_path / "key.txt"
+    key_file.write_text(key)
+    out = tmp_path / "out"
+    monkeypatch.setenv(HASH_KEY_ENV, "")
+    result = cli(
+        "pii",
+        tmp_path / "in.jsonl",
+        "-o",
+        out,
+        "--operator",
+        "hash",
+        "--hash-key-file",
+        key_file,
+        "--supply-mode",
+        "open",
+        "--verbose",
+    )
+    assert result.exit_code == 0, result.output
+    produced = result.output
+    for path in out.rglob("*"):
+        if path.is_file():
+            produced += path.read_bytes().decode("utf-8", errors="replace")
+    rows = pq.read_table(out / "data").to_pylist()
+    produced += json.dumps(rows, default=str, ensure_ascii=False)
+    for secret in [*values, key]:
+        assert secret not in produced
+    assert "版本 10.2.3.4" in produced  # a version string is not an address
+
+    manifest = Manifest.read(out / "manifest.json")
+    assert manifest.pii is not None and manifest.pii.operator == "hash"
+    assert manifest.pii.entities == {
+        "BANK_CARD": 1,
+        "CN_ID_CARD": 1,
+        "CN_USCC": 1,
+        "EMAIL_ADDRESS": 1,
+        "HK_ID": 1,
+        "IP_ADDRESS": 1,
+        "PHONE_NUMBER": 1,
+    }
+    assert manifest.pii.documents == 2 and len(manifest.pii.checked) == 12
+    assert {row["id"]: row["pii_spans"] for row in rows} == {"a": 3, "b": 4, "c": 0}
+    assert (
+        "key.txt" in json.dumps(manifest.pipeline.model_dump())
+        and key not in (out / "manifest.json").read_text()
+    )
+    # PII scrubbed and every licence open: the `open` mode's PII rule (CK111) is satisfied
+    findings = cli("manifest", "validate", out, "--format", "json").output
+    assert "CK111" not in findings
+
+
+def test_pii_step_in_a_pipeline_with_workers(tmp_path: Path, cli) -> None:
+    (tmp_path / "in").mkdir()
+    for name in "ab":
+        write_jsonl(
+            tmp_path / "in" / f"{name}.jsonl", [{"text": f"联系电话13{i}12345678 ok"} for i in range(3, 8)]
+        )
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text("name: p\nsteps:\n  - pii: {operator: replace, entities: [PHONE_NUMBER]}\n")
+    out = tmp_path / "out"
+    assert cli("run", pipeline, "-i", tmp_path / "in", "-o", out, "-w", "2", "-q").exit_code == 0
+    texts = pq.read_table(out / "data").column("text").to_pylist()
+    assert texts == ["联系电话<PHONE_NUMBER> ok"] * 10
+    assert Manifest.read(out / "manifest.json").pii.entities == {"PHONE_NUMBER": 10}
+    assert os.environ.get(HASH_KEY_ENV) in (None, "")
