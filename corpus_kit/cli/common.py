@@ -124,6 +124,11 @@ def print_summary(result: RunResult, title: str) -> None:
         table.add_row(
             f"dropped: {reason}", f"{count:,}", f"{where}/removed/" if _has(output, "removed") else ""
         )
+    if manifest.pii is not None:
+        spans = ", ".join(f"{entity} {count:,}" for entity, count in manifest.pii.entities.items())
+        table.add_row(
+            f"PII scrubbed ({manifest.pii.operator})", f"{manifest.pii.documents:,}", spans or "none found"
+        )
     table.add_row(
         "rejected", f"{tally.rejected:,}", f"{where}/rejects/ (restricted)" if tally.rejected else ""
     )
