@@ -23,7 +23,6 @@ from rich.progress import (
 from rich.table import Table
 
 from corpus_kit.errors import CorpusKitError, UsageError
-from corpus_kit.governance.policy import validate_manifest_data
 from corpus_kit.io.rejects import REJECT_REASONS
 from corpus_kit.pipeline.runner import ProgressCallback, RunResult
 from corpus_kit.utils import format_size, parse_size
@@ -143,6 +142,8 @@ def print_summary(result: RunResult, title: str) -> None:
         f"input = output + dropped + rejected {balance} · manifest: {where}/manifest.json",
         soft_wrap=True,
     )
+    from corpus_kit.governance.policy import validate_manifest_data  # only for people: not with --quiet
+
     findings = validate_manifest_data(manifest.model_dump_json())
     errors = [f for f in findings if f.severity == "error"]
     if findings:

@@ -35,19 +35,15 @@ from datatrove.utils.stats import PipelineStats
 
 import corpus_kit
 from corpus_kit.errors import CorpusKitError, UsageError
-from corpus_kit.governance.accounting import Tally, load_merged_stats, metric_total, tally_from_stats
-from corpus_kit.governance.licences import LicenceFacts, LicenceRegistry, default_registry, resolve_dataset
+from corpus_kit.governance.accounting import Tally, load_merged_stats, tally_from_stats
 from corpus_kit.governance.manifest import (
     MANIFEST_NAME,
     DataFile,
     DatasetInfo,
-    DatasetLicence,
     Manifest,
-    PiiSummary,
     PipelineRecord,
     RestrictedFolder,
     Source,
-    SourceRuleRecord,
     StepRecord,
     Supply,
     utc_now,
@@ -56,9 +52,7 @@ from corpus_kit.io.inputs import InputUnit
 from corpus_kit.io.parquet_writer import ParquetShardWriter, open_parquet_writer
 from corpus_kit.io.readers import MixedReader, ReadOptions, TaskFolders
 from corpus_kit.pipeline.executor import CorpusLocalExecutor, restore_console_logs, silence_console_logs
-from corpus_kit.stages import STAGES, StageContext
-from corpus_kit.stages.license import LicenseTagger
-from corpus_kit.stages.pii import PiiScrubber
+from corpus_kit.stages import StageContext, stage_builder
 from corpus_kit.utils import sha256_file
 
 WORK_DIR_NAME = ".corpus-kit"
@@ -185,7 +179,7 @@ def build_pipeline(spec: RunSpec, work: Path) -> list[PipelineStep]:
     for step in spec.steps:
         removed = str(staging / "removed" / step.name) if spec.keep_removed else None
         context = StageContext(work_dir=str(work), removed_dir=removed, base_dir=str(spec.base_dir))
-        steps.append(STAGES[step.name](step.params, context))
+        steps.append(stage_builder(step.name)(step.params, context))
     steps.append(ParquetShardWriter(str(staging / "data"), spec.shard_bytes, spec.row_group_bytes))
     return steps
 
@@ -334,47 +328,19 @@ def run_pipeline(spec: RunSpec, progress: ProgressCallback | None = None) -> Run
     return finalize(spec, work, tasks, step_names, seconds, pipeline)
 
 
-def _licence_sections(
-    pipeline: list[PipelineStep], merged: PipelineStats, licenses: dict[str, int]
-) -> tuple[DatasetLicence | None, list[SourceRuleRecord]]:
-    """Dataset licence resolution, with the licence step's own LicenseRefs, and its provenance."""
-    extras: list[LicenceFacts] = []
-    provenance: list[SourceRuleRecord] = []
+def _contributions(pipeline: list[PipelineStep], merged: PipelineStats) -> dict[str, Any]:
+    """What the steps add to the manifest (``manifest_contribution``), merged; lists are joined."""
+    merged_sections: dict[str, Any] = {}
     for step, stats in zip(pipeline, merged.stats, strict=True):
-        if isinstance(step, LicenseTagger):
-            extras.extend(step.extra_licences)
-            for index, rule in enumerate(step.sources.sources):
-                metric = stats.stats.get(f"rule/{index}")
-                provenance.append(
-                    SourceRuleRecord(
-                        match=rule.describe(),
-                        license=rule.license,
-                        source_type=rule.type,
-                        evidence=rule.evidence,
-                        records=metric_total(metric),
-                    )
-                )
-    registry = LicenceRegistry.load(extras) if extras else default_registry()
-    return resolve_dataset(licenses, registry), provenance
-
-
-def _pii_section(pipeline: list[PipelineStep], merged: PipelineStats) -> PiiSummary | None:
-    """Counts per entity and documents touched, from the PII step's stats (never values)."""
-    for step, stats in zip(pipeline, merged.stats, strict=True):
-        if isinstance(step, PiiScrubber):
-            entities = {
-                label.removeprefix("pii/"): metric_total(metric)
-                for label, metric in sorted(stats.stats.items())
-                if label.startswith("pii/") and metric_total(metric)
-            }
-            return PiiSummary(
-                operator=step.operator,
-                entities=entities,
-                documents=metric_total(stats.stats.get("pii_documents")),
-                checked=sorted(step.entities),
-                rules_version=step.rules_version,
-            )
-    return None
+        contribute = getattr(step, "manifest_contribution", None)
+        if contribute is None:
+            continue
+        for key, value in contribute(stats).items():
+            if isinstance(value, list):
+                merged_sections.setdefault(key, []).extend(value)
+            else:
+                merged_sections[key] = value
+    return merged_sections
 
 
 def finalize(
@@ -430,7 +396,12 @@ def finalize(
             )
         )
 
-    dataset_licence, provenance = _licence_sections(pipeline, merged, tally.licenses)
+    sections = _contributions(pipeline, merged)
+    extras = sections.pop("extra_licences", [])
+    from corpus_kit.governance.licences import LicenceRegistry, default_registry, resolve_dataset
+
+    registry = LicenceRegistry.load(extras) if extras else default_registry()
+    dataset_licence = resolve_dataset(tally.licenses, registry)
     config = spec.resolved_config()
     manifest = Manifest(
         dataset=DatasetInfo(
@@ -449,9 +420,9 @@ def finalize(
         languages=tally.languages,
         licenses=tally.licenses,
         license=dataset_licence,
-        pii=_pii_section(pipeline, merged),
+        pii=sections.get("pii"),
         sources=sources,
-        provenance=provenance,
+        provenance=sections.get("provenance", []),
         files=files,
         restricted=restricted,
         pipeline=PipelineRecord(

@@ -33,12 +33,15 @@ from typing import Any, Literal
 import yaml
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
+from datatrove.utils.stats import Stats
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from corpus_kit.errors import UsageError
+from corpus_kit.governance.accounting import metric_total
 from corpus_kit.governance.licences import NOASSERTION, LicenceFacts, LicenceRegistry
+from corpus_kit.governance.manifest import SourceRuleRecord
 from corpus_kit.io.parquet_writer import ParquetShardWriter
-from corpus_kit.stages import STAGES, StageContext
+from corpus_kit.stages import StageContext
 
 SourceType = Literal["open_source", "self_collected", "commercial", "user_input", "public_data"]
 
@@ -122,9 +125,19 @@ class LicenseTagger(BaseFilter):
         self._registry: LicenceRegistry | None = None
         self._path_cache: dict[str, int | None] = {}
 
-    @property
-    def extra_licences(self) -> list[LicenceFacts]:
-        return self.sources.licences
+    def manifest_contribution(self, stats: Stats) -> dict[str, Any]:
+        """The sources.yaml entries used (with evidence and records licensed) and our own LicenseRefs."""
+        provenance = [
+            SourceRuleRecord(
+                match=rule.describe(),
+                license=rule.license,
+                source_type=rule.type,
+                evidence=rule.evidence,
+                records=metric_total(stats.stats.get(f"rule/{index}")),
+            )
+            for index, rule in enumerate(self.sources.sources)
+        ]
+        return {"provenance": provenance, "extra_licences": list(self.sources.licences)}
 
     def registry(self) -> LicenceRegistry:
         # built where it is used (each worker) instead of being pickled with the step
@@ -204,6 +217,3 @@ def build_license_stage(params: dict[str, Any], context: StageContext) -> Licens
         default = normalized
     writer = ParquetShardWriter(context.removed_dir) if context.removed_dir else None
     return LicenseTagger(sources=sources, default=default, unknown=unknown, exclusion_writer=writer)
-
-
-STAGES["license"] = build_license_stage

@@ -27,9 +27,10 @@ from typing import Any, Literal
 
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
+from datatrove.utils.stats import Stats
 
 from corpus_kit.errors import UsageError
-from corpus_kit.stages import STAGES, StageContext
+from corpus_kit.stages import StageContext
 
 Operator = Literal["replace", "mask", "hash", "redact"]
 OPERATORS = ("replace", "mask", "hash", "redact")
@@ -165,6 +166,25 @@ class PiiScrubber(PipelineStep):
             }
         return self._state
 
+    def manifest_contribution(self, stats: Stats) -> dict[str, Any]:
+        """The manifest's ``pii`` block: counts per entity and documents touched, never values."""
+        from corpus_kit.governance.accounting import metric_total
+        from corpus_kit.governance.manifest import PiiSummary
+
+        entities = {
+            label.removeprefix("pii/"): metric_total(metric)
+            for label, metric in sorted(stats.stats.items())
+            if label.startswith("pii/") and metric_total(metric)
+        }
+        summary = PiiSummary(
+            operator=self.operator,
+            entities=entities,
+            documents=metric_total(stats.stats.get("pii_documents")),
+            checked=sorted(self.entities),
+            rules_version=self.rules_version,
+        )
+        return {"pii": summary}
+
     # -- detection -------------------------------------------------------------------------------
     def find(self, text: str) -> list[Any]:
         """Non-overlapping presidio results for ``text`` (offsets in ``text``)."""
@@ -293,6 +313,3 @@ def build_pii_stage(params: dict[str, Any], context: StageContext) -> PiiScrubbe
     return PiiScrubber(
         operator=params.get("operator", "replace"), entities=entities, rules=rules, hash_key_file=key_file
     )
-
-
-STAGES["pii"] = build_pii_stage
