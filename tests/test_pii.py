@@ -172,7 +172,9 @@ def test_pii_command_end_to_end_never_leaks(tmp_path: Path, cli, monkeypatch) ->
         "--verbose",
     )
     assert result.exit_code == 0, result.output
-    produced = result.output
+    card = cli("card", out, "--language", "zh")  # the card and croissant.json must not leak either
+    assert card.exit_code == 0, card.output
+    produced = result.output + card.output
     for path in out.rglob("*"):
         if path.is_file():
             produced += path.read_bytes().decode("utf-8", errors="replace")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from corpus_kit import __version__
+from corpus_kit.cli.catalog import card, publish
 from corpus_kit.cli.inspect import inspect
 from corpus_kit.cli.manifest import manifest_app
 from corpus_kit.cli.pipelines import convert, demo, license, pii, run
@@ -44,6 +45,8 @@ app.command(name="convert")(convert)
 app.command(name="license")(license)
 app.command(name="pii")(pii)
 app.command(name="inspect")(inspect)
+app.command(name="card")(card)
+app.command(name="publish")(publish)
 app.add_typer(manifest_app, name="manifest")
 
 

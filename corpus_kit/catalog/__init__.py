@@ -1,0 +1,1 @@
+"""Catalog publication: dataset cards (Hub README + Croissant) and publishing gated by supply mode."""

@@ -1,0 +1,254 @@
+"""Cards, Croissant and publication: card round trip, mlcroissant, gate matrix, catalog folder, Hub."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from corpus_kit.catalog.publish import DATA_ALLOWED, plan_publication
+from corpus_kit.cli import app
+from tests.conftest import write_jsonl
+
+MODE_FIELDS = {
+    "open": "",
+    "conditional_open": "conditions: approved research applicants\naccess_contact: open-data office\n",
+    "authorised": "authoriser: Municipal Data Agency\noperator: City Data Ops\nauthorisation_id: AUTH-77\n"
+    "valid_until: 2099-12-31\npermitted_uses: [model_training]\n",
+    "targeted_trade": "buyers: [Secret Buyer Ltd]\ncontract_id: CONTRACT-SECRET-9\nvalid_until: 2099-12-31\n"
+    "permitted_uses: [model_training]\n",
+    "cooperation": "partners: [Partner University]\nagreement_id: AGREEMENT-SECRET-3\n",
+}
+
+
+def build_dataset(base: Path, mode: str) -> Path:
+    """A small dataset in ``mode`` that passes validate: licences, PII step, supply fields."""
+    base.mkdir(parents=True, exist_ok=True)
+    records = [{"id": f"r{i}", "text": f"第{i}条开放数据记录，联系电话13812345{i:03d}。"} for i in range(12)]
+    write_jsonl(base / "in.jsonl", [*records, {"id": "bad"}])
+    (base / "supply.yaml").write_text(f"mode: {mode}\n{MODE_FIELDS[mode]}")
+    (base / "p.yaml").write_text(
+        "name: t\ndataset: {name: ds-" + mode.replace("_", "-") + ", version: '1.0.0'}\n"
+        "steps:\n  - license: {default: CC-BY-4.0}\n  - pii: {operator: replace}\n"
+    )
+    out = base / "dataset"
+    args = [
+        "run",
+        str(base / "p.yaml"),
+        "-i",
+        str(base / "in.jsonl"),
+        "-o",
+        str(out),
+        "-q",
+        "--supply",
+        str(base / "supply.yaml"),
+    ]
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert CliRunner().invoke(app, ["card", str(out), "--language", "zh"]).exit_code == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def datasets_by_mode(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("modes")
+    return {mode: build_dataset(root / mode, mode) for mode in MODE_FIELDS}
+
+
+def test_demo_card_round_trip_and_loading(tmp_path: Path, cli) -> None:
+    from datasets import load_dataset
+    from huggingface_hub import DatasetCard
+
+    out = tmp_path / "demo"
+    assert cli("demo", "-o", out, "-q").exit_code == 0
+    result = cli("card", out, "--language", "zh,en", "--creator", "City Data Agency")
+    assert result.exit_code == 0, result.output
+    card = DatasetCard.load(out / "README.md")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert card.data.license == "other" and card.data.license_name and (out / "LICENSE.md").is_file()
+    assert card.data.size_categories == ["n<1K"] and card.data.language == ["zh", "en"]
+    assert card.data.configs[0]["data_files"][0]["path"] == "data/train-*"
+    assert [f["name"] for f in card.data.dataset_info["features"]][:3] == ["id", "text", "media"]
+    text = (out / "README.md").read_text()
+    assert "[More Information Needed]" not in text
+    for section in (
+        "Supply Mode and Obligations",
+        "Licence",
+        "Source Data",
+        "Personal and Sensitive Information",
+    ):
+        assert f"## {section}" in text
+    assert "license.unknown" in text and "PHONE_NUMBER" in text
+    for secret in manifest["supply"]["partners"] + [manifest["supply"]["agreement_id"]]:
+        assert secret not in text and secret not in (out / "croissant.json").read_text()
+    dataset = load_dataset(str(out), split="train")  # through the card's configs
+    assert len(dataset) == manifest["counts"]["output"]
+
+
+def test_croissant_validates_and_streams_offline(tmp_path: Path, cli) -> None:
+    import mlcroissant as mlc
+
+    out = tmp_path / "demo"
+    assert cli("demo", "-o", out, "-q").exit_code == 0
+    assert cli("card", out).exit_code == 0
+    dataset = mlc.Dataset(str(out / "croissant.json"))  # raises on any validation error
+    assert not dataset.metadata.ctx.issues.errors
+    record = next(iter(dataset.records("default")))
+    assert record["default/id"] and isinstance(record["default/pii_spans"], int)
+    document = json.loads((out / "croissant.json").read_text())
+    assert "http://mlcommons.org/croissant/RAI/1.0" in document["conformsTo"]
+    objects = [d for d in document["distribution"] if d["@type"] == "cr:FileObject"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {o["sha256"] for o in objects} == {f["sha256"] for f in manifest["files"]}
+    assert "https://spdx.org/licenses/CC-BY-4.0.html" in document["license"]
+    assert document["usageInfo"]["odrl:prohibition"] == [{"odrl:action": "commercialize"}]
+
+
+@pytest.mark.parametrize("mode", list(MODE_FIELDS))
+@pytest.mark.parametrize("visibility", ["public", "gated", "private"])
+def test_gate_matrix(datasets_by_mode: dict[str, Path], mode: str, visibility: str) -> None:
+    dataset = datasets_by_mode[mode]
+    plan = plan_publication(dataset, "hf://datasets/org/x", visibility, card_only=False)
+    data_allowed = visibility in DATA_ALLOWED[mode]
+    assert (plan.refusal is None) == data_allowed, plan.refusal
+    if data_allowed:
+        names = [name for name, _ in plan.files]
+        assert "manifest.json" in names and any(name.startswith("data/") for name in names)
+        assert not any(name.startswith(("rejects/", "removed/", ".corpus-kit")) for name in names)
+    else:
+        assert mode in plan.refusal and "--card-only" in plan.refusal
+        card_plan = plan_publication(dataset, "hf://datasets/org/x", visibility, card_only=True)
+        assert card_plan.refusal is None
+        assert {name for name, _ in card_plan.files} == {
+            "README.md",
+            "croissant.json",
+        }  # no manifest, no data
+
+
+def test_targeted_trade_dry_run_to_public_hub_refuses(datasets_by_mode: dict[str, Path], cli) -> None:
+    result = cli(
+        "publish",
+        datasets_by_mode["targeted_trade"],
+        "--to",
+        "hf://datasets/org/x",
+        "--visibility",
+        "public",
+        "--dry-run",
+    )
+    assert result.exit_code == 1
+    assert "refused: targeted_trade data may not go to a public target" in result.output
+    assert "--card-only" in result.output and "--visibility private" in result.output
+
+
+def test_gates_refuse_a_tampered_or_invalid_dataset(
+    datasets_by_mode: dict[str, Path], tmp_path: Path
+) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(datasets_by_mode["open"], copy)
+    victim = sorted((copy / "data").glob("*.parquet"))[0]
+    victim.write_bytes(victim.read_bytes() + b"x")
+    plan = plan_publication(copy, "hf://datasets/org/x", "public", card_only=False)
+    assert plan.refusal and "manifest verify failed" in plan.refusal and victim.name in plan.refusal
+    expired = tmp_path / "expired"
+    shutil.copytree(datasets_by_mode["authorised"], expired)
+    manifest = json.loads((expired / "manifest.json").read_text())
+    manifest["supply"]["valid_until"] = "2020-01-01"
+    (expired / "manifest.json").write_text(json.dumps(manifest))
+    plan = plan_publication(expired, "hf://datasets/org/x", "private", card_only=False)
+    assert plan.refusal and "CK104" in plan.refusal
+
+
+def test_catalog_folder_publication(datasets_by_mode: dict[str, Path], tmp_path: Path, cli) -> None:
+    catalog = tmp_path / "catalog"
+    open_ds, trade_ds = datasets_by_mode["open"], datasets_by_mode["targeted_trade"]
+    assert (open_ds / "rejects").is_dir()  # the malformed record is there, and must not travel
+    assert cli("publish", open_ds, "--to", catalog, "--visibility", "public").exit_code == 0
+    assert cli("publish", trade_ds, "--to", catalog, "--visibility", "public", "--card-only").exit_code == 0
+    assert cli("publish", trade_ds, "--to", catalog, "--visibility", "public").exit_code == 1
+    published = catalog / "ds-open"
+    assert (published / "manifest.json").is_file() and list((published / "data").glob("*.parquet"))
+    assert not (published / "rejects").exists() and not (published / "removed").exists()
+    assert sorted(p.name for p in (catalog / "ds-targeted-trade").iterdir()) == [
+        "README.md",
+        "croissant.json",
+    ]
+    index = json.loads((catalog / "catalog.json").read_text())["datasets"]
+    assert [(e["name"], e["mode"], e["data"]) for e in index] == [
+        ("ds-open", "open", True),
+        ("ds-targeted-trade", "targeted_trade", False),
+    ]
+    html = (catalog / "index.html").read_text()
+    assert "ds-open" in html and "targeted_trade" in html and "<script" not in html and "http" not in html
+    everything = "".join(
+        p.read_text(errors="replace") for p in catalog.rglob("*") if p.suffix in {".md", ".json", ".html"}
+    )
+    for secret in ("Secret Buyer Ltd", "CONTRACT-SECRET-9", "13812345"):
+        assert secret not in everything
+
+
+class FakeHub:
+    """Stands in for the Hub's HTTP API under huggingface_hub (nothing else is faked)."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, bytes]] = []
+
+    def handler(self, request):
+        import httpx2
+
+        body = request.read()
+        path = request.url.path
+        self.requests.append((request.method, path, body))
+        if path.endswith("/api/repos/create"):
+            return httpx2.Response(200, json={"url": "https://huggingface.co/datasets/org/x"})
+        if path.endswith("/api/validate-yaml") or path.endswith("/settings"):
+            return httpx2.Response(200, json={})
+        if "/preupload/" in path:
+            files = json.loads(body)["files"]
+            return httpx2.Response(
+                200,
+                json={
+                    "files": [
+                        {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files
+                    ]
+                },
+            )
+        if "/commit/" in path:
+            return httpx2.Response(
+                200,
+                json={"commitUrl": "https://huggingface.co/datasets/org/x/commit/1", "commitOid": "1" * 40},
+            )
+        return httpx2.Response(404, json={"error": f"unexpected {path}"})
+
+
+@pytest.mark.parametrize(
+    ("mode", "visibility"), [("open", "public"), ("conditional_open", "gated"), ("cooperation", "private")]
+)
+def test_hub_publication_through_huggingface_hub(
+    datasets_by_mode, mode, visibility, cli, monkeypatch
+) -> None:
+    import httpx2
+    import huggingface_hub
+
+    fake = FakeHub()
+    monkeypatch.setenv("HF_TOKEN", "hf_test_token_not_real")
+    huggingface_hub.set_client_factory(lambda: httpx2.Client(transport=httpx2.MockTransport(fake.handler)))
+    try:
+        result = cli(
+            "publish", datasets_by_mode[mode], "--to", "hf://datasets/org/x", "--visibility", visibility
+        )
+    finally:
+        huggingface_hub.set_client_factory(lambda: httpx2.Client())
+    assert result.exit_code == 0, result.output
+    create = next(json.loads(body) for method, path, body in fake.requests if path.endswith("/repos/create"))
+    assert create["name"] == "x" and create["organization"] == "org" and create["type"] == "dataset"
+    assert create["visibility"] == ("private" if visibility == "private" else "public")
+    settings = [json.loads(body) for method, path, body in fake.requests if path.endswith("/settings")]
+    assert settings == ([{"gated": "manual"}] if visibility == "gated" else [])
+    commit = next(body for method, path, body in fake.requests if "/commit/" in path).decode()
+    uploaded = {json.loads(line)["value"]["path"] for line in commit.splitlines() if '"file"' in line}
+    assert {"README.md", "croissant.json", "manifest.json"} <= uploaded
+    assert any(path.startswith("data/train-") for path in uploaded)
+    assert not any(path.startswith(("rejects", "removed", ".corpus-kit")) for path in uploaded)
