@@ -252,3 +252,20 @@ def test_hub_publication_through_huggingface_hub(
     assert {"README.md", "croissant.json", "manifest.json"} <= uploaded
     assert any(path.startswith("data/train-") for path in uploaded)
     assert not any(path.startswith(("rejects", "removed", ".corpus-kit")) for path in uploaded)
+
+
+def test_catalog_on_an_fsspec_filesystem(datasets_by_mode: dict[str, Path], cli) -> None:
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    assert (
+        cli(
+            "publish", datasets_by_mode["open"], "--to", "memory://catalog", "--visibility", "public"
+        ).exit_code
+        == 0
+    )
+    assert fs.exists("/catalog/ds-open/manifest.json") and fs.exists("/catalog/index.html")
+    index = json.loads(fs.cat("/catalog/catalog.json"))
+    assert [entry["name"] for entry in index["datasets"]] == ["ds-open"]
+    assert not fs.exists("/catalog/.ds-open.incoming")
+    fs.rm("/catalog", recursive=True)

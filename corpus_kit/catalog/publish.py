@@ -17,7 +17,6 @@ and contracts) goes only where the data may go.
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from html import escape
@@ -30,7 +29,7 @@ from corpus_kit.errors import CheckFailed, UsageError
 from corpus_kit.governance.manifest import MANIFEST_NAME, Manifest
 from corpus_kit.governance.policy import validate_manifest_data
 from corpus_kit.governance.verify import verify_dataset
-from corpus_kit.utils import atomic_write_bytes, format_size
+from corpus_kit.utils import format_size
 
 Visibility = Literal["public", "gated", "private"]
 CATALOG_INDEX = "catalog.json"
@@ -148,22 +147,30 @@ def publish_to_hub(dataset: Path, repo_id: str, plan: Plan) -> str:
     return str(getattr(commit, "commit_url", commit))
 
 
-def publish_to_folder(dataset: Path, catalog: Path, plan: Plan) -> Path:
-    """Copy the planned files to ``CATALOG/<name>/`` and refresh ``catalog.json`` and ``index.html``."""
+def publish_to_folder(dataset: Path, catalog: str, plan: Plan) -> str:
+    """Copy the planned files to ``CATALOG/<name>/`` and refresh ``catalog.json`` and ``index.html``.
+
+    ``catalog`` is a local folder or any fsspec URL (``s3://bucket/catalog``, ``memory://c``...).
+    Files are copied beside the target and moved into place, so readers never see half a dataset
+    (on object stores the move is a copy: each object is still written whole).
+    """
+    from fsspec.core import url_to_fs
+
     manifest = Manifest.read(dataset / MANIFEST_NAME)
-    target = catalog / manifest.dataset.name
-    staging = catalog / f".{manifest.dataset.name}.incoming"
-    if staging.exists():
-        shutil.rmtree(staging)
+    fs, root = url_to_fs(catalog)
+    root = root.rstrip("/")
+    target = f"{root}/{manifest.dataset.name}"
+    staging = f"{root}/.{manifest.dataset.name}.incoming"
+    if fs.exists(staging):
+        fs.rm(staging, recursive=True)
     for name, _ in plan.files:
-        destination = staging / name
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(dataset / name, destination)
-    if target.exists():
-        shutil.rmtree(target)
-    staging.rename(target)  # the catalog never shows a half-copied dataset
-    entries = _read_index(catalog)
-    entries = [entry for entry in entries if entry["name"] != manifest.dataset.name]
+        destination = f"{staging}/{name}"
+        fs.makedirs(destination.rsplit("/", 1)[0], exist_ok=True)
+        fs.put_file(str(dataset / name), destination)
+    if fs.exists(target):
+        fs.rm(target, recursive=True)
+    fs.mv(staging, target, recursive=True)
+    entries = [entry for entry in _read_index(fs, root) if entry["name"] != manifest.dataset.name]
     licence = manifest.license
     entries.append(
         {
@@ -182,20 +189,27 @@ def publish_to_folder(dataset: Path, catalog: Path, plan: Plan) -> Path:
         }
     )
     entries.sort(key=lambda entry: entry["name"])
-    atomic_write_bytes(
-        catalog / CATALOG_INDEX,
-        (json.dumps({"datasets": entries}, indent=2, ensure_ascii=False) + "\n").encode(),
-    )
-    atomic_write_bytes(catalog / CATALOG_PAGE, render_index(entries).encode())
+    index = json.dumps({"datasets": entries}, indent=2, ensure_ascii=False) + "\n"
+    _write_whole(fs, f"{root}/{CATALOG_INDEX}", index)
+    _write_whole(fs, f"{root}/{CATALOG_PAGE}", render_index(entries))
     return target
 
 
-def _read_index(catalog: Path) -> list[dict]:
-    path = catalog / CATALOG_INDEX
-    if not path.is_file():
+def _write_whole(fs, path: str, text: str) -> None:
+    """Write through a temporary name and move it over the old file."""
+    temporary = f"{path}.tmp"
+    with fs.open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    fs.mv(temporary, path)
+
+
+def _read_index(fs, root: str) -> list[dict]:
+    path = f"{root}/{CATALOG_INDEX}"
+    if not fs.exists(path):
         return []
     try:
-        return list(json.loads(path.read_text(encoding="utf-8")).get("datasets", []))
+        with fs.open(path, "r", encoding="utf-8") as handle:
+            return list(json.load(handle).get("datasets", []))
     except (ValueError, AttributeError):
         raise CheckFailed(
             f"{path}: not a corpus-kit catalog index; move it away or choose another --to"

@@ -109,9 +109,6 @@ def publish(
         result = publish_to_hub(folder, where, plan)
         stdout.print(f"published to {to}: {result}", highlight=False, soft_wrap=True)
     else:
-        published = publish_to_folder(folder, Path(where), plan)
-        stdout.print(
-            f"published to {published}; catalog index {Path(where) / 'index.html'}",
-            highlight=False,
-            soft_wrap=True,
-        )
+        published = publish_to_folder(folder, where, plan)
+        index = f"{where.rstrip('/')}/index.html"
+        stdout.print(f"published to {published}; catalog index {index}", highlight=False, soft_wrap=True)
