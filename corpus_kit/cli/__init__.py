@@ -8,7 +8,7 @@ from corpus_kit import __version__
 from corpus_kit.cli.catalog import card, publish
 from corpus_kit.cli.inspect import inspect
 from corpus_kit.cli.manifest import manifest_app
-from corpus_kit.cli.pipelines import convert, demo, langid, license, pii, run
+from corpus_kit.cli.pipelines import convert, demo, langid, license, pii, quality, run
 
 app = typer.Typer(
     name="corpus-kit",
@@ -45,6 +45,7 @@ app.command(name="convert")(convert)
 app.command(name="langid")(langid)
 app.command(name="license")(license)
 app.command(name="pii")(pii)
+app.command(name="quality")(quality)
 app.command(name="inspect")(inspect)
 app.command(name="card")(card)
 app.command(name="publish")(publish)

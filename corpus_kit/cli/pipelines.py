@@ -1,4 +1,4 @@
-"""``run``, ``convert``, ``langid``, ``license``, ``pii`` and ``demo``: the commands that write a dataset."""
+"""The commands that write a dataset: run, convert, langid, quality, license, pii, demo."""
 
 from __future__ import annotations
 
@@ -308,6 +308,57 @@ def langid(
     )
     spec = replace(spec, keep_removed=keep_removed)
     _execute(spec, quiet, "corpus-kit langid")
+
+
+@handle_errors
+def quality(
+    inputs: Annotated[list[str], typer.Argument(help="Input files, folders or globs.", show_default=False)],
+    output: OutputOption,
+    rules: Annotated[
+        Path | None,
+        typer.Option(
+            "--rules", help="Quality rule file (default rules/quality/default.yaml).", show_default=False
+        ),
+    ] = None,
+    keep_removed: KeepRemovedOption = False,
+    workers: WorkersOption = None,
+    overwrite: OverwriteOption = False,
+    max_rejects: MaxRejectsOption = None,
+    shard_size: ShardSizeOption = None,
+    format_: FormatOption = None,
+    text_field: TextFieldOption = None,
+    id_field: IdFieldOption = None,
+    max_record_size: MaxRecordOption = None,
+    name: NameOption = None,
+    dataset_version: DatasetVersionOption = None,
+    supply_mode: SupplyModeOption = None,
+    supply_file: SupplyFileOption = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Drop low-quality records by rules chosen per language (Gopher, C4, FineWeb, ChineseWebText).
+
+    Example: corpus-kit quality intake/ -o out/intake --rules rules/quality/default.yaml --keep-removed
+    """
+    params: dict[str, Any] = {"rules": str(rules)} if rules is not None else {}
+    config = PipelineConfig(name="quality", steps=[{"quality": params}])
+    spec = _spec_from_config(
+        config, Path.cwd(), inputs, output, format_, text_field, id_field, max_record_size
+    )
+    spec = _apply_common(
+        spec,
+        workers,
+        overwrite,
+        verbose,
+        max_rejects,
+        shard_size,
+        name,
+        dataset_version,
+        supply_mode,
+        supply_file,
+    )
+    spec = replace(spec, keep_removed=keep_removed)
+    _execute(spec, quiet, "corpus-kit quality")
 
 
 @handle_errors

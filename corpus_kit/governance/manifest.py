@@ -145,6 +145,16 @@ class SourceRuleRecord(_Model):
     records: int = Field(ge=0, description="Records whose licence came from this entry.")
 
 
+class QualitySummary(_Model):
+    """What the quality rules did, per language (drops per rule are also in counts.dropped)."""
+
+    rules_version: str
+    checked: dict[str, int] = Field(default_factory=dict, description="Records checked per language.")
+    dropped: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="Per language: records dropped per rule id."
+    )
+
+
 class Source(_Model):
     """One input file (or save_to_disk folder) and what came of it."""
 
@@ -214,6 +224,7 @@ class Manifest(_Model):
     licenses: dict[str, int] = Field(default_factory=dict, description="Output rows per licence.")
     license: DatasetLicence | None = Field(None, description="Licence resolution over all output rows.")
     pii: PiiSummary | None = None
+    quality: QualitySummary | None = Field(None, description="Quality rules: counts per language and rule.")
     sources: list[Source]
     provenance: list[SourceRuleRecord] = Field(
         default_factory=list, description="sources.yaml entries used by the license step."

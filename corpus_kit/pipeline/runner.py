@@ -421,6 +421,7 @@ def finalize(
         licenses=tally.licenses,
         license=dataset_licence,
         pii=sections.get("pii"),
+        quality=sections.get("quality"),
         sources=sources,
         provenance=sections.get("provenance", []),
         files=files,

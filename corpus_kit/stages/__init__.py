@@ -4,7 +4,7 @@ Each stage has a builder registered under its pipeline name in :data:`STAGES`; a
 YAML's ``steps:`` entries are looked up here. A stage drops records through datatrove's
 ``BaseFilter`` convention (stat ``dropped_<reason>`` with a dotted reason such as ``dedup.exact``),
 which the manifest turns into ``counts.dropped``. A step may add to the manifest by defining
-``manifest_contribution(stats) -> dict`` (keys: ``pii``, ``provenance``, ``extra_licences``).
+``manifest_contribution(stats) -> dict`` (keys: ``pii``, ``quality``, ``provenance``, ``extra_licences``).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ STAGES: dict[str, StageBuilder | str] = {
     "license": "corpus_kit.stages.license:build_license_stage",
     "pii": "corpus_kit.stages.pii:build_pii_stage",
     "langid": "corpus_kit.stages.langid:build_langid_stage",
+    "quality": "corpus_kit.stages.quality:build_quality_stage",
 }
 
 
