@@ -3,10 +3,10 @@
 Rules are data: each has an id, a signal ``kind`` computed here, and ``min``/``max`` bounds in the
 YAML. The rule sets applied depend on the record's language (``metadata.language`` from the langid
 stage, or identified on the fly), passed explicitly: Chinese is measured in characters, spaced
-scripts in words. The repetition counters are datatrove's Gopher helpers; word splitting is a
+scripts in words. Duplicate lines/paragraphs use datatrove's Gopher helper; word splitting is a
 regex instead of datatrove's spaCy tokenizers (those load a model per language and ran at ~1 MB/s
-here). A record fails at its first failing rule (reason ``quality.<rule id>``); every signal
-computed is kept in ``quality_signals``.
+here), and the n-gram repetition signals are vectorised with NumPy. A record fails at its first
+failing rule (reason ``quality.<rule id>``); every signal computed is kept in ``quality_signals``.
 """
 
 from __future__ import annotations
@@ -16,14 +16,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
-from datatrove.pipeline.filters.gopher_repetition_filter import (
-    find_all_duplicate,
-    find_duplicates,
-    find_top_duplicate,
-)
+from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
 from datatrove.utils.stats import Stats
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -35,6 +32,7 @@ from corpus_kit.stages import StageContext
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _NON_SPACE = re.compile(r"\S")
+_SPACE = re.compile(r"\s+")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _BULLET = ("•", "●", "○", "▪", "◦", "■", "□", "-", "*", "·", "‣", "➢", "►")
 _ELLIPSIS = ("...", "…", "。。。")
@@ -120,27 +118,63 @@ class TextView:
     def words(self) -> list[str]:
         return self._get("words", lambda: _WORD.findall(self.text))
 
-    @property
-    def chars(self) -> list[str]:
-        return self._get("chars", lambda: [c for c in self.text if not c.isspace()])
+    def ngram_stats(self, unit: str, n: int) -> tuple[float, float]:
+        """(top n-gram char share, duplicate n-gram char share) for words or characters."""
+        return self._get(f"ngrams/{unit}/{n}", lambda: _ngram_stats(self, unit, n))
 
-    def units(self, unit: str) -> list[str]:
-        return self.words if unit == "word" else self.chars
+    def unit_arrays(self, unit: str) -> tuple[np.ndarray, np.ndarray]:
+        """Integer ids of the units and their lengths in characters."""
+        return self._get(f"units/{unit}", lambda: _unit_arrays(self, unit))
 
-    @property
-    def unit_chars(self) -> dict[str, int]:
-        return self._get("unit_chars", lambda: {"word": sum(map(len, self.words)), "char": len(self.chars)})
+
+_P = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit multiplier for the rolling n-gram hash
+
+
+def _unit_arrays(view: TextView, unit: str) -> tuple[np.ndarray, np.ndarray]:
+    if unit == "char":
+        compact = _SPACE.sub("", view.text)
+        ids = np.frombuffer(compact.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        return ids, np.ones(len(ids), dtype=np.int64)
+    vocabulary: dict[str, int] = {}
+    ids = np.fromiter((vocabulary.setdefault(w, len(vocabulary)) for w in view.words), dtype=np.uint64)
+    lengths = np.fromiter(map(len, view.words), dtype=np.int64, count=len(view.words))
+    return ids, lengths
+
+
+def _ngram_stats(view: TextView, unit: str, n: int) -> tuple[float, float]:
+    """Vectorised Gopher repetition signals (NumPy instead of one joined string per position).
+
+    top: characters of the most frequent n-gram times its count, over all characters (as datatrove's
+    ``find_top_duplicate``); duplicate: characters covered by any n-gram occurrence that appeared
+    before, counted once (the Gopher paper's definition; datatrove's helper skips ahead greedily).
+    """
+    ids, lengths = view.unit_arrays(unit)
+    total_chars = int(lengths.sum())
+    count = len(ids) - n + 1
+    if count <= 1 or not total_chars:
+        return 0.0, 0.0
+    hashes = ids[:count].copy()
+    with np.errstate(over="ignore"):
+        for k in range(1, n):
+            hashes = hashes * _P + ids[k : k + count] + np.uint64(k)
+    offsets = np.concatenate(([0], np.cumsum(lengths)))
+    gram_chars = offsets[n : n + count] - offsets[:count]
+    _, first, inverse, counts = np.unique(hashes, return_index=True, return_inverse=True, return_counts=True)
+    repeats = counts[inverse]
+    top_position = int(np.argmax(repeats * (repeats > 1)))
+    top = float(gram_chars[top_position] * repeats[top_position]) if repeats[top_position] > 1 else 0.0
+    later = np.nonzero(first[inverse] != np.arange(count))[0]
+    if not len(later):
+        return top / total_chars, 0.0
+    cover = np.zeros(len(ids) + 1, dtype=np.int64)
+    np.add.at(cover, later, 1)
+    np.add.at(cover, later + n, -1)
+    covered = np.cumsum(cover[:-1]) > 0
+    return top / total_chars, float(lengths[covered].sum()) / total_chars
 
 
 def _ratio(part: float, whole: float) -> float:
     return part / whole if whole else 0.0
-
-
-def _top_ngram(view: TextView, rule: Rule) -> float:
-    """Share of the text's characters covered by its most frequent n-gram (units joined without spaces)."""
-    units = view.units(rule.unit)
-    grams = ["".join(units[i : i + rule.n]) for i in range(len(units) - rule.n + 1)]
-    return _ratio(find_top_duplicate(grams), view.unit_chars[rule.unit]) if grams else 0.0
 
 
 SIGNALS: dict[str, Callable[[TextView, Rule], float]] = {
@@ -172,10 +206,8 @@ SIGNALS: dict[str, Callable[[TextView, Rule], float]] = {
     "phrase_count": lambda v, r: float(sum(v.text.lower().count(p.lower()) for p in r.phrases)),
     "cjk_char_fraction": lambda v, r: _ratio(len(_HAN.findall(v.text)), len(_NON_SPACE.findall(v.text))),
     "mean_line_length": lambda v, r: _ratio(sum(map(len, v.lines)), len(v.lines)),
-    "top_ngram_char_fraction": _top_ngram,
-    "duplicate_ngram_char_fraction": lambda v, r: _ratio(
-        find_all_duplicate(v.units(r.unit), r.n), v.unit_chars[r.unit]
-    ),
+    "top_ngram_char_fraction": lambda v, r: v.ngram_stats(r.unit, r.n)[0],
+    "duplicate_ngram_char_fraction": lambda v, r: v.ngram_stats(r.unit, r.n)[1],
 }
 
 
