@@ -40,7 +40,8 @@ def test_demo_dataset_loads_and_matches_its_manifest(tmp_path: Path, cli) -> Non
     # every row carries a normalised licence; unlicensed crawl records are dropped, not guessed
     assert set(dataset["license"]) == set(manifest.license.licences) and None not in dataset["license"]
     assert manifest.license.use == "non-commercial" and manifest.license.unlicensed == 0
-    assert manifest.languages["zh-Hans"] > 100 and manifest.languages["en"] > 100 and "zh-Hant" in manifest.languages
+    languages = manifest.languages
+    assert languages["zh-Hans"] > 100 and languages["en"] > 100 and "zh-Hant" in languages
     assert (
         list(manifest.counts.dropped) == ["license.unknown"]
         and manifest.counts.dropped["license.unknown"] > 0

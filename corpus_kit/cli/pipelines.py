@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import functools
+import inspect
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -130,32 +134,119 @@ def resolve_supply(
         raise UsageError(f"{source}: {field}: {first['msg']}") from None
 
 
-def _apply_common(
-    spec: RunSpec,
-    workers: int | None,
-    overwrite: bool,
-    verbose: bool,
-    max_rejects: str | None,
-    shard_size: str | None,
-    name: str | None,
-    dataset_version: str | None,
-    supply_mode: str | None = None,
-    supply_file: Path | None = None,
+@dataclass(frozen=True)
+class DatasetOptions:
+    """The options every dataset-writing command takes (declared once, see :func:`dataset_command`)."""
+
+    workers: int | None = None
+    overwrite: bool = False
+    max_rejects: str | None = None
+    shard_size: str | None = None
+    format_: str | None = None
+    text_field: str | None = None
+    id_field: str | None = None
+    max_record_size: str | None = None
+    name: str | None = None
+    dataset_version: str | None = None
+    supply_mode: str | None = None
+    supply_file: Path | None = None
+    quiet: bool = False
+    verbose: bool = False
+
+
+_COMMON_OPTIONS: list[tuple[str, Any, Any]] = [
+    ("workers", WorkersOption, None),
+    ("overwrite", OverwriteOption, False),
+    ("max_rejects", MaxRejectsOption, None),
+    ("shard_size", ShardSizeOption, None),
+    ("format_", FormatOption, None),
+    ("text_field", TextFieldOption, None),
+    ("id_field", IdFieldOption, None),
+    ("max_record_size", MaxRecordOption, None),
+    ("name", NameOption, None),
+    ("dataset_version", DatasetVersionOption, None),
+    ("supply_mode", SupplyModeOption, None),
+    ("supply_file", SupplyFileOption, None),
+    ("quiet", QuietOption, False),
+    ("verbose", VerboseOption, False),
+]
+
+
+def dataset_command(function: Callable[..., None]) -> Callable[..., None]:
+    """Give a command the shared dataset options; it receives them as ``options: DatasetOptions``.
+
+    Typer reads parameters from the signature, so the wrapper's signature is the command's own
+    parameters followed by the shared ones (annotations resolved, as Typer needs them).
+    """
+    hints = typing.get_type_hints(function, include_extras=True)
+    own = [
+        parameter.replace(annotation=hints[parameter.name])
+        for parameter in inspect.signature(function).parameters.values()
+        if parameter.name != "options"
+    ]
+    shared = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+        for name, annotation, default in _COMMON_OPTIONS
+    ]
+
+    @functools.wraps(function)
+    def wrapper(**kwargs: Any) -> None:
+        options = DatasetOptions(**{name: kwargs.pop(name) for name, _, _ in _COMMON_OPTIONS})
+        return function(**kwargs, options=options)
+
+    wrapper.__signature__ = inspect.Signature([*own, *shared])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in [*own, *shared]} | {"return": None}
+    del wrapper.__wrapped__  # Typer must see the wrapper's signature, not the function's
+    return wrapper
+
+
+def _build_spec(
+    config: PipelineConfig, base_dir: Path, inputs: list[str] | None, output: Path, options: DatasetOptions
 ) -> RunSpec:
+    """A RunSpec from a pipeline config with the shared command-line options applied over it."""
+    spec = _spec_from_config(
+        config, base_dir, inputs, output, options.format_, options.text_field, options.id_field,
+        options.max_record_size,
+    )  # fmt: skip
     return replace(
         spec,
-        workers=workers,
-        overwrite=overwrite,
-        verbose=verbose,
-        max_rejects=parse_max_rejects(max_rejects) if max_rejects is not None else spec.max_rejects,
-        shard_bytes=size_option(shard_size, "--shard-size") or spec.shard_bytes,
-        dataset_name=name or spec.dataset_name,
-        dataset_version=dataset_version or spec.dataset_version,
-        supply=resolve_supply(spec.supply, supply_file, supply_mode),
+        workers=options.workers,
+        overwrite=options.overwrite,
+        verbose=options.verbose,
+        max_rejects=parse_max_rejects(options.max_rejects)
+        if options.max_rejects is not None
+        else spec.max_rejects,
+        shard_bytes=size_option(options.shard_size, "--shard-size") or spec.shard_bytes,
+        dataset_name=options.name or spec.dataset_name,
+        dataset_version=options.dataset_version or spec.dataset_version,
+        supply=resolve_supply(spec.supply, options.supply_file, options.supply_mode),
     )
 
 
+def _stage_command(
+    step: str,
+    params: dict[str, Any],
+    inputs: list[str],
+    output: Path,
+    keep_removed: bool,
+    options: DatasetOptions,
+) -> None:
+    config = PipelineConfig(name=step, steps=[{step: params}] if step != "convert" else [])
+    spec = replace(_build_spec(config, Path.cwd(), inputs, output, options), keep_removed=keep_removed)
+    _execute(spec, options.quiet, f"corpus-kit {step}")
+
+
+def _split(values: str | None) -> list[str] | None:
+    return [item.strip() for item in values.split(",") if item.strip()] if values else None
+
+
+InputsArgument = Annotated[
+    list[str], typer.Argument(help="Input files, folders or globs.", show_default=False)
+]
+
+
 @handle_errors
+@dataset_command
 def run(
     pipeline: Annotated[
         Path, typer.Argument(help="Pipeline YAML, e.g. pipelines/demo.yaml.", show_default=False)
@@ -169,93 +260,37 @@ def run(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Output folder (default: output/<pipeline name>).")
     ] = None,
-    workers: WorkersOption = None,
-    overwrite: OverwriteOption = False,
-    max_rejects: MaxRejectsOption = None,
-    shard_size: ShardSizeOption = None,
-    format_: FormatOption = None,
-    text_field: TextFieldOption = None,
-    id_field: IdFieldOption = None,
-    max_record_size: MaxRecordOption = None,
-    name: NameOption = None,
-    dataset_version: DatasetVersionOption = None,
-    supply_mode: SupplyModeOption = None,
-    supply_file: SupplyFileOption = None,
     keep_removed: KeepRemovedOption = False,
-    quiet: QuietOption = False,
-    verbose: VerboseOption = False,
+    *,
+    options: DatasetOptions,
 ) -> None:
     """Run a YAML pipeline: read the inputs, apply its steps, write Parquet + manifest.
 
     Example: corpus-kit run pipelines/demo.yaml -i data/ -o out/ --workers 2
     """
     config = load_pipeline(pipeline)
-    target = output or Path("output") / config.name
-    spec = _spec_from_config(
-        config, pipeline.resolve().parent, inputs, target, format_, text_field, id_field, max_record_size
-    )
-    spec = _apply_common(
-        spec,
-        workers,
-        overwrite,
-        verbose,
-        max_rejects,
-        shard_size,
-        name,
-        dataset_version,
-        supply_mode,
-        supply_file,
+    spec = _build_spec(
+        config, pipeline.resolve().parent, inputs, output or Path("output") / config.name, options
     )
     if keep_removed:
         spec = replace(spec, keep_removed=True)
-    _execute(spec, quiet, f"corpus-kit run {config.name}")
+    _execute(spec, options.quiet, f"corpus-kit run {config.name}")
 
 
 @handle_errors
-def convert(
-    inputs: Annotated[list[str], typer.Argument(help="Input files, folders or globs.", show_default=False)],
-    output: OutputOption,
-    workers: WorkersOption = None,
-    overwrite: OverwriteOption = False,
-    max_rejects: MaxRejectsOption = None,
-    shard_size: ShardSizeOption = None,
-    format_: FormatOption = None,
-    text_field: TextFieldOption = None,
-    id_field: IdFieldOption = None,
-    max_record_size: MaxRecordOption = None,
-    name: NameOption = None,
-    dataset_version: DatasetVersionOption = None,
-    supply_mode: SupplyModeOption = None,
-    supply_file: SupplyFileOption = None,
-    quiet: QuietOption = False,
-    verbose: VerboseOption = False,
-) -> None:
+@dataset_command
+def convert(inputs: InputsArgument, output: OutputOption, *, options: DatasetOptions) -> None:
     """Convert shards (JSONL, Parquet, WebDataset, save_to_disk) into a governed Parquet dataset, no stages.
 
     Example: corpus-kit convert 'raw/*.jsonl.gz' media/shard-0001.tar -o datasets/intake-2026-11
     """
-    config = PipelineConfig(name="convert")
-    spec = _spec_from_config(
-        config, Path.cwd(), inputs, output, format_, text_field, id_field, max_record_size
-    )
-    spec = _apply_common(
-        spec,
-        workers,
-        overwrite,
-        verbose,
-        max_rejects,
-        shard_size,
-        name,
-        dataset_version,
-        supply_mode,
-        supply_file,
-    )
-    _execute(spec, quiet, "corpus-kit convert")
+    _stage_command("convert", {}, inputs, output, False, options)
 
 
 @handle_errors
+@dataset_command
 def langid(
-    inputs: Annotated[list[str], typer.Argument(help="Input files, folders or globs.", show_default=False)],
+    inputs: InputsArgument,
     output: OutputOption,
     keep: Annotated[
         str | None,
@@ -268,20 +303,8 @@ def langid(
         typer.Option("--min-score", help="Drop records whose language score is below this.", min=0, max=1),
     ] = 0.0,
     keep_removed: KeepRemovedOption = False,
-    workers: WorkersOption = None,
-    overwrite: OverwriteOption = False,
-    max_rejects: MaxRejectsOption = None,
-    shard_size: ShardSizeOption = None,
-    format_: FormatOption = None,
-    text_field: TextFieldOption = None,
-    id_field: IdFieldOption = None,
-    max_record_size: MaxRecordOption = None,
-    name: NameOption = None,
-    dataset_version: DatasetVersionOption = None,
-    supply_mode: SupplyModeOption = None,
-    supply_file: SupplyFileOption = None,
-    quiet: QuietOption = False,
-    verbose: VerboseOption = False,
+    *,
+    options: DatasetOptions,
 ) -> None:
     """Identify each record's language (zh-Hans, zh-Hant, ISO 639-1, und), offline; optionally filter.
 
@@ -289,30 +312,14 @@ def langid(
     """
     params: dict[str, Any] = {"min_score": min_score}
     if keep:
-        params["keep"] = [item.strip() for item in keep.split(",") if item.strip()]
-    config = PipelineConfig(name="langid", steps=[{"langid": params}])
-    spec = _spec_from_config(
-        config, Path.cwd(), inputs, output, format_, text_field, id_field, max_record_size
-    )
-    spec = _apply_common(
-        spec,
-        workers,
-        overwrite,
-        verbose,
-        max_rejects,
-        shard_size,
-        name,
-        dataset_version,
-        supply_mode,
-        supply_file,
-    )
-    spec = replace(spec, keep_removed=keep_removed)
-    _execute(spec, quiet, "corpus-kit langid")
+        params["keep"] = _split(keep)
+    _stage_command("langid", params, inputs, output, keep_removed, options)
 
 
 @handle_errors
+@dataset_command
 def quality(
-    inputs: Annotated[list[str], typer.Argument(help="Input files, folders or globs.", show_default=False)],
+    inputs: InputsArgument,
     output: OutputOption,
     rules: Annotated[
         Path | None,
@@ -321,49 +328,20 @@ def quality(
         ),
     ] = None,
     keep_removed: KeepRemovedOption = False,
-    workers: WorkersOption = None,
-    overwrite: OverwriteOption = False,
-    max_rejects: MaxRejectsOption = None,
-    shard_size: ShardSizeOption = None,
-    format_: FormatOption = None,
-    text_field: TextFieldOption = None,
-    id_field: IdFieldOption = None,
-    max_record_size: MaxRecordOption = None,
-    name: NameOption = None,
-    dataset_version: DatasetVersionOption = None,
-    supply_mode: SupplyModeOption = None,
-    supply_file: SupplyFileOption = None,
-    quiet: QuietOption = False,
-    verbose: VerboseOption = False,
+    *,
+    options: DatasetOptions,
 ) -> None:
     """Drop low-quality records by rules chosen per language (Gopher, C4, FineWeb, ChineseWebText).
 
     Example: corpus-kit quality intake/ -o out/intake --rules rules/quality/default.yaml --keep-removed
     """
-    params: dict[str, Any] = {"rules": str(rules)} if rules is not None else {}
-    config = PipelineConfig(name="quality", steps=[{"quality": params}])
-    spec = _spec_from_config(
-        config, Path.cwd(), inputs, output, format_, text_field, id_field, max_record_size
-    )
-    spec = _apply_common(
-        spec,
-        workers,
-        overwrite,
-        verbose,
-        max_rejects,
-        shard_size,
-        name,
-        dataset_version,
-        supply_mode,
-        supply_file,
-    )
-    spec = replace(spec, keep_removed=keep_removed)
-    _execute(spec, quiet, "corpus-kit quality")
+    _stage_command("quality", {"rules": str(rules)} if rules else {}, inputs, output, keep_removed, options)
 
 
 @handle_errors
+@dataset_command
 def pii(
-    inputs: Annotated[list[str], typer.Argument(help="Input files, folders or globs.", show_default=False)],
+    inputs: InputsArgument,
     output: OutputOption,
     operator: Annotated[
         str,
@@ -387,20 +365,8 @@ def pii(
             show_default=False,
         ),
     ] = None,
-    workers: WorkersOption = None,
-    overwrite: OverwriteOption = False,
-    max_rejects: MaxRejectsOption = None,
-    shard_size: ShardSizeOption = None,
-    format_: FormatOption = None,
-    text_field: TextFieldOption = None,
-    id_field: IdFieldOption = None,
-    max_record_size: MaxRecordOption = None,
-    name: NameOption = None,
-    dataset_version: DatasetVersionOption = None,
-    supply_mode: SupplyModeOption = None,
-    supply_file: SupplyFileOption = None,
-    quiet: QuietOption = False,
-    verbose: VerboseOption = False,
+    *,
+    options: DatasetOptions,
 ) -> None:
     """Find personal data (Chinese IDs, phones, bank cards, credit codes, e-mails, IPs...) and scrub it.
 
@@ -408,33 +374,18 @@ def pii(
     """
     params: dict[str, Any] = {"operator": operator}
     if entities:
-        params["entities"] = [item.strip() for item in entities.split(",") if item.strip()]
+        params["entities"] = _split(entities)
     if rules is not None:
         params["rules"] = str(rules)
     if hash_key_file is not None:
         params["hash_key_file"] = str(hash_key_file)
-    config = PipelineConfig(name="pii", steps=[{"pii": params}])
-    spec = _spec_from_config(
-        config, Path.cwd(), inputs, output, format_, text_field, id_field, max_record_size
-    )
-    spec = _apply_common(
-        spec,
-        workers,
-        overwrite,
-        verbose,
-        max_rejects,
-        shard_size,
-        name,
-        dataset_version,
-        supply_mode,
-        supply_file,
-    )
-    _execute(spec, quiet, "corpus-kit pii")
+    _stage_command("pii", params, inputs, output, False, options)
 
 
 @handle_errors
+@dataset_command
 def license(
-    inputs: Annotated[list[str], typer.Argument(help="Input files, folders or globs.", show_default=False)],
+    inputs: InputsArgument,
     output: OutputOption,
     default: Annotated[
         str | None,
@@ -457,20 +408,8 @@ def license(
         ),
     ] = "drop",
     keep_removed: KeepRemovedOption = False,
-    workers: WorkersOption = None,
-    overwrite: OverwriteOption = False,
-    max_rejects: MaxRejectsOption = None,
-    shard_size: ShardSizeOption = None,
-    format_: FormatOption = None,
-    text_field: TextFieldOption = None,
-    id_field: IdFieldOption = None,
-    max_record_size: MaxRecordOption = None,
-    name: NameOption = None,
-    dataset_version: DatasetVersionOption = None,
-    supply_mode: SupplyModeOption = None,
-    supply_file: SupplyFileOption = None,
-    quiet: QuietOption = False,
-    verbose: VerboseOption = False,
+    *,
+    options: DatasetOptions,
 ) -> None:
     """Tag every record with a normalised SPDX licence (own metadata > sources.yaml > --default).
 
@@ -481,24 +420,7 @@ def license(
         params["sources"] = str(sources)
     if default is not None:
         params["default"] = default
-    config = PipelineConfig(name="license", steps=[{"license": params}])
-    spec = _spec_from_config(
-        config, Path.cwd(), inputs, output, format_, text_field, id_field, max_record_size
-    )
-    spec = _apply_common(
-        spec,
-        workers,
-        overwrite,
-        verbose,
-        max_rejects,
-        shard_size,
-        name,
-        dataset_version,
-        supply_mode,
-        supply_file,
-    )
-    spec = replace(spec, keep_removed=keep_removed)
-    _execute(spec, quiet, "corpus-kit license")
+    _stage_command("license", params, inputs, output, keep_removed, options)
 
 
 @handle_errors
