@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from corpus_kit.cli.common import handle_errors, stdout
+from corpus_kit.cli.common import handle_errors, split_list, stdout
 from corpus_kit.errors import CheckFailed, UsageError
 from corpus_kit.governance.manifest import MANIFEST_NAME
 
@@ -18,10 +18,6 @@ def _dataset_dir(dataset: Path) -> Path:
     if not (dataset / MANIFEST_NAME).is_file():
         raise CheckFailed(f"{dataset}: no {MANIFEST_NAME}; build the dataset with corpus-kit first")
     return dataset
-
-
-def _split(values: str | None) -> list[str] | None:
-    return [item.strip() for item in values.split(",") if item.strip()] if values else None
 
 
 @handle_errors
@@ -51,7 +47,7 @@ def card(
     from corpus_kit.catalog.croissant import write_croissant
 
     folder = _dataset_dir(dataset)
-    written = write_card(folder, _split(language), _split(task_categories))
+    written = write_card(folder, split_list(language), split_list(task_categories))
     written.append(write_croissant(folder, url, creator))
     for path in written:
         stdout.print(f"wrote {path}", highlight=False, soft_wrap=True)

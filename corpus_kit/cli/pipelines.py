@@ -37,6 +37,7 @@ from corpus_kit.cli.common import (
     progress_display,
     progress_wanted,
     size_option,
+    split_list,
 )
 from corpus_kit.errors import UsageError
 from corpus_kit.governance.manifest import Supply
@@ -236,10 +237,6 @@ def _stage_command(
     _execute(spec, options.quiet, f"corpus-kit {step}")
 
 
-def _split(values: str | None) -> list[str] | None:
-    return [item.strip() for item in values.split(",") if item.strip()] if values else None
-
-
 InputsArgument = Annotated[
     list[str], typer.Argument(help="Input files, folders or globs.", show_default=False)
 ]
@@ -312,7 +309,7 @@ def langid(
     """
     params: dict[str, Any] = {"min_score": min_score}
     if keep:
-        params["keep"] = _split(keep)
+        params["keep"] = split_list(keep)
     _stage_command("langid", params, inputs, output, keep_removed, options)
 
 
@@ -374,7 +371,7 @@ def pii(
     """
     params: dict[str, Any] = {"operator": operator}
     if entities:
-        params["entities"] = _split(entities)
+        params["entities"] = split_list(entities)
     if rules is not None:
         params["rules"] = str(rules)
     if hash_key_file is not None:

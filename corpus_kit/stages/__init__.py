@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from datatrove.pipeline.base import PipelineStep
@@ -24,6 +25,20 @@ class StageContext:
     work_dir: str  # the run's work folder, for intermediate state
     removed_dir: str | None  # where dropped records go with --keep-removed (None: not kept)
     base_dir: str = "."  # relative paths in step parameters are resolved against this
+
+    def resolve_path(self, value: str | None) -> str | None:
+        """A step parameter path, made absolute against the pipeline file's folder."""
+        if not value:
+            return None
+        path = Path(value)
+        return str(path if path.is_absolute() else Path(self.base_dir) / path)
+
+
+def as_list(value: Any) -> list[str] | None:
+    """A step parameter given as a list or as a comma-separated string."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return list(value) if value else None
 
 
 StageBuilder = Callable[[dict[str, Any], StageContext], PipelineStep]

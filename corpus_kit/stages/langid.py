@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from corpus_kit.errors import UsageError
 from corpus_kit.io.parquet_writer import ParquetShardWriter
 from corpus_kit.resources import resource_path
-from corpus_kit.stages import StageContext
+from corpus_kit.stages import StageContext, as_list
 
 UNDETERMINED = "und"
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -172,15 +172,11 @@ def build_langid_stage(params: dict[str, Any], context: StageContext) -> LangIdF
         raise UsageError(
             f"langid step: unknown parameter(s) {sorted(unknown)}; use {', '.join(sorted(allowed))}"
         )
-    keep = params.get("keep")
-    if isinstance(keep, str):
-        keep = [item.strip() for item in keep.split(",") if item.strip()]
+    keep = as_list(params.get("keep"))
     min_score = float(params.get("min_score", 0.0))
     if not 0 <= min_score <= 1:
         raise UsageError(f"langid step: min_score must be between 0 and 1, not {min_score}")
-    rules = params.get("rules")
-    if rules and not Path(rules).is_absolute():
-        rules = str(Path(context.base_dir) / rules)
+    rules = context.resolve_path(params.get("rules"))
     try:
         writer = ParquetShardWriter(context.removed_dir) if context.removed_dir else None
         return LangIdFilter(keep=keep, min_score=min_score, rules=rules, exclusion_writer=writer)

@@ -206,8 +206,7 @@ def build_license_stage(params: dict[str, Any], context: StageContext) -> Licens
         raise UsageError(f"license step: unknown must be drop or keep, not {unknown!r}")
     sources = None
     if params.get("sources"):
-        path = Path(params["sources"])
-        sources = load_sources(path if path.is_absolute() else Path(context.base_dir) / path)
+        sources = load_sources(context.resolve_path(params["sources"]))
     default = params.get("default")
     if default is not None:
         registry = LicenceRegistry.load(sources.licences if sources else None)

@@ -30,7 +30,7 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.stats import Stats
 
 from corpus_kit.errors import UsageError
-from corpus_kit.stages import StageContext
+from corpus_kit.stages import StageContext, as_list
 
 Operator = Literal["replace", "mask", "hash", "redact"]
 OPERATORS = ("replace", "mask", "hash", "redact")
@@ -301,15 +301,9 @@ def build_pii_stage(params: dict[str, Any], context: StageContext) -> PiiScrubbe
         raise UsageError(
             f"pii step: unknown parameter(s) {sorted(unknown)}; use {', '.join(sorted(allowed))}"
         )
-    entities = params.get("entities")
-    if isinstance(entities, str):
-        entities = [item.strip() for item in entities.split(",") if item.strip()]
-    rules = params.get("rules")
-    if rules and not Path(rules).is_absolute():
-        rules = str(Path(context.base_dir) / rules)
-    key_file = params.get("hash_key_file")
-    if key_file and not Path(key_file).is_absolute():
-        key_file = str(Path(context.base_dir) / key_file)
     return PiiScrubber(
-        operator=params.get("operator", "replace"), entities=entities, rules=rules, hash_key_file=key_file
+        operator=params.get("operator", "replace"),
+        entities=as_list(params.get("entities")),
+        rules=context.resolve_path(params.get("rules")),
+        hash_key_file=context.resolve_path(params.get("hash_key_file")),
     )

@@ -295,8 +295,6 @@ def build_quality_stage(params: dict[str, Any], context: StageContext) -> Qualit
     unknown = set(params) - {"rules"}
     if unknown:
         raise UsageError(f"quality step: unknown parameter(s) {sorted(unknown)}; use rules")
-    rules = params.get("rules")
-    if rules and not Path(rules).is_absolute():
-        rules = str(Path(context.base_dir) / rules)
+    rules = context.resolve_path(params.get("rules"))
     writer = ParquetShardWriter(context.removed_dir) if context.removed_dir else None
     return QualityFilter(rules=rules, exclusion_writer=writer)
