@@ -45,12 +45,25 @@ OUTPUT_SCHEMA = pa.schema(
         ("language_score", pa.float32()),
         ("quality_signals", pa.string()),  # JSON object, rule id -> signal value
         ("pii_spans", pa.int32()),
+        ("dup_cluster", pa.string()),  # id of the record that represents this record's duplicate cluster
+        ("dup_count", pa.int32()),  # records in that cluster, this one included (1: no duplicate)
         ("metadata", pa.string()),  # JSON object with everything else
     ]
 )
 
 #: Metadata keys that become columns of their own (everything else goes to ``metadata`` JSON).
-COLUMN_KEYS = frozenset(("source", "license", "language", "language_score", "quality_signals", "pii_spans"))
+COLUMN_KEYS = frozenset(
+    (
+        "source",
+        "license",
+        "language",
+        "language_score",
+        "quality_signals",
+        "pii_spans",
+        "dup_cluster",
+        "dup_count",
+    )
+)
 
 _MAGIC = (
     (b"\xff\xd8\xff", "image/jpeg"),

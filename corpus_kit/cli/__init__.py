@@ -8,7 +8,7 @@ from corpus_kit import __version__
 from corpus_kit.cli.catalog import card, publish
 from corpus_kit.cli.inspect import inspect
 from corpus_kit.cli.manifest import manifest_app
-from corpus_kit.cli.pipelines import convert, demo, langid, license, pii, quality, run
+from corpus_kit.cli.pipelines import convert, dedup, demo, langid, license, pii, quality, run
 
 app = typer.Typer(
     name="corpus-kit",
@@ -42,6 +42,7 @@ def _root(
 app.command(name="demo")(demo)
 app.command(name="run")(run)
 app.command(name="convert")(convert)
+app.command(name="dedup")(dedup)
 app.command(name="langid")(langid)
 app.command(name="license")(license)
 app.command(name="pii")(pii)

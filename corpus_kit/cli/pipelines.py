@@ -286,6 +286,60 @@ def convert(inputs: InputsArgument, output: OutputOption, *, options: DatasetOpt
 
 @handle_errors
 @dataset_command
+def dedup(
+    inputs: InputsArgument,
+    output: OutputOption,
+    mode: Annotated[
+        str, typer.Option("--mode", help="exact | near | both (near includes media when records have any).")
+    ] = "both",
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--threshold",
+            help="Estimated Jaccard similarity at or above which texts are near duplicates [default: 0.8].",
+            min=0.05,
+            max=1.0,
+            show_default=False,
+        ),
+    ] = None,
+    image_hamming: Annotated[
+        int | None,
+        typer.Option(
+            "--image-hamming",
+            help="Max differing bits between two images' 64-bit pHashes [default: rules/dedup.yaml].",
+            min=0,
+            max=20,
+            show_default=False,
+        ),
+    ] = None,
+    no_media: Annotated[
+        bool, typer.Option("--no-media", help="Do not deduplicate images and audio.")
+    ] = False,
+    keep_removed: KeepRemovedOption = False,
+    *,
+    options: DatasetOptions,
+) -> None:
+    """Remove exact, near-duplicate (MinHash, CJK-aware) and media duplicates across all inputs.
+
+    The first record of each cluster in input order survives, with dup_cluster/dup_count columns;
+    copies go to removed/dedup/ with --keep-removed. Defaults live in rules/dedup.yaml.
+
+    Example: corpus-kit dedup intake/ -o out/intake --mode both --threshold 0.8 --keep-removed
+    """
+    if mode not in ("exact", "near", "both"):
+        raise typer.BadParameter(f"--mode must be exact, near or both, not {mode!r}", param_hint="--mode")
+    params: dict[str, Any] = {"mode": mode}
+    if threshold is not None:
+        params["threshold"] = threshold
+    if image_hamming is not None:
+        params["image_hamming"] = image_hamming
+    if no_media:
+        params["media"] = False
+    _stage_command("dedup", params, inputs, output, keep_removed, options)
+
+
+@handle_errors
+@dataset_command
 def langid(
     inputs: InputsArgument,
     output: OutputOption,

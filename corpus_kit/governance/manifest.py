@@ -155,6 +155,41 @@ class QualitySummary(_Model):
     )
 
 
+class DedupSummary(_Model):
+    """What deduplication did across all input files (drops per reason are also in counts.dropped)."""
+
+    mode: str = Field(description="exact | near | both")
+    documents: int = Field(ge=0, description="Records fingerprinted.")
+    clusters: int = Field(ge=0, description="Duplicate clusters (two or more records).")
+    largest_cluster: int = Field(ge=0, description="Records in the largest cluster.")
+    dropped: dict[str, int] = Field(default_factory=dict, description="Records dropped per reason.")
+    candidate_pairs: int = Field(0, ge=0, description="Pairs proposed by LSH bands.")
+    verified_pairs: int = Field(0, ge=0, description="Of those, pairs at or above the threshold.")
+    media_items: int = Field(0, ge=0, description="Images and audio items fingerprinted.")
+    survivor: str = Field(
+        "first in input order",
+        description="Which record of a cluster is kept (input files sorted, then position).",
+    )
+    parameters: dict[str, Any] = Field(
+        default_factory=dict, description="Settings used (rules/dedup.yaml + overrides)."
+    )
+
+    @classmethod
+    def from_state(cls, summary: dict[str, Any]) -> DedupSummary:
+        parameters = summary.get("parameters", {})
+        return cls(
+            mode=parameters.get("mode", "both"),
+            documents=summary.get("documents", 0),
+            clusters=summary.get("clusters", 0),
+            largest_cluster=summary.get("largest_cluster", 0),
+            dropped=summary.get("dropped", {}),
+            candidate_pairs=summary.get("candidate_pairs", 0),
+            verified_pairs=summary.get("verified_pairs", 0),
+            media_items=summary.get("media_items", 0),
+            parameters=parameters,
+        )
+
+
 class Source(_Model):
     """One input file (or save_to_disk folder) and what came of it."""
 
@@ -225,6 +260,9 @@ class Manifest(_Model):
     license: DatasetLicence | None = Field(None, description="Licence resolution over all output rows.")
     pii: PiiSummary | None = None
     quality: QualitySummary | None = Field(None, description="Quality rules: counts per language and rule.")
+    dedup: DedupSummary | None = Field(
+        None, description="Deduplication: clusters, drops per reason, parameters."
+    )
     sources: list[Source]
     provenance: list[SourceRuleRecord] = Field(
         default_factory=list, description="sources.yaml entries used by the license step."

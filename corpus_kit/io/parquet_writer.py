@@ -71,6 +71,9 @@ class _ColumnBuffer:
         columns["quality_signals"].append(as_optional_str(signals))
         spans = metadata.get("pii_spans")
         columns["pii_spans"].append(int(spans) if spans is not None else None)
+        columns["dup_cluster"].append(as_optional_str(metadata.get("dup_cluster")))
+        dup_count = metadata.get("dup_count")
+        columns["dup_count"].append(int(dup_count) if dup_count is not None else None)
         rest = {key: value for key, value in metadata.items() if key not in COLUMN_KEYS}
         encoded_rest = dumps_json(rest) if rest else None
         columns["metadata"].append(encoded_rest)

@@ -170,24 +170,72 @@ def prepare_output(output: Path, overwrite: bool) -> None:
         )
 
 
+def _stage_steps(spec: RunSpec, work: Path, staging: Path, keep_removed: bool) -> list[PipelineStep]:
+    steps = []
+    for step in spec.steps:
+        removed = str(staging / "removed" / step.name) if keep_removed else None
+        context = StageContext(work_dir=str(work), removed_dir=removed, base_dir=str(spec.base_dir))
+        steps.append(stage_builder(step.name)(step.params, context))
+    return steps
+
+
 def build_pipeline(spec: RunSpec, work: Path) -> list[PipelineStep]:
     staging = work / "staging"
     folders = TaskFolders(
-        rejects=str(staging / "rejects"), sources=str(work / "sources"), progress=str(work / "progress")
+        rejects=str(staging / "rejects"),
+        sources=str(work / "sources"),
+        progress=str(work / "progress" / "main"),
     )
     steps: list[PipelineStep] = [MixedReader(spec.units, spec.read, folders)]
-    for step in spec.steps:
-        removed = str(staging / "removed" / step.name) if spec.keep_removed else None
-        context = StageContext(work_dir=str(work), removed_dir=removed, base_dir=str(spec.base_dir))
-        steps.append(stage_builder(step.name)(step.params, context))
+    steps.extend(_stage_steps(spec, work, staging, spec.keep_removed))
     steps.append(ParquetShardWriter(str(staging / "data"), spec.shard_bytes, spec.row_group_bytes))
     return steps
 
 
-def _poll_progress(folder: Path, callback: ProgressCallback, done: threading.Event) -> None:
-    """Sum the tasks' progress files; report only once a task has written one (workers exist by then)."""
+@dataclass
+class Phase:
+    """One datatrove pipeline of a run; phases run in order, each after the previous one finished."""
+
+    name: str
+    pipeline: list[PipelineStep]
+    tasks: int
+    step_index: int | None = None  # the main pipeline step this phase prepares (its time is added there)
+
+
+def build_phases(spec: RunSpec, work: Path, pipeline: list[PipelineStep]) -> list[Phase]:
+    """Preparation phases of multi-phase stages (dedup), then the main pipeline.
+
+    A stage with ``preparation()`` (see :class:`corpus_kit.stages.dedup.Preparation`) gets its phases
+    run first; one marked ``after_input`` re-reads the input through the stages before it, so that it
+    sees exactly the records the stage will see in the main pipeline.
+    """
+    tasks = spec.task_count()
+    phases: list[Phase] = []
+    for index, step in enumerate(pipeline[1:-1], start=1):
+        prepare = getattr(step, "preparation", None)
+        if prepare is None:
+            continue
+        for preparation in prepare():
+            if preparation.after_input:
+                scratch = work / "phases" / preparation.name
+                folders = TaskFolders(
+                    rejects=str(scratch / "rejects"),
+                    sources=str(scratch / "sources"),
+                    progress=str(work / "progress" / preparation.name),
+                )
+                earlier = _stage_steps(spec, work, scratch, keep_removed=False)[: index - 1]
+                steps = [MixedReader(spec.units, spec.read, folders), *earlier, *preparation.steps]
+                phases.append(Phase(preparation.name, steps, tasks, index))
+            else:
+                phases.append(Phase(preparation.name, preparation.steps, preparation.tasks or 1, index))
+    phases.append(Phase("main", pipeline, tasks))
+    return phases
+
+
+def _poll_progress(current: Callable[[], Path], callback: ProgressCallback, done: threading.Event) -> None:
+    """Sum the current phase's progress files; report only once a task has written one."""
     while not done.wait(0.25):
-        reports = list(folder.glob("*.json"))
+        reports = list(current().glob("*.json"))
         if not reports:
             continue
         records = size = 0
@@ -287,37 +335,29 @@ def run_pipeline(spec: RunSpec, progress: ProgressCallback | None = None) -> Run
     (work / "progress").mkdir()
 
     tasks = spec.task_count()
-    workers = max(1, min(spec.workers or os.cpu_count() or 1, tasks))
+    phases = build_phases(spec, work, pipeline)
     step_names = ["read", *[step.name for step in spec.steps], "write"]
-    executor = CorpusLocalExecutor(
-        pipeline,
-        tasks=tasks,
-        workers=workers,
-        logging_dir=str(work / "logs"),
-        skip_completed=False,
-        start_method=default_start_method(),
-        verbose=spec.verbose,
-    )
+    current = {"progress": work / "progress" / phases[0].name}
 
     started = time.monotonic()
     done = threading.Event()
     poller = None
     if progress is not None:
         poller = threading.Thread(
-            target=_poll_progress, args=(work / "progress", progress, done), daemon=True
+            target=_poll_progress, args=(lambda: current["progress"], progress, done), daemon=True
         )
         poller.start()
     if not spec.verbose:
         silence_console_logs()
+    phase_seconds: dict[int, float] = {}
     try:
-        executor.run()
-    except CorpusKitError:
-        raise
-    except Exception as error:
-        raise CorpusKitError(
-            f"{type(error).__name__} in a pipeline task; details in {work / 'logs' / 'logs'}/, "
-            "fix the cause and run the command again"
-        ) from error
+        for phase in phases:
+            current["progress"] = work / "progress" / phase.name
+            phase_started = time.monotonic()
+            _run_phase(spec, work, phase)
+            if phase.step_index is not None:
+                elapsed = time.monotonic() - phase_started
+                phase_seconds[phase.step_index] = phase_seconds.get(phase.step_index, 0.0) + elapsed
     finally:
         done.set()
         if poller is not None:
@@ -325,7 +365,29 @@ def run_pipeline(spec: RunSpec, progress: ProgressCallback | None = None) -> Run
         if not spec.verbose:
             restore_console_logs()
     seconds = time.monotonic() - started
-    return finalize(spec, work, tasks, step_names, seconds, pipeline)
+    return finalize(spec, work, tasks, step_names, seconds, pipeline, phase_seconds)
+
+
+def _run_phase(spec: RunSpec, work: Path, phase: Phase) -> None:
+    logs = work / "logs" if phase.name == "main" else work / "phases" / phase.name / "logs"
+    executor = CorpusLocalExecutor(
+        phase.pipeline,
+        tasks=phase.tasks,
+        workers=max(1, min(spec.workers or os.cpu_count() or 1, phase.tasks)),
+        logging_dir=str(logs),
+        skip_completed=False,
+        start_method=default_start_method(),
+        verbose=spec.verbose,
+    )
+    try:
+        executor.run()
+    except CorpusKitError:
+        raise
+    except Exception as error:
+        raise CorpusKitError(
+            f"{type(error).__name__} in a pipeline task ({phase.name}); details in {logs / 'logs'}/, "
+            "fix the cause and run the command again"
+        ) from error
 
 
 def _contributions(pipeline: list[PipelineStep], merged: PipelineStats) -> dict[str, Any]:
@@ -350,6 +412,7 @@ def finalize(
     step_names: list[str],
     seconds: float,
     pipeline: list[PipelineStep],
+    phase_seconds: dict[int, float] | None = None,
 ) -> RunResult:
     """Turn a finished run's staging folder into the dataset and write its manifest."""
     output = spec.output.resolve()
@@ -422,6 +485,7 @@ def finalize(
         license=dataset_licence,
         pii=sections.get("pii"),
         quality=sections.get("quality"),
+        dedup=sections.get("dedup"),
         sources=sources,
         provenance=sections.get("provenance", []),
         files=files,
@@ -435,7 +499,7 @@ def finalize(
                     input=step.input,
                     output=step.output,
                     dropped=step.dropped,
-                    seconds=round(step.seconds, 3),
+                    seconds=round(step.seconds + (phase_seconds or {}).get(index, 0.0), 3),
                 )
                 for index, step in enumerate(tally.steps)
             ],
@@ -446,6 +510,9 @@ def finalize(
         ),
     )
     manifest.write(output)
+    from corpus_kit.pipeline.report import write_report
+
+    write_report(output, manifest)
     shutil.rmtree(work, ignore_errors=True)
     return RunResult(
         manifest=manifest,

@@ -46,6 +46,7 @@ StageBuilder = Callable[[dict[str, Any], StageContext], PipelineStep]
 #: Pipeline step name -> builder, or ``"module:function"`` of one: built-in stages are imported
 #: only when a pipeline uses them (presidio alone costs ~0.7 s of imports).
 STAGES: dict[str, StageBuilder | str] = {
+    "dedup": "corpus_kit.stages.dedup:build_dedup_stage",
     "license": "corpus_kit.stages.license:build_license_stage",
     "pii": "corpus_kit.stages.pii:build_pii_stage",
     "langid": "corpus_kit.stages.langid:build_langid_stage",

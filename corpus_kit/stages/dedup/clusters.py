@@ -1,0 +1,319 @@
+"""Dedup phase 3 (one task): verify candidates, build clusters across all tasks, pick survivors.
+
+* Near candidates are verified on the full signatures (estimated Jaccard >= threshold); exact
+  candidates on the other 64 bits of the 128-bit key. LSH only proposes; this step decides.
+* Text-only records cluster by text. Records with media are duplicates when they share a matching
+  image (same bytes, or pHash within ``image_hamming`` bits) or audio (same bytes), hold the same
+  number of media items, and their texts are duplicates of each other (same text cluster) or both
+  empty. So a copied picture with a new caption is kept (new text is new content), a media-only
+  record is judged by its media alone, and a caption shared by different pictures removes nothing.
+* Clusters are connected components over all verified edges (scipy), across every input task.
+* The survivor of a cluster is its first record in input order (lowest global position); this is
+  fixed by the input and the task count, never by the number of workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from datatrove.data import DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+from corpus_kit.stages.dedup.buckets import load_kinds, run_edges
+from corpus_kit.stages.dedup.config import DedupConfig
+from corpus_kit.stages.dedup.minhash import EMPTY_BIN
+from corpus_kit.stages.dedup.state import (
+    ITEM_IMAGE,
+    KIND_MEDIA,
+    KIND_MEDIA_ONLY,
+    KIND_TEXT,
+    REASON_EXACT,
+    REASON_MEDIA,
+    REASON_NEAR,
+    REASONS,
+    DedupState,
+)
+
+_VERIFY_CHUNK = 100_000
+
+
+def _unique_edges(edges: np.ndarray, size: int) -> np.ndarray:
+    if edges.size == 0:
+        return np.empty((0, 2), np.int64)
+    low = np.minimum(edges[:, 0], edges[:, 1])
+    high = np.maximum(edges[:, 0], edges[:, 1])
+    keep = low != high
+    packed = np.unique(low[keep].astype(np.uint64) * np.uint64(size) + high[keep].astype(np.uint64))
+    return np.stack(
+        ((packed // np.uint64(size)).astype(np.int64), (packed % np.uint64(size)).astype(np.int64)), 1
+    )
+
+
+class _Signatures:
+    """Rows of every task's signature file by global position, memory-mapped (the OS pages them in)."""
+
+    def __init__(self, state: DedupState, ranks: list[int], offsets: np.ndarray, num_perm: int):
+        self.offsets = offsets
+        self.maps = []
+        for rank in ranks:
+            path = state.signatures(rank)
+            rows = os.path.getsize(path) // (4 * num_perm)
+            self.maps.append(
+                np.memmap(path, dtype=np.uint32, mode="r", shape=(rows, num_perm)) if rows else None
+            )
+        self.num_perm = num_perm
+
+    def rows(self, positions: np.ndarray) -> np.ndarray:
+        out = np.empty((positions.size, self.num_perm), dtype=np.uint32)
+        owner = np.searchsorted(self.offsets, positions, side="right") - 1
+        for task in np.unique(owner):
+            mask = owner == task
+            out[mask] = self.maps[task][positions[mask] - self.offsets[task]]
+        return out
+
+
+def connected_labels(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(nodes, component label per node) for the nodes that appear in ``edges``."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    nodes = np.unique(edges)
+    if nodes.size == 0:
+        return nodes, np.empty(0, np.int64)
+    local = np.searchsorted(nodes, edges)
+    graph = coo_matrix(
+        (np.ones(local.shape[0], dtype=np.int8), (local[:, 0], local[:, 1])), shape=(nodes.size, nodes.size)
+    ).tocsr()
+    _, labels = connected_components(graph, directed=False)
+    return nodes, labels.astype(np.int64)
+
+
+class DedupClusters(PipelineStep):
+    """Verified duplicate clusters and, per input task, what the filter must do to which record."""
+
+    name = "🧩 dedup clusters"
+    type = "🫂 - DEDUP"
+
+    def __init__(self, state_dir: str, config: DedupConfig):
+        super().__init__()
+        self.state_dir = state_dir
+        self.config = config
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        with self.track_time():
+            self._cluster(DedupState(self.state_dir))
+        return
+        yield
+
+    def _cluster(self, state: DedupState) -> None:
+        config = self.config
+        ranks, kinds = load_kinds(state)
+        counts = np.array([np.load(state.docs(task))["kind"].size for task in ranks], dtype=np.int64)
+        offsets = np.concatenate(([0], np.cumsum(counts)[:-1])) if ranks else np.zeros(0, np.int64)
+        size = int(kinds.size)
+        exact_lo = (
+            np.concatenate([np.load(state.docs(task))["exact_lo"] for task in ranks]) if ranks else None
+        )
+        exact_hi = (
+            np.concatenate([np.load(state.docs(task))["exact_hi"] for task in ranks]) if ranks else None
+        )
+        summary: dict[str, Any] = {"documents": size, "candidate_pairs": 0, "verified_pairs": 0}
+
+        text_edges = [np.empty((0, 2), np.int64)]
+        if config.exact and size:
+            exact = np.load(state.edges("exact"))
+            same = exact_hi[exact[:, 0]] == exact_hi[exact[:, 1]] if exact.size else np.empty(0, bool)
+            text_edges.append(exact[same])
+            summary["exact_pairs"] = int(same.sum())
+        if config.near and size:
+            candidates = _unique_edges(
+                np.concatenate([np.load(state.edges(f"band-{band:03d}")) for band in range(config.bands)]),
+                size,
+            )
+            summary["candidate_pairs"] = int(candidates.shape[0])
+            verified = self._verify(state, ranks, offsets, candidates)
+            summary["verified_pairs"] = int(verified.shape[0])
+            text_edges.append(verified)
+        text = _unique_edges(np.concatenate(text_edges), max(size, 1))
+
+        edges = [text[kinds[text[:, 0]] == KIND_TEXT]] if text.size else []
+        absorbed = np.empty((0, 2), np.int64)
+        if config.media and size:
+            media, absorbed = self._media_edges(state, ranks, offsets, kinds, text, summary)
+            edges.append(media)
+        all_edges = np.concatenate(edges) if edges else np.empty((0, 2), np.int64)
+        # absorbed media-only records join their captioned record's cluster, never linking two of them
+        absorbed = absorbed[
+            np.argsort(absorbed[:, 0] * np.int64(max(size, 1)) + absorbed[:, 1], kind="stable")
+        ]
+        if absorbed.size:
+            first = np.ones(absorbed.shape[0], dtype=bool)
+            first[1:] = absorbed[1:, 0] != absorbed[:-1, 0]
+            absorbed = absorbed[first]  # each media-only record goes to its earliest captioned match
+        nodes, labels = connected_labels(np.concatenate((all_edges, absorbed[:, ::-1])))
+
+        # survivor = lowest position of each component (nodes are sorted, so the first seen per label)
+        order = np.argsort(labels, kind="stable")
+        sorted_labels = labels[order]
+        first = np.ones(sorted_labels.size, dtype=bool)
+        first[1:] = sorted_labels[1:] != sorted_labels[:-1]
+        label_survivor = np.empty(labels.max() + 1 if labels.size else 0, dtype=np.int64)
+        label_survivor[sorted_labels[first]] = nodes[order[first]]
+        label_size = np.bincount(labels) if labels.size else np.empty(0, np.int64)
+        survivor = label_survivor[labels] if labels.size else np.empty(0, np.int64)
+        dropped = nodes != survivor
+
+        reasons = np.zeros(nodes.size, dtype=np.uint8)
+        if nodes.size:
+            media_kind = (kinds[nodes] == KIND_MEDIA) | (kinds[nodes] == KIND_MEDIA_ONLY)
+            same_text = (exact_lo[nodes] == exact_lo[survivor]) & (exact_hi[nodes] == exact_hi[survivor])
+            reasons[dropped] = np.where(
+                media_kind[dropped], REASON_MEDIA, np.where(same_text[dropped], REASON_EXACT, REASON_NEAR)
+            )
+        summary["clusters"] = int((label_size >= 2).sum())
+        summary["largest_cluster"] = int(label_size.max()) if label_size.size else 0
+        summary["clustered_records"] = int(nodes.size)
+        summary["dropped"] = {
+            REASONS[code]: int(count) for code, count in sorted(Counter(reasons[dropped].tolist()).items())
+        }
+        self._write_decisions(
+            state,
+            ranks,
+            offsets,
+            counts,
+            nodes,
+            survivor,
+            label_size[labels] if labels.size else labels,
+            reasons,
+        )
+        summary["parameters"] = config.as_record()
+        state.summary.parent.mkdir(parents=True, exist_ok=True)
+        temporary = state.summary.with_suffix(".tmp")
+        temporary.write_text(json.dumps(summary, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(temporary, state.summary)
+
+    def _verify(
+        self, state: DedupState, ranks: list[int], offsets: np.ndarray, candidates: np.ndarray
+    ) -> np.ndarray:
+        signatures = _Signatures(state, ranks, offsets, self.config.num_perm)
+        keep = np.zeros(candidates.shape[0], dtype=bool)
+        for start in range(0, candidates.shape[0], _VERIFY_CHUNK):
+            chunk = candidates[start : start + _VERIFY_CHUNK]
+            left, right = signatures.rows(chunk[:, 0]), signatures.rows(chunk[:, 1])
+            valid = (left != EMPTY_BIN).any(axis=1) & (right != EMPTY_BIN).any(axis=1)
+            keep[start : start + chunk.shape[0]] = valid & (
+                (left == right).mean(axis=1) >= self.config.threshold
+            )
+        return candidates[keep]
+
+    def _media_edges(
+        self,
+        state: DedupState,
+        ranks: list[int],
+        offsets: np.ndarray,
+        kinds: np.ndarray,
+        text: np.ndarray,
+        summary: dict[str, Any],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Media duplicate edges between records of the same kind, and (media-only, captioned) absorptions."""
+        from corpus_kit.stages.dedup.media_hash import hamming_pairs
+
+        columns: dict[str, list[np.ndarray]] = {
+            key: [] for key in ("doc", "kind", "sha_lo", "sha_hi", "phash", "has")
+        }
+        for task, offset in zip(ranks, offsets, strict=True):
+            stored = np.load(state.docs(task))
+            columns["doc"].append(stored["item_doc"] + offset)
+            columns["kind"].append(stored["item_kind"])
+            columns["sha_lo"].append(stored["item_sha_lo"])
+            columns["sha_hi"].append(stored["item_sha_hi"])
+            columns["phash"].append(stored["item_phash"])
+            columns["has"].append(stored["item_has_phash"])
+        doc, kind, sha_lo, sha_hi, phash, has = (np.concatenate(columns[key]) for key in columns)
+        summary["media_items"] = int(doc.size)
+        summary["images_without_phash"] = int(((kind == ITEM_IMAGE) & ~has).sum())
+        if doc.size < 2:
+            return np.empty((0, 2), np.int64), np.empty((0, 2), np.int64)
+        item_edges = run_edges(
+            sha_lo ^ (kind.astype(np.uint64) << np.uint64(56)), np.ones(doc.size, dtype=bool)
+        )
+        item_edges = item_edges[sha_hi[item_edges[:, 0]] == sha_hi[item_edges[:, 1]]]
+        images = np.flatnonzero((kind == ITEM_IMAGE) & has)
+        if images.size >= 2:
+            near = hamming_pairs(phash[images], self.config.image_hamming)
+            item_edges = np.concatenate((item_edges, images[near]))
+        # covered[x, y]: how many of x's items match some item of y (both directions of every item pair)
+        directed = np.concatenate((item_edges, item_edges[:, ::-1]))
+        directed = directed[doc[directed[:, 0]] != doc[directed[:, 1]]]
+        if directed.size == 0:
+            return np.empty((0, 2), np.int64), np.empty((0, 2), np.int64)
+        triples = np.unique(
+            np.stack((doc[directed[:, 0]], doc[directed[:, 1]], directed[:, 0]), axis=1), axis=0
+        )
+        pairs, covered = np.unique(triples[:, :2], axis=0, return_counts=True)
+        item_count = np.bincount(doc, minlength=kinds.size)
+        x, y = pairs[:, 0], pairs[:, 1]
+        x_in_y = covered == item_count[x]
+        coverage = dict(zip(map(tuple, pairs.tolist()), x_in_y.tolist(), strict=True))
+        y_in_x = np.array([coverage.get((b, a), False) for a, b in pairs.tolist()], dtype=bool)
+        kind_x, kind_y = kinds[x], kinds[y]
+        same_set = x_in_y & y_in_x & (x < y)
+        # captioned pairs: same media and duplicate texts (same component of the text edges)
+        captioned = same_set & (kind_x == KIND_MEDIA) & (kind_y == KIND_MEDIA)
+        if captioned.any():
+            media_text = text[kinds[text[:, 0]] == KIND_MEDIA] if text.size else text
+            nodes, labels = connected_labels(media_text)
+            label = np.full(kinds.size, -1, dtype=np.int64)
+            label[nodes] = labels
+            captioned &= (label[x] >= 0) & (label[x] == label[y])
+        media_only = same_set & (kind_x == KIND_MEDIA_ONLY) & (kind_y == KIND_MEDIA_ONLY)
+        # a media-only record whose every item is in a captioned record adds nothing: absorbed by it;
+        # its media-only edges go, so that it cannot chain two differently captioned records together
+        absorbed = pairs[x_in_y & (kind_x == KIND_MEDIA_ONLY) & (kind_y == KIND_MEDIA)]
+        media_only &= ~np.isin(x, absorbed[:, 0]) & ~np.isin(y, absorbed[:, 0])
+        symmetric = np.concatenate((pairs[captioned], pairs[media_only]))
+        summary["media_pairs"] = int(symmetric.shape[0] + absorbed.shape[0])
+        return symmetric, absorbed
+
+    def _write_decisions(
+        self,
+        state: DedupState,
+        ranks: list[int],
+        offsets: np.ndarray,
+        counts: np.ndarray,
+        nodes: np.ndarray,
+        survivor: np.ndarray,
+        cluster_size: np.ndarray,
+        reasons: np.ndarray,
+    ) -> None:
+        owner = np.searchsorted(offsets, nodes, side="right") - 1 if nodes.size else nodes
+        survivor_owner = np.searchsorted(offsets, survivor, side="right") - 1 if nodes.size else nodes
+        survivor_ids = np.empty(nodes.size, dtype=object)
+        for task_index, task in enumerate(ranks):
+            mask = survivor_owner == task_index
+            if not mask.any():
+                continue
+            with pa.memory_map(str(state.ids(task))) as source:
+                ids = pa.ipc.open_file(source).read_all().column("id")
+                survivor_ids[mask] = ids.take(pa.array(survivor[mask] - offsets[task_index])).to_pylist()
+        for task_index, task in enumerate(ranks):
+            mask = owner == task_index
+            table = pa.table(
+                {
+                    "index": pa.array(nodes[mask] - offsets[task_index], type=pa.int64()),
+                    "reason": pa.array([REASONS.get(int(code)) for code in reasons[mask]], type=pa.string()),
+                    "dup_cluster": pa.array(list(survivor_ids[mask]), type=pa.string()),
+                    "dup_count": pa.array(cluster_size[mask], type=pa.int32()),
+                }
+            )
+            path = state.decisions(task)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(table, str(path) + ".tmp")
+            os.replace(str(path) + ".tmp", path)
+        del counts

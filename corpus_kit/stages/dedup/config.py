@@ -1,0 +1,131 @@
+"""Dedup settings: ``rules/dedup.yaml`` defaults, overridden by step parameters or CLI options."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Literal
+
+import yaml
+
+from corpus_kit.errors import UsageError
+from corpus_kit.resources import resource_path
+from corpus_kit.utils import parse_size
+
+DedupMode = Literal["exact", "near", "both"]
+MODES = ("exact", "near", "both")
+
+
+def candidate_probability(similarity: float, bands: int, rows: int) -> float:
+    """Probability that a pair with this Jaccard similarity shares at least one LSH band."""
+    return 1.0 - (1.0 - similarity**rows) ** bands
+
+
+def derive_bands_rows(threshold: float, num_perm: int, recall: float, margin: float) -> tuple[int, int]:
+    """Most rows (fewest chance candidates) whose S-curve still catches ``threshold - margin`` with ``recall``."""
+    target = max(threshold - margin, 0.01)
+    best = (num_perm, 1)
+    for rows in range(1, num_perm + 1):
+        bands = num_perm // rows
+        if candidate_probability(target, bands, rows) >= recall:
+            best = (bands, rows)
+    return best
+
+
+@dataclass(frozen=True)
+class DedupConfig:
+    mode: DedupMode = "both"
+    threshold: float = 0.8
+    num_perm: int = 256
+    bands: int = 42
+    rows: int = 6
+    ngram_unspaced: int = 2
+    ngram_spaced: int = 2
+    seed: int = 1
+    media: bool = True
+    image_hamming: int = 10
+    batch_bytes: int = 8 * 1024 * 1024
+
+    @property
+    def near(self) -> bool:
+        return self.mode in ("near", "both")
+
+    @property
+    def exact(self) -> bool:
+        return self.mode in ("exact", "both")
+
+    def as_record(self) -> dict[str, Any]:
+        """Parameters as the manifest records them."""
+        return asdict(self)
+
+
+_KNOWN = {item.name for item in fields(DedupConfig)} | {
+    "candidate_recall",
+    "candidate_margin",
+    "version",
+    "rules",
+}
+
+
+def load_dedup_config(params: dict[str, Any]) -> DedupConfig:
+    """Defaults from rules/dedup.yaml (or ``params['rules']``), then ``params``; bands/rows derived if unset."""
+    unknown = sorted(set(params) - _KNOWN)
+    if unknown:
+        raise UsageError(
+            f"dedup: unknown parameter {unknown[0]!r}; known: {', '.join(sorted(_KNOWN - {'version'}))}"
+        )
+    source = params.get("rules") or resource_path("rules", "dedup.yaml")
+    try:
+        with open(source, encoding="utf-8") as handle:
+            defaults = yaml.safe_load(handle) or {}
+    except OSError as error:
+        raise UsageError(f"{source}: cannot read dedup rules ({error.strerror}); check the path") from error
+    merged = {**defaults, **{key: value for key, value in params.items() if value is not None}}
+    merged.pop("version", None)
+    merged.pop("rules", None)
+    recall = float(merged.pop("candidate_recall", 0.995))
+    margin = float(merged.pop("candidate_margin", 0.05))
+    try:
+        mode = str(merged.get("mode", "both"))
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        threshold = float(merged.get("threshold", 0.8))
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+        num_perm = int(merged.get("num_perm", 256))
+        if num_perm & (num_perm - 1) or not 8 <= num_perm <= 1024:
+            raise ValueError(f"num_perm must be a power of two between 8 and 1024, got {num_perm}")
+        bands, rows = merged.get("bands"), merged.get("rows")
+        if bands is None or rows is None:
+            bands, rows = derive_bands_rows(threshold, num_perm, recall, margin)
+        bands, rows = int(bands), int(rows)
+        if bands < 1 or rows < 1 or bands * rows > num_perm:
+            raise ValueError(
+                f"bands x rows ({bands} x {rows}) must be at least 1 and at most num_perm {num_perm}"
+            )
+        hamming = merged.get("image_hamming")
+        if hamming is None:
+            from corpus_kit.stages.dedup.media_hash import DEFAULT_IMAGE_HAMMING
+
+            hamming = DEFAULT_IMAGE_HAMMING
+        hamming = int(hamming)
+        if not 0 <= hamming <= 20:
+            raise ValueError(f"image_hamming must be between 0 and 20, got {hamming}")
+        batch = merged.get("batch_bytes", 8 * 1024 * 1024)
+        config = DedupConfig(
+            mode=mode,  # type: ignore[arg-type]
+            threshold=threshold,
+            num_perm=num_perm,
+            bands=bands,
+            rows=rows,
+            ngram_unspaced=int(merged.get("ngram_unspaced", 2)),
+            ngram_spaced=int(merged.get("ngram_spaced", 2)),
+            seed=int(merged.get("seed", 1)),
+            media=bool(merged.get("media", True)),
+            image_hamming=hamming,
+            batch_bytes=parse_size(batch) if isinstance(batch, str) else int(batch),
+        )
+    except (TypeError, ValueError) as error:
+        raise UsageError(f"dedup: {error}") from error
+    if not 1 <= config.ngram_unspaced <= 16 or not 1 <= config.ngram_spaced <= 16:
+        raise UsageError("dedup: ngram_unspaced and ngram_spaced must be between 1 and 16")
+    return replace(config)

@@ -1,0 +1,133 @@
+"""Dedup phase 4: drop the records the cluster phase marked, annotate the survivors.
+
+The filter sees the same records, in the same order, as the signature phase did; each record's id is
+checked against the fingerprint taken then, so a change in between (edited input, a stage that is
+not deterministic) stops the run instead of dropping the wrong records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow.parquet as pq
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+from datatrove.pipeline.filters.base_filter import BaseFilter
+from datatrove.utils.stats import Stats
+
+from corpus_kit.errors import CorpusKitError
+from corpus_kit.io.parquet_writer import ParquetShardWriter
+from corpus_kit.stages.dedup.buckets import DedupBuckets
+from corpus_kit.stages.dedup.clusters import DedupClusters
+from corpus_kit.stages.dedup.config import DedupConfig
+from corpus_kit.stages.dedup.signature import DedupSignatures, id_check
+from corpus_kit.stages.dedup.state import DedupState
+
+
+@dataclass
+class Preparation:
+    """A phase that must finish before the main pipeline runs.
+
+    ``after_input``: the steps go after the run's reader and the stages before this one, with the
+    run's task count; otherwise they run alone with ``tasks`` tasks.
+    """
+
+    name: str
+    steps: list[PipelineStep]
+    tasks: int | None = None
+    after_input: bool = False
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class DedupFilter(BaseFilter):
+    """Drops ``dedup.exact`` / ``dedup.near`` / ``dedup.media`` copies; survivors get ``dup_cluster``/``dup_count``."""
+
+    name = "🫂 dedup"
+
+    def __init__(
+        self, state_dir: str, config: DedupConfig, exclusion_writer: ParquetShardWriter | None = None
+    ):
+        super().__init__(exclusion_writer=exclusion_writer)
+        self.state_dir = state_dir
+        self.config = config
+
+    def preparation(self) -> list[Preparation]:
+        buckets = DedupBuckets(self.state_dir, self.config)
+        return [
+            Preparation("dedup-signatures", [DedupSignatures(self.state_dir, self.config)], after_input=True),
+            Preparation("dedup-buckets", [buckets], tasks=buckets.tasks),
+            Preparation("dedup-clusters", [DedupClusters(self.state_dir, self.config)], tasks=1),
+        ]
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        state = DedupState(self.state_dir)
+        try:
+            checks = np.load(state.docs(rank))["id_check"]
+            decisions = pq.read_table(state.decisions(rank)).to_pylist()
+        except OSError as error:
+            raise CorpusKitError(
+                f"dedup state for task {rank} is missing ({error}); run the command again"
+            ) from error
+        by_index = {row["index"]: row for row in decisions}
+        position = 0
+
+        def annotated() -> DocumentsPipeline:
+            nonlocal position
+            for document in data:
+                if position >= checks.size or int(checks[position]) != id_check(document.id):
+                    raise CorpusKitError(
+                        f"dedup: task {rank} sees different records than when it fingerprinted them "
+                        f"(record #{position}); the input changed during the run, or a step before dedup is "
+                        "not deterministic"
+                    )
+                decision = by_index.get(position)
+                if decision is None:
+                    document.metadata["dup_cluster"] = document.id
+                    document.metadata["dup_count"] = 1
+                else:
+                    document.metadata["dup_cluster"] = decision["dup_cluster"]
+                    document.metadata["dup_count"] = decision["dup_count"]
+                    if decision["reason"]:
+                        document.metadata["_dedup_reason"] = decision["reason"]
+                position += 1
+                yield document
+            if position != checks.size:
+                raise CorpusKitError(
+                    f"dedup: task {rank} fingerprinted {checks.size} records but now read {position}; "
+                    "the input changed during the run"
+                )
+
+        yield from super().run(annotated(), rank, world_size)
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        reason = doc.metadata.pop("_dedup_reason", None)
+        if reason is None:
+            return True
+        doc.metadata["dup_of"] = doc.metadata.pop("dup_cluster")
+        doc.metadata.pop("dup_count", None)
+        return False, reason
+
+    def manifest_contribution(self, stats: Stats) -> dict[str, Any]:
+        from corpus_kit.governance.manifest import DedupSummary
+
+        path = DedupState(self.state_dir).summary
+        try:
+            summary = orjson.loads(path.read_bytes())
+        except OSError:
+            return {}
+        return {"dedup": DedupSummary.from_state(summary)}
+
+
+def build_dedup_stage(params: dict[str, Any], context: Any) -> DedupFilter:
+    """Pipeline builder: ``- dedup: {mode: both, threshold: 0.8}`` (defaults in rules/dedup.yaml)."""
+    from corpus_kit.stages.dedup.config import load_dedup_config
+
+    params = dict(params)
+    if params.get("rules"):
+        params["rules"] = context.resolve_path(params["rules"])
+    config: DedupConfig = load_dedup_config(params)
+    writer = ParquetShardWriter(context.removed_dir) if context.removed_dir else None
+    return DedupFilter(state_dir=f"{context.work_dir}/dedup", config=config, exclusion_writer=writer)

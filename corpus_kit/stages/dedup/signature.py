@@ -1,0 +1,189 @@
+"""Dedup phase 1: per task, fingerprint every document (exact key, MinHash bands, media hashes).
+
+Runs as the last step of a pipeline that re-reads the input exactly as the filter phase will (same
+reader, same earlier stages, same task count), so positions line up. Yields nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from datatrove.data import Document, DocumentsPipeline, MediaType
+from datatrove.pipeline.base import PipelineStep
+
+from corpus_kit.stages.dedup.config import DedupConfig
+from corpus_kit.stages.dedup.minhash import band_hashes, exact_key, normalize_text, signatures
+from corpus_kit.stages.dedup.state import (
+    ITEM_AUDIO,
+    ITEM_IMAGE,
+    ITEM_OTHER,
+    KIND_EMPTY,
+    KIND_MEDIA,
+    KIND_MEDIA_ONLY,
+    KIND_TEXT,
+    DedupState,
+)
+
+NO_PHASH = np.uint64(0)  # with has_phash False
+
+
+def id_check(doc_id: str) -> int:
+    """64-bit fingerprint of a document id: the filter phase checks it is looking at the same record."""
+    return int.from_bytes(hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+class _AppendFile:
+    """A binary file written batch by batch, renamed into place when complete."""
+
+    def __init__(self, path: os.PathLike[str] | str):
+        self.path = str(path)
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        self.handle = open(self.path + ".tmp", "wb")  # noqa: SIM115 - closed in close()
+
+    def write(self, array: np.ndarray) -> None:
+        self.handle.write(np.ascontiguousarray(array).tobytes())
+
+    def close(self) -> None:
+        self.handle.close()
+        os.replace(self.path + ".tmp", self.path)
+
+
+class DedupSignatures(PipelineStep):
+    """Fingerprints of every document, written under ``WORK/dedup`` for the bucket and cluster phases."""
+
+    name = "🫆 dedup signatures"
+    type = "🫂 - DEDUP"
+
+    def __init__(self, state_dir: str, config: DedupConfig):
+        super().__init__()
+        self.state_dir = state_dir
+        self.config = config
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        state = DedupState(self.state_dir)
+        config = self.config
+        band_files = (
+            [_AppendFile(state.band(band, rank)) for band in range(config.bands)] if config.near else []
+        )
+        signature_file = _AppendFile(state.signatures(rank)) if config.near else None
+        ids: list[str] = []
+        kinds: list[int] = []
+        exact_lo: list[int] = []
+        exact_hi: list[int] = []
+        checks: list[int] = []
+        items: dict[str, list[Any]] = {
+            "doc": [],
+            "kind": [],
+            "sha_lo": [],
+            "sha_hi": [],
+            "phash": [],
+            "has_phash": [],
+        }
+        batch_texts: list[str] = []
+        batch_bytes = 0
+
+        def flush() -> None:
+            nonlocal batch_bytes
+            if not batch_texts:
+                return
+            with self.track_time():
+                sig = signatures(
+                    batch_texts, config.num_perm, config.ngram_unspaced, config.ngram_spaced, config.seed
+                )
+                assert signature_file is not None
+                signature_file.write(sig)
+                keys = band_hashes(sig, config.bands, config.rows, config.seed)
+                for band, handle in enumerate(band_files):
+                    handle.write(keys[band])
+            batch_texts.clear()
+            batch_bytes = 0
+
+        for document in data:
+            with self.track_time():
+                index = len(ids)
+                ids.append(document.id)
+                checks.append(id_check(document.id))
+                normalized = normalize_text(document.text) if document.text else ""
+                lo, hi = exact_key(normalized)
+                exact_lo.append(lo)
+                exact_hi.append(hi)
+                has_media = bool(document.media) and config.media
+                if normalized:
+                    kinds.append(KIND_MEDIA if has_media else KIND_TEXT)
+                else:
+                    kinds.append(KIND_MEDIA_ONLY if has_media else KIND_EMPTY)
+                if has_media:
+                    self._media_items(document, index, items)
+                self.stat_update("fingerprinted")
+            if config.near:
+                batch_texts.append(normalized)
+                batch_bytes += len(normalized)
+                if batch_bytes >= config.batch_bytes // 4:  # characters, up to 4 bytes each in UTF-32
+                    flush()
+        if config.near:
+            flush()
+            assert signature_file is not None
+            signature_file.close()
+            for handle in band_files:
+                handle.close()
+        self._write_docs(state, rank, ids, kinds, exact_lo, exact_hi, checks, items)
+        return
+        yield  # a generator that yields nothing: the phase ends here
+
+    def _media_items(self, document: Document, index: int, items: dict[str, list[Any]]) -> None:
+        from corpus_kit.stages.dedup.media_hash import image_phash
+
+        for media in document.media:
+            data = media.media_bytes
+            if data is None:
+                continue
+            digest = hashlib.sha256(data).digest()
+            kind = {MediaType.IMAGE: ITEM_IMAGE, MediaType.AUDIO: ITEM_AUDIO}.get(media.type, ITEM_OTHER)
+            phash = image_phash(data) if kind == ITEM_IMAGE else None
+            if kind == ITEM_IMAGE and phash is None:
+                self.stat_update("image_undecodable")
+            items["doc"].append(index)
+            items["kind"].append(kind)
+            items["sha_lo"].append(int.from_bytes(digest[:8], "little"))
+            items["sha_hi"].append(int.from_bytes(digest[8:16], "little"))
+            items["phash"].append(phash or 0)
+            items["has_phash"].append(phash is not None)
+
+    def _write_docs(
+        self,
+        state: DedupState,
+        rank: int,
+        ids: list[str],
+        kinds: list[int],
+        exact_lo: list[int],
+        exact_hi: list[int],
+        checks: list[int],
+        items: dict[str, list[Any]],
+    ) -> None:
+        path = state.docs(rank)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(path.name + ".tmp.npz")
+        np.savez(
+            temporary,
+            kind=np.asarray(kinds, dtype=np.uint8),
+            exact_lo=np.asarray(exact_lo, dtype=np.uint64),
+            exact_hi=np.asarray(exact_hi, dtype=np.uint64),
+            id_check=np.asarray(checks, dtype=np.uint64),
+            item_doc=np.asarray(items["doc"], dtype=np.int64),
+            item_kind=np.asarray(items["kind"], dtype=np.uint8),
+            item_sha_lo=np.asarray(items["sha_lo"], dtype=np.uint64),
+            item_sha_hi=np.asarray(items["sha_hi"], dtype=np.uint64),
+            item_phash=np.asarray(items["phash"], dtype=np.uint64),
+            item_has_phash=np.asarray(items["has_phash"], dtype=bool),
+        )
+        ids_path = state.ids(rank)
+        ids_path.parent.mkdir(parents=True, exist_ok=True)
+        table = pa.table({"id": pa.array(ids, type=pa.string())})
+        with pa.OSFile(str(ids_path) + ".tmp", "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        os.replace(str(ids_path) + ".tmp", ids_path)
+        os.replace(temporary, path)  # last: its presence marks the task's state complete

@@ -1,0 +1,207 @@
+"""The run report is published beside datasets: it must be complete, self-contained and free of
+record content, and it must render in a real browser."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from types import SimpleNamespace
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image
+from pydantic import BaseModel
+from typer.testing import CliRunner
+
+from corpus_kit.cli import app
+from corpus_kit.governance.manifest import Manifest
+from corpus_kit.pipeline import report
+from corpus_kit.pipeline.report import N_BINS, collect_lengths, render_report, write_report
+
+ROOT = Path(__file__).resolve().parents[1]
+SVG_NS = 'xmlns="http://www.w3.org/2000/svg"'
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Manifest]:
+    """The demo dataset, built once for the module (as ``corpus-kit demo -o DIR`` does)."""
+    out = tmp_path_factory.mktemp("report") / "demo"
+    result = CliRunner().invoke(app, ["demo", "-o", str(out), "-q"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    manifest = Manifest.model_validate_json((out / "manifest.json").read_text())
+    return out, manifest
+
+
+@pytest.fixture(scope="module")
+def demo_report(demo: tuple[Path, Manifest]) -> tuple[Path, Manifest, str]:
+    out, manifest = demo
+    path = write_report(out, manifest)
+    return path, manifest, path.read_text(encoding="utf-8")
+
+
+def test_report_is_self_contained_and_shows_every_section(demo_report: tuple[Path, Manifest, str]) -> None:
+    path, manifest, page = demo_report
+    assert path == path.parent / "report.html" and path.is_file()
+    assert not (path.parent / "report.html.tmp").exists()
+    # nothing is fetched: no remote (or any) scripts, stylesheets, images, fonts or imports
+    assert not re.search(r"<script[^>]*\bsrc=|<link\b|<img\b|<iframe\b|@import|url\(", page, re.I)
+    assert "http://" not in page.replace(SVG_NS, "") and "https://" not in page
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page, re.I)
+
+    for heading in ("Record funnel", "Language mix", "Text length", "Personal data scrubbed", "Licence mix"):
+        assert f"<h2>{heading}</h2>" in page
+    assert "<h2>Timings</h2>" in page and "input = output + dropped + rejected holds" in page
+    # funnel: every stage with the records it passed on, every drop reason with its count
+    for step in manifest.pipeline.steps:
+        assert re.search(rf">after {re.escape(step.name)}</text>.*?>{step.output:,}</text>", page)
+        assert re.search(
+            rf'<td class="">{re.escape(step.name)}</td><td class="num">{step.seconds:.3f}<', page
+        )
+    for reason, count in {**manifest.counts.dropped}.items():
+        assert re.search(rf'<td class="">{re.escape(reason)}</td><td class="num">{count:,}</td>', page)
+        assert f"{reason} {count:,}" in page  # beside the funnel bar of the step that dropped them
+    assert f"rejected {manifest.counts.rejected}" in page
+    assert f">{manifest.counts.input:,}</text>" in page
+    for code, rows in manifest.languages.items():
+        assert re.search(rf">{re.escape(code)}</text>.*?>{rows:,} \(", page)
+        assert f"<b>{code}</b>" in page  # its own length histogram
+    for licence, rows in manifest.licenses.items():
+        assert f">{licence}</text>" in page and f'<td class="">{licence}</td><td class="num">{rows:,}' in page
+    for entity, spans in manifest.pii.entities.items():
+        assert re.search(rf">{entity}</text>.*?>{spans}</text>", page)
+    assert "Quality filtering not run." in page and "Deduplication not run." in page
+    # the length histogram counted every output row
+    assert f"<dt>rows</dt><dd>{manifest.counts.output:,}</dd>" in page
+
+
+def test_report_holds_no_record_text_ids_or_planted_pii(
+    demo: tuple[Path, Manifest], demo_report: tuple[Path, Manifest, str]
+) -> None:
+    out, manifest = demo
+    page = demo_report[2]
+    labels = json.loads((ROOT / "samples/demo/labels.json").read_text())
+    planted = [v for label in labels.values() for vs in (label.get("pii_values") or {}).values() for v in vs]
+    assert len(planted) >= 40
+    assert [value for value in planted if value in page] == []
+    assert [record_id for record_id in labels if record_id in page] == []
+    rows = pq.read_table(out / manifest.files[0].path, columns=["id", "text"]).to_pylist()
+    texts = [row["text"] for row in rows if len(row["text"]) >= 30][:20]
+    assert len(texts) >= 10
+    assert [text[:30] for text in texts if text[:30] in page] == []
+    assert [row["id"] for row in rows if row["id"] and row["id"] in page] == []
+
+
+class _DedupSummary(BaseModel):
+    mode: str
+    exact_clusters: int
+    thresholds: dict[str, float]
+
+
+class _ManifestWithDedup(Manifest):
+    dedup: _DedupSummary | None = None
+
+
+def test_report_escapes_user_strings_and_notes_missing_sections(
+    demo_report: tuple[Path, Manifest, str],
+) -> None:
+    manifest = demo_report[1]
+    hostile = "<script>alert('x')</script>"
+    data = manifest.model_dump(mode="json")
+    data["dataset"]["name"] = f"evil {hostile}"
+    data["counts"]["dropped"] = {f"quality.{hostile}": manifest.counts.dropped["license.unknown"]}
+    data["licenses"] = {"LicenseRef-<b>&co": manifest.counts.output}
+    data["license"] = data["pii"] = data["quality"] = None
+    data["languages"] = {}
+    data["dedup"] = {"mode": "exact&near", "exact_clusters": 12345, "thresholds": {"near": 0.8}}
+    edited = _ManifestWithDedup.model_validate(data)
+    stats = report.LengthStats()
+    page = render_report(edited, stats)
+    assert "<script" not in page and "<b>&co" not in page
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert "LicenseRef-&lt;b&gt;&amp;co" in page
+    for note in ("PII scrubbing not run.", "Language identification not run", "No output rows"):
+        assert note in page
+    # dedup is rendered generically from whatever the dedup stage records
+    assert "<h2>Deduplication</h2>" in page and "exact&amp;near" in page and "12,345" in page
+
+
+def test_report_on_an_empty_dataset(tmp_path: Path) -> None:
+    source = tmp_path / "empty.jsonl"
+    source.write_text("")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["convert", str(source), "-o", str(out), "-q"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    manifest = Manifest.model_validate_json((out / "manifest.json").read_text())
+    assert manifest.counts.output == 0
+    page = write_report(out, manifest).read_text()
+    assert "No output rows: nothing to measure." in page and "PII scrubbing not run." in page
+
+
+def test_length_histogram_reads_only_text_and_language_in_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = ["", "a", "abc", "x" * 15, "字" * 1500, None, "hello world"]
+    languages = ["und", "en", None, "en", "zh-Hans", "en", None]
+    table = pa.table({"id": [f"r{i}" for i in range(7)], "text": texts, "language": languages})
+    (tmp_path / "data").mkdir()
+    pq.write_table(table, tmp_path / "data/a.parquet")
+    pq.write_table(table.drop_columns(["language"]), tmp_path / "data/b.parquet")
+    files = [SimpleNamespace(path="data/a.parquet"), SimpleNamespace(path="data/b.parquet")]
+    files.append(SimpleNamespace(path="data/missing.parquet"))
+    columns_read: list[list[str]] = []
+    original = pq.ParquetFile.iter_batches
+
+    def spy(self: pq.ParquetFile, *args: object, **kwargs: object):
+        columns_read.append(list(kwargs["columns"]))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", spy)
+    monkeypatch.setattr(report, "BATCH_ROWS", 2)
+    stats = collect_lengths(tmp_path, SimpleNamespace(files=files))  # type: ignore[arg-type]
+
+    assert columns_read == [["text", "language"], ["text"]]
+    assert stats.missing_files == ["data/missing.parquet"] and stats.has_language
+    assert stats.rows == 14 and stats.max_len == 1500
+    assert stats.chars == 2 * (1 + 3 + 15 + 1500 + 11)
+    # bins: empty (and null text) | [1,2) | [2,5) | [10,20) | [10,20) | [1000,2000)
+    expected = {0: 4, 1: 2, 2: 2, 4: 4, 10: 2}
+    assert {i: int(n) for i, n in enumerate(stats.overall) if n} == expected and len(stats.overall) == N_BINS
+    per_language = {key: {i: int(n) for i, n in enumerate(v) if n} for key, v in stats.by_language.items()}
+    assert per_language == {"und": {0: 1}, "en": {1: 1, 4: 1, 0: 1}, None: {2: 1, 4: 1}, "zh-Hans": {10: 1}}
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _run_chromium(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    flags = [
+        "--headless", "--disable-gpu", "--no-sandbox", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={profile}",
+    ]  # fmt: skip
+    return subprocess.run([browser, *flags, *args], capture_output=True, text=True, timeout=90, check=True)
+
+
+def test_report_renders_in_headless_chromium(demo_report: tuple[Path, Manifest, str], tmp_path: Path) -> None:
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no chromium binary on PATH (apt-get install chromium) to render report.html")
+    path = demo_report[0]
+    png = tmp_path / "report.png"
+    _run_chromium(
+        browser, tmp_path / "profile", "--window-size=1200,2400", f"--screenshot={png}", path.as_uri()
+    )
+    assert png.is_file()
+    with Image.open(png) as image:
+        assert image.size == (1200, 2400)
+        colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
+    assert colours is not None and len(colours) > 50  # text, bars in several colours, antialiasing
+    background = max(colours)[0] / (1200 * 2400)
+    assert background < 0.9  # not a blank page
+    dom = _run_chromium(browser, tmp_path / "profile", "--dump-dom", path.as_uri()).stdout
+    assert "<h2>Record funnel</h2>" in dom and "<svg" in dom
