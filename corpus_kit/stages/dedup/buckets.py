@@ -29,22 +29,42 @@ def load_kinds(state: DedupState) -> tuple[list[int], np.ndarray]:
     return ranks, np.concatenate(kinds) if kinds else np.empty(0, np.uint8)
 
 
-def run_edges(keys: np.ndarray, eligible: np.ndarray) -> np.ndarray:
-    """(E, 2) int64 edges ``(first, member)`` for runs of equal ``keys`` among ``eligible`` positions."""
-    positions = np.flatnonzero(eligible)
-    if positions.size < 2:
+def run_edges(keys: np.ndarray, eligible: np.ndarray | None = None) -> np.ndarray:
+    """(E, 2) int64 edges ``(first, member)`` for runs of equal ``keys`` among ``eligible`` positions.
+
+    Peak memory ~ 17 bytes per key (sort order + sorted keys + a flag); everything after the sort
+    works on the duplicates only.
+    """
+    positions = None if eligible is None or eligible.all() else np.flatnonzero(eligible)
+    chosen = keys if positions is None else keys[positions]
+    if chosen.size < 2:
         return np.empty((0, 2), np.int64)
-    chosen = keys[positions]
     order = np.argsort(chosen, kind="stable")  # stable: within a run, positions stay ascending
     sorted_keys = chosen[order]
     same = sorted_keys[1:] == sorted_keys[:-1]
-    if not same.any():
+    del sorted_keys
+    members = np.flatnonzero(same) + 1  # sorted slots that repeat the previous key
+    del same
+    if members.size == 0:
         return np.empty((0, 2), np.int64)
-    starts = np.ones(sorted_keys.size, dtype=bool)
-    starts[1:] = ~same
-    run_first = np.maximum.accumulate(np.where(starts, np.arange(sorted_keys.size), 0))
-    members = np.flatnonzero(~starts)
-    return np.stack((positions[order[run_first[members]]], positions[order[members]]), axis=1)
+    new_run = np.ones(members.size, dtype=bool)
+    new_run[1:] = members[1:] != members[:-1] + 1
+    run_of_member = np.cumsum(new_run) - 1
+    firsts = (members[new_run] - 1)[run_of_member]
+    first_rows, member_rows = order[firsts], order[members]
+    if positions is not None:
+        first_rows, member_rows = positions[first_rows], positions[member_rows]
+    return np.stack((first_rows, member_rows), axis=1).astype(np.int64)
+
+
+def load_column(paths: list[str], counts: list[int], dtype: type = np.uint64) -> np.ndarray:
+    """Per-task files of one value per document, read into one preallocated global array."""
+    column = np.empty(sum(counts), dtype=dtype)
+    offset = 0
+    for path, count in zip(paths, counts, strict=True):
+        column[offset : offset + count] = np.fromfile(path, dtype=dtype, count=count)
+        offset += count
+    return column
 
 
 def write_edges(path: str | os.PathLike[str], edges: np.ndarray) -> None:
@@ -95,7 +115,7 @@ class DedupBuckets(PipelineStep):
                     raise RuntimeError(
                         f"dedup state is inconsistent: {keys.size} keys for {kinds.size} documents"
                     )
-                keys ^= kinds.astype(np.uint64) * _KIND_SALT
+                keys ^= kinds * _KIND_SALT  # uint8 * uint64 scalar: no 8-byte temporary per document
                 edges = run_edges(keys, has_text)
             write_edges(state.edges(name), edges)
             self.stat_update("candidate_pairs", value=int(edges.shape[0]))

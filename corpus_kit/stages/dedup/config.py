@@ -21,7 +21,10 @@ def candidate_probability(similarity: float, bands: int, rows: int) -> float:
 
 
 def derive_bands_rows(threshold: float, num_perm: int, recall: float, margin: float) -> tuple[int, int]:
-    """Most rows (fewest chance candidates) whose S-curve still catches ``threshold - margin`` with ``recall``."""
+    """Most rows (fewest chance candidates) whose S-curve still catches ``threshold - margin``.
+
+    "Catches" means with probability ``recall`` (rules/dedup.yaml: 0.995 at 0.05 below the threshold).
+    """
     target = max(threshold - margin, 0.01)
     best = (num_perm, 1)
     for rows in range(1, num_perm + 1):
@@ -67,7 +70,7 @@ _KNOWN = {item.name for item in fields(DedupConfig)} | {
 
 
 def load_dedup_config(params: dict[str, Any]) -> DedupConfig:
-    """Defaults from rules/dedup.yaml (or ``params['rules']``), then ``params``; bands/rows derived if unset."""
+    """Defaults from rules/dedup.yaml (or ``params['rules']``), then ``params``."""
     unknown = sorted(set(params) - _KNOWN)
     if unknown:
         raise UsageError(

@@ -43,7 +43,10 @@ class Preparation:
 
 
 class DedupFilter(BaseFilter):
-    """Drops ``dedup.exact`` / ``dedup.near`` / ``dedup.media`` copies; survivors get ``dup_cluster``/``dup_count``."""
+    """Drops ``dedup.exact`` / ``dedup.near`` / ``dedup.media`` copies; annotates survivors.
+
+    Survivors get ``dup_cluster`` (the id of the record kept for the cluster) and ``dup_count``.
+    """
 
     name = "🫂 dedup"
 
@@ -129,5 +132,9 @@ def build_dedup_stage(params: dict[str, Any], context: Any) -> DedupFilter:
     if params.get("rules"):
         params["rules"] = context.resolve_path(params["rules"])
     config: DedupConfig = load_dedup_config(params)
+    # built once here, before the executor forks its workers, instead of once per task (~0.4 s each)
+    from corpus_kit.stages.dedup.minhash import warm_up
+
+    warm_up()
     writer = ParquetShardWriter(context.removed_dir) if context.removed_dir else None
     return DedupFilter(state_dir=f"{context.work_dir}/dedup", config=config, exclusion_writer=writer)

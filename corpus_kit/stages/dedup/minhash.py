@@ -88,6 +88,13 @@ def _nfkc_table() -> tuple[np.ndarray, np.ndarray]:
     return table, complex_
 
 
+def warm_up(seed: int = 1) -> None:
+    """Build the lookup tables now (workers forked afterwards inherit them)."""
+    character_classes()
+    _nfkc_table()
+    _code_point_hashes(seed)
+
+
 def _nfkc(text: str) -> str:
     codes = np.minimum(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32), _TABLE_SIZE - 1)
     table, complex_ = _nfkc_table()

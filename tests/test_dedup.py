@@ -1,0 +1,259 @@
+"""Dedup stage: normalisation, shingling, LSH parameters, clusters across files, survivors, media."""
+
+from __future__ import annotations
+
+import glob
+import json
+import random
+import unicodedata
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from corpus_kit.stages.dedup.config import candidate_probability, derive_bands_rows, load_dedup_config
+from corpus_kit.stages.dedup.minhash import normalize_text, signatures, similarity
+from tests.conftest import write_jsonl, write_tar
+from tests.images import COPIES, make_picture, original_bytes
+
+DEMO = Path(__file__).resolve().parent.parent / "samples" / "demo"
+
+
+def _zh(rng: random.Random, chars: int) -> str:
+    return "".join(
+        chr(0x4E00 + rng.randrange(6000)) + ("，" if rng.random() < 0.05 else "") for _ in range(chars)
+    )
+
+
+def _en(rng: random.Random, words: int) -> str:
+    return " ".join(
+        "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9)))
+        for _ in range(words)
+    )
+
+
+def _edit_chars(rng: random.Random, text: str, share: float) -> str:
+    chars = list(text)
+    budget = max(1, int(len(chars) * share))
+    while budget > 0:
+        span = min(budget, rng.choice((1, 1, 2, 4)))
+        at = rng.randrange(len(chars) - span)
+        chars[at : at + span] = [chr(0x4E00 + rng.randrange(6000)) for _ in range(span)]
+        budget -= span
+    return "".join(chars)
+
+
+def _edit_words(rng: random.Random, text: str, share: float) -> str:
+    words = text.split()
+    for _ in range(max(1, int(len(words) * share))):
+        at = rng.randrange(len(words))
+        action = rng.random()
+        if action < 0.5:
+            words[at] = "edited"
+        elif action < 0.75:
+            words.insert(at, "inserted")
+        else:
+            del words[at]
+    return " ".join(words)
+
+
+def test_normalisation_matches_nfkc_casefold_and_collapsed_whitespace() -> None:
+    rng = random.Random(3)
+    blocks = [(0x20, 0x7F), (0xA0, 0x250), (0x300, 0x370), (0x3000, 0x3100), (0x4E00, 0x9FFF),
+              (0xAC00, 0xD7A3), (0xFF00, 0xFFEF), (0x1100, 0x1200), (0x2000, 0x2400), (0x1D400, 0x1D7FF),
+              (0x0E00, 0x0E7F)]  # fmt: skip
+    for _ in range(3000):
+        text = "".join(chr(rng.randrange(*rng.choice(blocks))) for _ in range(rng.randrange(1, 40)))
+        expected = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+        assert normalize_text(text) == expected, repr(text)
+    assert normalize_text("  Ｈｅｌｌｏ，\u3000WORLD\t１２３ ") == "hello, world 123"
+
+
+def test_near_copies_score_high_unrelated_low_in_every_script_mix() -> None:
+    rng = random.Random(7)
+    zh, en = _zh(rng, 1500), _en(rng, 700)
+    mixed = _zh(rng, 600) + " " + _en(rng, 300) + " " + _zh(rng, 400)
+    texts = [
+        zh,
+        _edit_chars(rng, zh, 0.03),
+        en,
+        _edit_words(rng, en, 0.03),
+        mixed,
+        _edit_chars(rng, mixed, 0.03),
+    ]
+    sig = signatures([normalize_text(text) for text in texts], 256, 2, 2)
+    near = similarity(sig[[0, 2, 4]], sig[[1, 3, 5]])
+    assert (near >= 0.8).all(), near
+    unrelated = similarity(sig[[0, 2, 0]], sig[[2, 4, 4]])
+    assert (unrelated < 0.3).all(), unrelated
+    # empty and punctuation-only texts have no tokens: an all-empty signature, never similar
+    empty = signatures(["", "!!!"], 256, 2, 2)
+    assert (empty == 0xFFFFFFFF).all()
+
+
+def test_bands_and_rows_follow_the_threshold() -> None:
+    assert derive_bands_rows(0.8, 256, 0.995, 0.05) == (42, 6)
+    for threshold in (0.7, 0.8, 0.9):
+        bands, rows = derive_bands_rows(threshold, 256, 0.995, 0.05)
+        assert bands * rows <= 256
+        assert candidate_probability(threshold - 0.05, bands, rows) >= 0.995
+        assert candidate_probability(0.2, bands, rows) < 0.02  # unrelated texts rarely even become candidates
+    config = load_dedup_config({"threshold": 0.9})
+    assert (config.bands, config.rows) == derive_bands_rows(0.9, 256, 0.995, 0.05)
+    with pytest.raises(Exception, match="unknown parameter"):
+        load_dedup_config({"treshold": 0.9})
+    with pytest.raises(Exception, match="num_perm"):
+        load_dedup_config({"num_perm": 100})
+
+
+def _labelled_corpus(folder: Path) -> dict[str, str]:
+    """Two JSONL shards; copies of a shard-0 original may sit in shard 1. Returns id -> expected fate."""
+    rng = random.Random(11)
+    folder.mkdir(parents=True, exist_ok=True)
+    boilerplate_zh = _zh(rng, 300)
+    shards: list[list[dict]] = [[], []]
+    fate: dict[str, str] = {}
+    originals = []
+    for index in range(60):
+        zh = index % 2 == 0
+        text = _zh(rng, rng.randint(150, 900)) if zh else _en(rng, rng.randint(60, 400))
+        if index % 10 == 0:  # hard negative: shares a long boilerplate with others, distinct otherwise
+            text = boilerplate_zh + _zh(rng, 500)
+        originals.append((f"o{index}", text, zh))
+        shards[0].append({"id": f"o{index}", "text": text})
+        fate[f"o{index}"] = "keep"
+    for index, (original_id, text, zh) in enumerate(originals[:40]):
+        if index % 2 == 0:
+            copy = "  " + text.upper().replace(" ", "   ") if not zh else text.replace("，", ",") + "\n"
+            reason = "dedup.exact"
+        else:
+            share = rng.uniform(0.02, 0.05)
+            copy = _edit_chars(rng, text, share) if zh else _edit_words(rng, text, share)
+            reason = "dedup.near"
+        shard = shards[index % 2]
+        shard.append({"id": f"c{index}", "text": copy})
+        fate[f"c{index}"] = f"{reason}:{original_id}"
+    for number, shard in enumerate(shards):
+        write_jsonl(folder / f"part-{number}.jsonl", shard)
+    return fate
+
+
+def _kept_and_removed(out: Path) -> tuple[list[dict], dict[str, dict]]:
+    kept = pq.read_table(sorted(glob.glob(str(out / "data" / "*.parquet")))).to_pylist()
+    removed_files = sorted(glob.glob(str(out / "removed" / "dedup" / "**" / "*.parquet"), recursive=True))
+    removed = (
+        {row["id"]: json.loads(row["metadata"]) for row in pq.read_table(removed_files).to_pylist()}
+        if removed_files
+        else {}
+    )
+    return kept, removed
+
+
+def test_clusters_span_files_and_the_first_copy_in_input_order_survives(tmp_path: Path, cli) -> None:
+    fate = _labelled_corpus(tmp_path / "in")
+    out = tmp_path / "out"
+    result = cli("dedup", tmp_path / "in", "-o", out, "--keep-removed", "--quiet", "--workers", "2")
+    assert result.exit_code == 0, result.output
+    kept, removed = _kept_and_removed(out)
+    expected_removed = {doc_id: value for doc_id, value in fate.items() if value != "keep"}
+    assert {
+        doc_id: f"{meta['filter_reason']}:{meta['dup_of']}" for doc_id, meta in removed.items()
+    } == expected_removed
+    by_id = {row["id"]: row for row in kept}
+    assert set(by_id) == {doc_id for doc_id, value in fate.items() if value == "keep"}
+    survivors = {value.split(":")[1] for value in expected_removed.values()}
+    for doc_id, row in by_id.items():
+        assert row["dup_cluster"] == doc_id
+        assert row["dup_count"] == (2 if doc_id in survivors else 1)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"]["dropped"] == {"dedup.exact": 20, "dedup.near": 20}
+    assert manifest["dedup"]["clusters"] == 40 and manifest["dedup"]["largest_cluster"] == 2
+    assert manifest["dedup"]["parameters"]["threshold"] == 0.8
+    assert cli("manifest", "verify", out).exit_code == 0
+
+
+def test_same_survivors_and_bytes_for_any_worker_count(tmp_path: Path, cli) -> None:
+    _labelled_corpus(tmp_path / "in")
+    outputs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"out{workers}"
+        assert cli("dedup", tmp_path / "in", "-o", out, "--quiet", "--workers", workers).exit_code == 0
+        outputs.append({path.name: path.read_bytes() for path in sorted((out / "data").glob("*.parquet"))})
+    assert outputs[0] == outputs[1]
+
+
+def test_modes_exact_and_near(tmp_path: Path, cli) -> None:
+    _labelled_corpus(tmp_path / "in")
+    counts = {}
+    for mode in ("exact", "near"):
+        out = tmp_path / mode
+        assert cli("dedup", tmp_path / "in", "-o", out, "--quiet", "--mode", mode).exit_code == 0
+        counts[mode] = json.loads((out / "manifest.json").read_text())["counts"]["dropped"]
+    assert counts["exact"] == {"dedup.exact": 20}
+    # near mode finds the exact copies too (similarity 1); their reason still says they are exact
+    assert counts["near"] == {"dedup.exact": 20, "dedup.near": 20}
+
+
+def test_demo_sample_duplicates_match_the_labels(tmp_path: Path, cli) -> None:
+    out = tmp_path / "demo"
+    assert cli("dedup", DEMO, "-o", out, "--keep-removed", "--quiet").exit_code == 0
+    labels = json.loads((DEMO / "labels.json").read_text())
+    expected = {
+        key: value["dup_of"]
+        for key, value in labels.items()
+        if {"exact_dup", "near_dup"} & set(value["kind"])
+    }
+    _, removed = _kept_and_removed(out)
+    assert {key: meta["dup_of"] for key, meta in removed.items()} == expected
+    # the byte-identical image is a media-only record: its picture already exists with a caption
+    assert removed["sample-000008"]["filter_reason"] == "dedup.media"
+
+
+def test_images_resized_and_recompressed_copies_go_different_pictures_stay(tmp_path: Path, cli) -> None:
+    members: list[tuple[str, bytes]] = []
+    expected_removed = set()
+    for picture in range(12):
+        image = make_picture(1000 + picture)
+        members.append((f"p{picture:03d}-0orig.jpg", original_bytes(image)))
+        for name in ("half_size_jpeg", "jpeg_q30", "three_quarter_png", "recompressed_twice"):
+            derive = COPIES[name]
+            extension = "png" if name.endswith("png") else "jpg"
+            members.append((f"p{picture:03d}-{name}.{extension}", derive(image)))
+            expected_removed.add(f"p{picture:03d}-{name}")
+    # captioned: the same picture with a new caption is new content; with the same caption it is a copy
+    image = make_picture(5000)
+    members += [
+        ("c1.jpg", original_bytes(image)),
+        ("c1.txt", "深圳湾公园的日落".encode()),
+        ("c2.jpg", COPIES["jpeg_q30"](image)),
+        ("c2.txt", b"A drone view of the Shenzhen Bay Park at dusk"),
+        ("c3.jpg", COPIES["half_size_jpeg"](image)),
+        ("c3.txt", "深圳湾公园的日落".encode()),
+    ]
+    expected_removed.add("c3")
+    write_tar(tmp_path / "images.tar", sorted(members))
+    out = tmp_path / "out"
+    result = cli("dedup", tmp_path / "images.tar", "-o", out, "--keep-removed", "--quiet")
+    assert result.exit_code == 0, result.output
+    kept, removed = _kept_and_removed(out)
+    assert set(removed) == expected_removed
+    assert {meta["filter_reason"] for meta in removed.values()} == {"dedup.media"}
+    assert {row["id"] for row in kept} == {f"p{picture:03d}-0orig" for picture in range(12)} | {"c1", "c2"}
+    with_copies = {row["id"]: row["dup_count"] for row in kept}
+    assert with_copies["p000-0orig"] == 5 and with_copies["c1"] == 2 and with_copies["c2"] == 1
+
+
+def test_pipeline_step_after_other_stages_and_bad_parameters(tmp_path: Path, cli) -> None:
+    _labelled_corpus(tmp_path / "in")
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text("name: p\nsteps:\n  - langid: {}\n  - dedup: {mode: exact}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = cli("run", pipeline, "-i", tmp_path / "in", "-o", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"]["dropped"] == {"dedup.exact": 20}
+    assert [step["name"] for step in manifest["pipeline"]["steps"]] == ["read", "langid", "dedup", "write"]
+    assert (out / "report.html").exists()
+    pipeline.write_text("name: p\nsteps:\n  - dedup: {threshold: 2}\n", encoding="utf-8")
+    result = cli("run", pipeline, "-i", tmp_path / "in", "-o", tmp_path / "bad", "--quiet")
+    assert result.exit_code == 2 and "threshold" in result.output
