@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -44,7 +45,7 @@ from corpus_kit.governance.manifest import Supply
 from corpus_kit.io.inputs import resolve_inputs
 from corpus_kit.io.readers import ReadOptions
 from corpus_kit.pipeline.config import PipelineConfig, load_pipeline, parse_max_rejects
-from corpus_kit.pipeline.runner import RunResult, RunSpec, StepSpec, run_pipeline
+from corpus_kit.pipeline.runner import RunResult, RunSpec, SlurmLaunched, StepSpec, run_pipeline
 from corpus_kit.resources import resource_path
 
 
@@ -258,20 +259,56 @@ def run(
         Path | None, typer.Option("--output", "-o", help="Output folder (default: output/<pipeline name>).")
     ] = None,
     keep_removed: KeepRemovedOption = False,
+    executor: Annotated[
+        str,
+        typer.Option(
+            "--executor",
+            help="local (default), ray (a local cluster or --ray-address), slurm (one job array per phase).",
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option("--ray-address", help="Ray cluster to join, e.g. ray://head:10001.")
+    ] = None,
+    slurm_partition: Annotated[str, typer.Option("--slurm-partition", help="Slurm partition.")] = "cpu",
+    slurm_time: Annotated[str, typer.Option("--slurm-time", help="Slurm time limit per task.")] = "4:00:00",
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="With --executor slurm: write the sbatch scripts, submit nothing."),
+    ] = False,
     *,
     options: DatasetOptions,
 ) -> None:
     """Run a YAML pipeline: read the inputs, apply its steps, write Parquet + manifest.
 
-    Example: corpus-kit run pipelines/demo.yaml -i data/ -o out/ --workers 2
+    Running again on the same output resumes an interrupted run: completed tasks are not run again.
+
+    Example: corpus-kit run pipelines/standard.yaml -i data/ -o out/ --workers 2
     """
+    if executor not in ("local", "ray", "slurm"):
+        raise typer.BadParameter(f"must be local, ray or slurm, not {executor!r}", param_hint="--executor")
+    if dry_run and executor != "slurm":
+        raise typer.BadParameter("--dry-run needs --executor slurm", param_hint="--dry-run")
     config = load_pipeline(pipeline)
     spec = _build_spec(
         config, pipeline.resolve().parent, inputs, output or Path("output") / config.name, options
     )
-    if keep_removed:
-        spec = replace(spec, keep_removed=True)
-    _execute(spec, options.quiet, f"corpus-kit run {config.name}")
+    spec = replace(
+        spec,
+        keep_removed=keep_removed or spec.keep_removed,
+        executor=executor,
+        ray_address=ray_address,
+        slurm={"partition": slurm_partition, "time": slurm_time, "dry_run": dry_run},
+        command=[*sys.argv],
+    )
+    try:
+        _execute(spec, options.quiet, f"corpus-kit run {config.name}")
+    except SlurmLaunched as launched:
+        action = "wrote" if dry_run else "submitted"
+        typer.echo(
+            f"{action} Slurm jobs for {len(list(launched.folder.glob('*.slurm'))) - 1} phases + a "
+            f"finalising job in {launched.folder}"
+            + (f"; submit with: bash {launched.folder / 'submit.sh'}" if dry_run else "")
+        )
 
 
 @handle_errors

@@ -98,6 +98,10 @@ class RunSpec:
     tasks: int | None = None
     overwrite: bool = False
     verbose: bool = False
+    executor: str = "local"  # local | ray | slurm
+    ray_address: str | None = None
+    slurm: dict[str, Any] = field(default_factory=dict)  # partition, time, dry_run, sbatch_args, venv
+    command: list[str] = field(default_factory=list)  # the CLI invocation, for Slurm's finalising job
 
     def resolved_config(self) -> dict[str, Any]:
         """What determines the output (not workers, paths of the output, or verbosity)."""
@@ -282,11 +286,15 @@ def _count_lines(path: Path) -> int:
 
 
 def _name_data_files(staged: Path) -> None:
-    """Give staged task files their Hub names, in (rank, sequence) order; an empty run gets one empty file."""
+    """Give staged task files their Hub names, in (rank, sequence) order; an empty run gets one empty file.
+
+    Re-entrant: a finaliser killed half-way left some files named already; they come first, in order.
+    """
     leftovers = sorted(staged.glob("*.tmp"))
     if leftovers:
         raise CorpusKitError(f"{leftovers[0]}: a task did not finish writing; run the command again")
-    parts = sorted(staged.glob("*.parquet"))
+    named = sorted(staged.glob("train-*.parquet"))
+    parts = named + sorted(path for path in staged.glob("*.parquet") if not path.name.startswith("train-"))
     if not parts:
         staged.mkdir(parents=True, exist_ok=True)
         empty = staged / "00000-0000.parquet"
@@ -297,17 +305,32 @@ def _name_data_files(staged: Path) -> None:
         os.replace(part, staged / f"train-{index:05d}-of-{total:05d}.parquet")
 
 
+_SWAP_MARKER = "swap-started"
+
+
 def _swap_into_place(staging: Path, output: Path, work: Path) -> None:
-    """Replace OUT/data, OUT/rejects, OUT/removed with the staged ones (old manifest removed first)."""
+    """Replace OUT/data, OUT/rejects, OUT/removed with the staged ones (old manifest removed first).
+
+    Re-entrant: each folder is marked once handled, so a finaliser killed half-way and run again
+    moves only what it had not moved yet.
+    """
     (output / MANIFEST_NAME).unlink(missing_ok=True)
+    marker = work / _SWAP_MARKER
+    if not marker.exists():  # which folders were staged, recorded before anything moves
+        names = [name for name in ("data", "rejects", "removed") if (staging / name).exists()]
+        marker.write_bytes(orjson.dumps(names))
+    staged_names = set(orjson.loads(marker.read_bytes()))
     trash = work / "trash"
     for name in ("data", "rejects", "removed"):
-        current, staged = output / name, staging / name
+        current, staged, handled = output / name, staging / name, work / f"{_SWAP_MARKER}-{name}"
+        if handled.exists() or (name in staged_names and not staged.exists()):
+            continue  # already in place
         if current.exists():
             trash.mkdir(parents=True, exist_ok=True)
             os.replace(current, trash / name)
         if staged.exists():
             os.replace(staged, current)
+        handled.touch()
 
 
 def check_max_rejects(limit: float | int | None, rejected: int, total: int) -> str | None:
@@ -328,11 +351,12 @@ def run_pipeline(spec: RunSpec, progress: ProgressCallback | None = None) -> Run
     output = spec.output.resolve()
     work = output / WORK_DIR_NAME
     pipeline = build_pipeline(spec, work)  # checks step parameters before anything is written
-    prepare_output(output, spec.overwrite)
-    if work.exists():
-        shutil.rmtree(work)  # a previous, unfinished run's leftovers: every run starts afresh
-    work.mkdir()
-    (work / "progress").mkdir()
+    resuming = _resumable(work, spec)
+    prepare_output(output, spec.overwrite or resuming)
+    if work.exists() and not resuming:
+        shutil.rmtree(work)  # another configuration's leftovers: start afresh
+    (work / "progress").mkdir(parents=True, exist_ok=True)
+    _write_run_state(work, spec)
 
     tasks = spec.task_count()
     phases = build_phases(spec, work, pipeline)
@@ -351,6 +375,15 @@ def run_pipeline(spec: RunSpec, progress: ProgressCallback | None = None) -> Run
         silence_console_logs()
     phase_seconds: dict[int, float] = {}
     try:
+        if spec.executor == "slurm":
+            from corpus_kit.pipeline.executors import launch_slurm
+
+            launch_slurm(spec, work, phases)
+            raise SlurmLaunched(work / "slurm")
+        if spec.executor == "ray":
+            from corpus_kit.pipeline.executors import connect_ray
+
+            connect_ray(spec.ray_address, spec.workers)
         for phase in phases:
             current["progress"] = work / "progress" / phase.name
             phase_started = time.monotonic()
@@ -368,17 +401,76 @@ def run_pipeline(spec: RunSpec, progress: ProgressCallback | None = None) -> Run
     return finalize(spec, work, tasks, step_names, seconds, pipeline, phase_seconds)
 
 
+class SlurmLaunched(Exception):
+    """Jobs were submitted (or, with --dry-run, written); the dataset is finalised by the last job."""
+
+    def __init__(self, folder: Path):
+        super().__init__(str(folder))
+        self.folder = folder
+
+
+RUN_STATE = "run.json"
+
+
+def _run_fingerprint(spec: RunSpec) -> dict[str, Any]:
+    return {"config_sha256": config_sha256(spec.resolved_config()), "corpus-kit": corpus_kit.__version__}
+
+
+def _resumable(work: Path, spec: RunSpec) -> bool:
+    """An unfinished run of the same configuration (and corpus-kit version) left its work folder here."""
+    try:
+        previous = orjson.loads((work / RUN_STATE).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return False
+    return previous == _run_fingerprint(spec)
+
+
+def _write_run_state(work: Path, spec: RunSpec) -> None:
+    temporary = work / (RUN_STATE + ".tmp")
+    temporary.write_bytes(orjson.dumps(_run_fingerprint(spec)))
+    os.replace(temporary, work / RUN_STATE)
+
+
+def phase_logs(work: Path, phase: Phase) -> Path:
+    return work / "logs" if phase.name == "main" else work / "phases" / phase.name / "logs"
+
+
+def _clean_incomplete(work: Path, phase: Phase) -> None:
+    """Remove what tasks that did not complete may have left (a killed run): they run again from scratch."""
+    completions = phase_logs(work, phase) / "completions"
+    done = {path.name for path in completions.glob("*")} if completions.is_dir() else set()
+    pending = [rank for rank in range(phase.tasks) if f"{rank:05d}" not in done]
+    if not pending or phase.name != "main":
+        return  # preparation phases write each file atomically and whole; a rerun replaces them
+    staging = work / "staging"
+    if not staging.is_dir():
+        return
+    prefixes = tuple(f"{rank:05d}-" for rank in pending)
+    rejects = {f"rejects-{rank:05d}.jsonl" for rank in pending}
+    for path in staging.rglob("*"):
+        name = path.name.removesuffix(".tmp")
+        if path.is_file() and (name.startswith(prefixes) or name in rejects):
+            path.unlink()
+
+
 def _run_phase(spec: RunSpec, work: Path, phase: Phase) -> None:
-    logs = work / "logs" if phase.name == "main" else work / "phases" / phase.name / "logs"
-    executor = CorpusLocalExecutor(
-        phase.pipeline,
-        tasks=phase.tasks,
-        workers=max(1, min(spec.workers or os.cpu_count() or 1, phase.tasks)),
-        logging_dir=str(logs),
-        skip_completed=False,
-        start_method=default_start_method(),
-        verbose=spec.verbose,
-    )
+    logs = phase_logs(work, phase)
+    _clean_incomplete(work, phase)
+    workers = max(1, min(spec.workers or os.cpu_count() or 1, phase.tasks))
+    if spec.executor == "ray":
+        from corpus_kit.pipeline.executors import ray_executor
+
+        executor = ray_executor(phase.pipeline, phase.tasks, workers, str(logs))
+    else:
+        executor = CorpusLocalExecutor(
+            phase.pipeline,
+            tasks=phase.tasks,
+            workers=workers,
+            logging_dir=str(logs),
+            skip_completed=True,  # resume: tasks a killed run completed are not run again
+            start_method=default_start_method(),
+            verbose=spec.verbose,
+        )
     try:
         executor.run()
     except CorpusKitError:
@@ -386,8 +478,14 @@ def _run_phase(spec: RunSpec, work: Path, phase: Phase) -> None:
     except Exception as error:
         raise CorpusKitError(
             f"{type(error).__name__} in a pipeline task ({phase.name}); details in {logs / 'logs'}/, "
-            "fix the cause and run the command again"
+            "fix the cause and run the command again (completed tasks are not run again)"
         ) from error
+    missing = [rank for rank in range(phase.tasks) if not (logs / "completions" / f"{rank:05d}").exists()]
+    if missing:
+        raise CorpusKitError(
+            f"{len(missing)} task(s) of {phase.name} did not complete (first: {missing[0]}); details in "
+            f"{logs / 'logs'}/; run the command again to resume"
+        )
 
 
 def _contributions(pipeline: list[PipelineStep], merged: PipelineStats) -> dict[str, Any]:
@@ -426,14 +524,25 @@ def finalize(
             f"with the logs in {work}"
         )
 
-    _name_data_files(staging / "data")
-    # described in staging (paths are the same relative to OUT), so nothing moves before the checks
-    files = _describe_files(staging / "data", staging, "*.parquet", with_rows=True)
+    # a finaliser killed after it began moving folders into place: each folder is where it got to
+    marker = work / _SWAP_MARKER
+    moved = set(orjson.loads(marker.read_bytes())) if marker.exists() else set()
+
+    def place(name: str) -> Path:
+        """Folder holding ``name`` now (a missing folder describes as no files)."""
+        return output if name in moved and not (staging / name).exists() else staging
+
+    if place("data") == staging:
+        _name_data_files(staging / "data")
+    # described before anything moves (paths are the same relative to OUT)
+    files = _describe_files(place("data") / "data", place("data"), "*.parquet", with_rows=True)
     rows = sum(item.rows for item in files)
     if rows != tally.output:
         raise CorpusKitError(f"data files hold {rows} rows but {tally.output} were written; this is a bug")
-    reject_files = _describe_files(staging / "rejects", staging, "*.jsonl", with_rows=False)
-    removed_files = _describe_files(staging / "removed", staging, "*.parquet", with_rows=True)
+    reject_files = _describe_files(place("rejects") / "rejects", place("rejects"), "*.jsonl", with_rows=False)
+    removed_files = _describe_files(
+        place("removed") / "removed", place("removed"), "*.parquet", with_rows=True
+    )
 
     ledger: dict[str, dict[str, Any]] = {}
     for path in sorted((work / "sources").glob("*.json")):
