@@ -1,0 +1,157 @@
+"""Executors and resume: Slurm scripts (dry run), SIGKILL + rerun gives the same bytes, Ray == local."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+STANDARD = ROOT / "pipelines" / "standard.yaml"
+CORPUS_KIT = str(Path(sys.executable).with_name("corpus-kit"))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """6 MB of mixed zh/en JSONL in 6 files, with duplicates and PII (benchmarks/make_corpus.py)."""
+    folder = tmp_path_factory.mktemp("corpus")
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "make_corpus.py"),
+            "-o",
+            str(folder),
+            "--mb",
+            "6",
+            "--files",
+            "6",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return folder
+
+
+def _run(corpus: Path, out: Path, *extra: str, **kwargs) -> subprocess.CompletedProcess | subprocess.Popen:
+    command = [CORPUS_KIT, "run", str(STANDARD), "-i", str(corpus), "-o", str(out), "--quiet", *extra]
+    return subprocess.run(command, capture_output=True, text=True, **kwargs)
+
+
+def _data(out: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted((out / "data").glob("*.parquet"))}
+
+
+def _counts(out: Path) -> dict:
+    return json.loads((out / "manifest.json").read_text())["counts"]
+
+
+def test_sigkill_then_rerun_resumes_to_byte_identical_data(corpus: Path, tmp_path: Path) -> None:
+    reference = tmp_path / "reference"
+    started = time.monotonic()
+    done = _run(corpus, reference, "--workers", "1")
+    reference_seconds = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+
+    seed = int(os.environ.get("CORPUS_KIT_KILL_SEED", random.randrange(1 << 30)))
+    delay = random.Random(seed).uniform(0.3, 0.7) * reference_seconds
+    print(f"\nkilling after {delay:.2f} s of ~{reference_seconds:.1f} s (CORPUS_KIT_KILL_SEED={seed})")
+    out = tmp_path / "resumed"
+    command = [
+        CORPUS_KIT,
+        "run",
+        str(STANDARD),
+        "-i",
+        str(corpus),
+        "-o",
+        str(out),
+        "--quiet",
+        "--workers",
+        "2",
+    ]
+    process = subprocess.Popen(
+        command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    time.sleep(delay)
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)  # the whole machine dies: main process and workers
+    process.wait()
+    assert not (out / "manifest.json").exists() or process.returncode == 0  # killed: no dataset claimed
+
+    rerun = _run(corpus, out, "--workers", "2")
+    assert rerun.returncode == 0, rerun.stderr
+    assert _data(out) == _data(reference)  # byte-identical, and across worker counts (1 vs 2)
+    assert _counts(out) == _counts(reference)
+    assert not (out / ".corpus-kit").exists()
+
+
+def test_a_changed_configuration_does_not_resume(corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    work = out / ".corpus-kit"
+    work.mkdir(parents=True)
+    (work / "run.json").write_text('{"config_sha256": "something else", "corpus-kit": "0"}')
+    (work / "stale").write_text("left by another configuration")
+    result = _run(corpus, out, "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    assert not work.exists() and (out / "manifest.json").exists()
+
+
+def test_slurm_dry_run_writes_one_job_array_per_phase_chained(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [CORPUS_KIT, "run", str(STANDARD), "-o", str(out), "--executor", "slurm", "--dry-run",
+         "--slurm-partition", "batch", "--slurm-time", "2:00:00"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    folder = out / ".corpus-kit" / "slurm"
+    assert "submit with: bash" in result.stdout
+    scripts = sorted(path.name for path in folder.glob("*.slurm"))
+    assert scripts == [
+        "01-ck-dedup-signatures.slurm",
+        "02-ck-dedup-buckets.slurm",
+        "03-ck-dedup-clusters.slurm",
+        "04-ck-main.slurm",
+        "05-ck-finalise.slurm",
+    ]
+    contents = {name: (folder / name).read_text() for name in scripts}
+    inputs = 4  # the demo sample's four files: one task each
+    assert f"#SBATCH --array=0-{inputs - 1}" in contents["01-ck-dedup-signatures.slurm"]
+    assert "#SBATCH --array=0-42" in contents["02-ck-dedup-buckets.slurm"]  # 42 bands + exact keys
+    assert "#SBATCH --array=0-0" in contents["03-ck-dedup-clusters.slurm"]
+    for name in scripts[:4]:
+        assert "#SBATCH --partition=batch" in contents[name] and "#SBATCH --time=2:00:00" in contents[name]
+        assert "launch_pickled_pipeline" in contents[name]
+    assert (
+        "--executor local" in contents["05-ck-finalise.slurm"]
+        and "--array" not in contents["05-ck-finalise.slurm"]
+    )
+    submit = (folder / "submit.sh").read_text().splitlines()
+    jobs = [line for line in submit if line.startswith("JOB")]
+    assert len(jobs) == 5 and "--dependency" not in jobs[0]
+    for number in range(2, 6):
+        assert f"--dependency=afterok:${{JOB{number - 1}}}" in jobs[number - 1]
+    for phase in ("dedup-signatures", "dedup-buckets", "dedup-clusters"):
+        assert (out / ".corpus-kit" / "phases" / phase / "logs" / "executor.pik").is_file()
+    assert not (out / "manifest.json").exists()  # nothing ran
+
+
+@pytest.mark.slow
+def test_ray_local_cluster_gives_the_same_dataset_as_local(corpus: Path, tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    local, on_ray = tmp_path / "local", tmp_path / "ray"
+    assert _run(corpus, local, "--workers", "2").returncode == 0
+    result = _run(
+        corpus, on_ray, "--workers", "2", "--executor", "ray", env={**os.environ, "RAY_AUTH_MODE": "disabled"}
+    )
+    assert result.returncode == 0, result.stderr
+    assert _data(on_ray) == _data(local)
+    assert _counts(on_ray) == _counts(local)
