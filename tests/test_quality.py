@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
 from corpus_kit.governance.manifest import Manifest
-from corpus_kit.stages.quality import QualityRules, Rule, TextView, evaluate, load_quality_rules
+from corpus_kit.stages import quality
+from corpus_kit.stages.quality import SIGNALS, QualityRules, Rule, TextView, evaluate, load_quality_rules
 from tests.conftest import make_png, write_jsonl
 
 EN_GOOD = (
@@ -158,3 +161,152 @@ def test_quality_command_counts_per_rule_and_language(tmp_path: Path, cli) -> No
     assert manifest.counts.invariant_holds()
     removed = {row["id"] for row in pq.read_table(out / "removed").to_pylist()}
     assert removed == {"en-short", "zh-menu", "en-spam"}
+
+
+# Texts where the vectorised signals could part from their plain definitions: joiners, underscores,
+# numbers that are not digits, astral and combining characters, lone surrogates, the two characters
+# whose lowercase str.lower does not give one character at a time (U+0130, U+03A3), odd whitespace.
+EDGE_TEXTS = [
+    "",
+    " ",
+    "a",
+    "one two one two one two",
+    "don't stop-it now’s a-b-c x'-y x--y 'quoted' -dash- __init__ snake_case 1-2 ²³ Ⅻ ½ 4th 2026",
+    "ΟΔΟΣ ΣΤΟΝ ΔΡΟΜΟ. ΑΣ'Β ΑΣ.Β the THE The",
+    "İstanbul the İİ THE ThE and",
+    "\u212aelvin the \u212a",
+    "𝐀𝐁𝐂 𝐀𝐁𝐂 𝐀𝐁𝐂 emoji 😀😀 😀 𠀀𠀁𠀀𠀁 the of and",
+    "lone \ud800 surrogate \udfff the the",
+    "e\u0301cole e\u0301cole combining marks",
+    "a\u00a0b\u3000c\u2028d\u0085e\tf\x1cg the",
+    "数据" * 50,
+    "深圳市 " * 40 + "\n\n\n" + "the of and " * 10,
+    "# ... … 。。。 #tag\n• one\n- two…\n\n\n• one\nthree.",
+]
+
+
+def _reference(kind: str, text: str, rule: Rule) -> float:
+    """Each signal by its plain definition (strings, sets, Counter), as the stage first computed them."""
+    words = quality._WORD.findall(text)
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+
+    def ratio(part: float, whole: float) -> float:
+        return part / whole if whole else 0.0
+
+    def duplicates(items: list[str]) -> tuple[int, int]:
+        seen: set[str] = set()
+        count = chars = 0
+        for item in items:
+            if item in seen:
+                count, chars = count + 1, chars + len(item)
+            seen.add(item)
+        return count, chars
+
+    def ngrams() -> tuple[float, float]:
+        units = words if rule.unit == "word" else [c for c in text if not c.isspace()]
+        total, n = sum(map(len, units)), rule.n
+        if len(units) - n + 1 <= 1 or not total:
+            return 0.0, 0.0
+        grams = [tuple(units[i : i + n]) for i in range(len(units) - n + 1)]
+        counts = Counter(grams)
+        most = max(counts.values())
+        top = next(sum(map(len, g)) * most for g in grams if counts[g] == most) if most > 1 else 0
+        seen: set[tuple[str, ...]] = set()
+        covered: set[int] = set()
+        for i, gram in enumerate(grams):
+            if gram in seen:
+                covered.update(range(i, i + n))
+            seen.add(gram)
+        return top / total, sum(len(units[i]) for i in covered) / total
+
+    han = sum(1 for c in text if re.match(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]", c))
+    values = {
+        "length_chars": lambda: float(len(text.strip())),
+        "word_count": lambda: float(len(words)),
+        "mean_word_length": lambda: ratio(sum(map(len, words)), len(words)),
+        "symbol_word_ratio": lambda: ratio(
+            text.count("#") + sum(text.count(e) for e in quality._ELLIPSIS), len(words)
+        ),
+        "alphabetic_word_fraction": lambda: ratio(
+            sum(any(c.isalpha() for c in w) for w in words), len(words)
+        ),
+        "stop_word_count": lambda: float(sum(1 for w in words if w.lower() in set(rule.words))),
+        "duplicate_line_fraction": lambda: ratio(duplicates(lines)[0], len(lines)),
+        "duplicate_line_char_fraction": lambda: ratio(duplicates(lines)[1], sum(map(len, lines))),
+        "duplicate_paragraph_fraction": lambda: ratio(duplicates(paragraphs)[0], len(paragraphs)),
+        "bullet_line_fraction": lambda: ratio(
+            sum(ln.startswith(quality._BULLET) for ln in lines), len(lines)
+        ),
+        "ellipsis_line_fraction": lambda: ratio(
+            sum(ln.endswith(quality._ELLIPSIS) for ln in lines), len(lines)
+        ),
+        "terminal_punctuation_line_fraction": lambda: ratio(
+            sum(ln.endswith(quality._TERMINAL) for ln in lines), len(lines)
+        ),
+        "short_line_fraction": lambda: ratio(sum(len(ln) < rule.short_chars for ln in lines), len(lines)),
+        "phrase_count": lambda: float(sum(text.lower().count(p.lower()) for p in rule.phrases)),
+        "cjk_char_fraction": lambda: ratio(han, sum(1 for c in text if not c.isspace())),
+        "mean_line_length": lambda: ratio(sum(map(len, lines)), len(lines)),
+        "top_ngram_char_fraction": lambda: ngrams()[0],
+        "duplicate_ngram_char_fraction": lambda: ngrams()[1],
+    }
+    assert set(values) == set(SIGNALS)
+    return values[kind]()
+
+
+def _all_rules(rules: QualityRules) -> list[Rule]:
+    unique = {
+        (r.id, r.kind, r.unit, r.n): r for lang in ("en", "zh-Hans", "ja") for r in rules.for_language(lang)
+    }
+    return list(unique.values())
+
+
+def _all_texts() -> list[str]:
+    return [*GOOD.values(), *(text for drops in DROPS.values() for text in drops.values()), *EDGE_TEXTS]
+
+
+def test_words_are_exactly_what_the_word_regex_finds() -> None:
+    for text in _all_texts():
+        starts, ends = TextView(text).word_spans
+        spans = zip(starts.tolist(), ends.tolist(), strict=True)
+        assert [text[a:b] for a, b in spans] == quality._WORD.findall(text), repr(text[:40])
+
+
+def test_every_signal_equals_its_plain_definition(rules: QualityRules) -> None:
+    for text in _all_texts():
+        view = TextView(text)
+        for rule in _all_rules(rules):
+            expected = _reference(rule.kind, text, rule)
+            assert SIGNALS[rule.kind](view, rule) == pytest.approx(expected, rel=1e-12, abs=0), (
+                rule.id,
+                text[:40],
+            )
+
+
+def test_ngram_argsort_path_equals_the_packed_sort(
+    rules: QualityRules, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ngram_rules = [r for r in _all_rules(rules) if "ngram" in r.kind]
+    packed = [[SIGNALS[r.kind](TextView(t), r) for r in ngram_rules] for t in _all_texts()]
+    monkeypatch.setattr(quality._NGrams, "_PACK_LIMIT", 0)
+    assert [[SIGNALS[r.kind](TextView(t), r) for r in ngram_rules] for t in _all_texts()] == packed
+
+
+def test_hand_counted_signals() -> None:
+    # 6 words, 18 characters; "one two" occurs 3 times (6 chars each); the later 2-grams start at
+    # words 2, 3, 4 and cover words 2-5: 12 characters
+    view = TextView("one two one two one two")
+    assert view.ngram_stats("word", 2) == (1.0, 12 / 18)
+    # 4-grams: "one two one two" at words 0 and 2 (12 chars x 2, over 18; a share can pass 1)
+    assert view.ngram_stats("word", 4) == (24 / 18, 12 / 18)
+    # ties go to the n-gram seen first: "aa b" (3 chars x 2) before "c ddd" (4 x 2), of 17
+    assert TextView("aa b x c ddd y aa b z c ddd").ngram_stats("word", 2)[0] == 6 / 17
+    # characters: whitespace is not a unit; "数据数据数据" has 6, the 2-gram "数据" 3 times
+    assert TextView("数据 数据\n数据").ngram_stats("char", 2) == (1.0, 4 / 6)
+    stop = frozenset(["the", "and"])
+    assert TextView("The THE the thE and-the And's ANd").stop_words(stop) == 5
+    # U+0130 and U+03A3 (final sigma) lower word by word
+    assert TextView("İ the ΣΑΣ the").stop_words(frozenset(["the", "σας"])) == 3
+    assert TextView("ΣΑΣ. the").stop_words(frozenset(["the", "σας"])) == 2
+    assert TextView("2026 1-2 x2 ²³ Ⅻ é").alphabetic_words() == 2
