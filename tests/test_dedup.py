@@ -257,3 +257,4 @@ def test_pipeline_step_after_other_stages_and_bad_parameters(tmp_path: Path, cli
     pipeline.write_text("name: p\nsteps:\n  - dedup: {threshold: 2}\n", encoding="utf-8")
     result = cli("run", pipeline, "-i", tmp_path / "in", "-o", tmp_path / "bad", "--quiet")
     assert result.exit_code == 2 and "threshold" in result.output
+    assert "p.yaml:3:" in result.output.replace("\n", "")  # the step's line in the YAML file

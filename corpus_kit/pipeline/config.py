@@ -189,3 +189,17 @@ def load_pipeline(path: str | Path) -> PipelineConfig:
         field = ".".join(str(part) for part in location) or "(top level)"
         message = first["msg"].removeprefix("Value error, ")
         raise UsageError(f"{path}{where}: {field}: {message}") from None
+
+
+def step_lines(path: str | Path) -> list[int]:
+    """1-based line of each entry under ``steps:`` (for errors found when a step is built)."""
+    try:
+        tree = yaml.compose(Path(path).read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, yaml.YAMLError):
+        return []
+    if not isinstance(tree, yaml.MappingNode):
+        return []
+    for key, value in tree.value:
+        if getattr(key, "value", None) == "steps" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
