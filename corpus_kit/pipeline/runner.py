@@ -453,6 +453,18 @@ def _clean_incomplete(work: Path, phase: Phase) -> None:
             path.unlink()
 
 
+def _run_in_child(executor: CorpusLocalExecutor) -> None:
+    """Run a single-worker phase in a child process, so that the memory it needed goes with it."""
+    import multiprocessing
+
+    context = multiprocessing.get_context(default_start_method())
+    child = context.Process(target=executor.run)
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise RuntimeError(f"the phase's process exited with status {child.exitcode}")
+
+
 def _run_phase(spec: RunSpec, work: Path, phase: Phase) -> None:
     logs = phase_logs(work, phase)
     _clean_incomplete(work, phase)
@@ -472,7 +484,10 @@ def _run_phase(spec: RunSpec, work: Path, phase: Phase) -> None:
             verbose=spec.verbose,
         )
     try:
-        executor.run()
+        if workers == 1 and phase.name != "main" and spec.executor == "local":
+            _run_in_child(executor)  # datatrove would run it in this process, which keeps its peak memory
+        else:
+            executor.run()
     except CorpusKitError:
         raise
     except Exception as error:

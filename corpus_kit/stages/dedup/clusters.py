@@ -40,7 +40,7 @@ from corpus_kit.stages.dedup.state import (
     DedupState,
 )
 
-_VERIFY_CHUNK = 100_000
+_VERIFY_CHUNK = 20_000  # pairs per verification step: 2 x 20 MB of signature rows
 
 
 def _unique_edges(edges: np.ndarray, size: int) -> np.ndarray:
@@ -68,6 +68,14 @@ class _Signatures:
                 np.memmap(path, dtype=np.uint32, mode="r", shape=(rows, num_perm)) if rows else None
             )
         self.num_perm = num_perm
+
+    def release(self) -> None:
+        """Drop the mapped pages from this process's resident set (they stay in the page cache)."""
+        import mmap
+
+        for mapped in self.maps:
+            if mapped is not None and hasattr(mapped, "_mmap") and hasattr(mmap, "MADV_DONTNEED"):
+                mapped._mmap.madvise(mmap.MADV_DONTNEED)
 
     def rows(self, positions: np.ndarray) -> np.ndarray:
         out = np.empty((positions.size, self.num_perm), dtype=np.uint32)
