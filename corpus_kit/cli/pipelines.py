@@ -238,24 +238,6 @@ def _stage_command(
     _execute(spec, options.quiet, f"corpus-kit {step}")
 
 
-def _check_steps(pipeline: Path, spec: RunSpec) -> None:
-    """Build every step once so that a bad parameter is reported at its line of the YAML file."""
-    import tempfile
-
-    from corpus_kit.pipeline.config import step_lines
-    from corpus_kit.stages import StageContext, stage_builder
-
-    lines = step_lines(pipeline)
-    with tempfile.TemporaryDirectory() as scratch:
-        context = StageContext(work_dir=scratch, removed_dir=None, base_dir=str(spec.base_dir))
-        for index, step in enumerate(spec.steps):
-            try:
-                stage_builder(step.name)(step.params, context)
-            except UsageError as error:
-                where = f":{lines[index]}" if index < len(lines) else ""
-                raise UsageError(f"{pipeline}{where}: {error}") from None
-
-
 InputsArgument = Annotated[
     list[str], typer.Argument(help="Input files, folders or globs.", show_default=False)
 ]
@@ -310,7 +292,6 @@ def run(
     spec = _build_spec(
         config, pipeline.resolve().parent, inputs, output or Path("output") / config.name, options
     )
-    _check_steps(pipeline, spec)
     spec = replace(
         spec,
         keep_removed=keep_removed or spec.keep_removed,
@@ -321,6 +302,15 @@ def run(
     )
     try:
         _execute(spec, options.quiet, f"corpus-kit run {config.name}")
+    except UsageError as error:
+        index = getattr(error, "step_index", None)
+        if index is None:
+            raise
+        from corpus_kit.pipeline.config import step_lines
+
+        lines = step_lines(pipeline)
+        where = f":{lines[index]}" if index < len(lines) else ""
+        raise UsageError(f"{pipeline}{where}: {error}") from None
     except SlurmLaunched as launched:
         action = "wrote" if dry_run else "submitted"
         typer.echo(

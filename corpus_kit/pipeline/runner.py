@@ -176,10 +176,14 @@ def prepare_output(output: Path, overwrite: bool) -> None:
 
 def _stage_steps(spec: RunSpec, work: Path, staging: Path, keep_removed: bool) -> list[PipelineStep]:
     steps = []
-    for step in spec.steps:
+    for index, step in enumerate(spec.steps):
         removed = str(staging / "removed" / step.name) if keep_removed else None
         context = StageContext(work_dir=str(work), removed_dir=removed, base_dir=str(spec.base_dir))
-        steps.append(stage_builder(step.name)(step.params, context))
+        try:
+            steps.append(stage_builder(step.name)(step.params, context))
+        except UsageError as error:
+            error.step_index = index  # type: ignore[attr-defined]  # lets `run` name the YAML line
+            raise
     return steps
 
 
