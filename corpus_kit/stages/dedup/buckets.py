@@ -87,37 +87,47 @@ class DedupBuckets(PipelineStep):
 
     @property
     def tasks(self) -> int:
-        return self.config.bands + 1
+        """Bands (+ exact keys) dealt out to at most 8 tasks: fewer, longer tasks cost less start-up."""
+        return min(self.config.bands + 1, 8)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         state = DedupState(self.state_dir)
         with self.track_time():
             ranks, kinds = load_kinds(state)
             has_text = (kinds == KIND_TEXT) | (kinds == KIND_MEDIA)
-            if rank == self.config.bands:
-                keys = (
-                    np.concatenate([np.load(state.docs(task))["exact_lo"] for task in ranks])
-                    if ranks
-                    else None
-                )
-                name = "exact"
-            elif self.config.near and rank < self.config.bands:
-                keys = np.concatenate(
-                    [np.fromfile(state.band(rank, task), dtype=np.uint64) for task in ranks]
-                )
-                name = f"band-{rank:03d}"
-            else:
-                keys, name = None, f"band-{rank:03d}"
-            if keys is None or keys.size == 0:
-                edges = np.empty((0, 2), np.int64)
-            else:
-                if keys.size != kinds.size:
-                    raise RuntimeError(
-                        f"dedup state is inconsistent: {keys.size} keys for {kinds.size} documents"
-                    )
-                keys ^= kinds * _KIND_SALT  # uint8 * uint64 scalar: no 8-byte temporary per document
-                edges = run_edges(keys, has_text)
-            write_edges(state.edges(name), edges)
-            self.stat_update("candidate_pairs", value=int(edges.shape[0]))
+            counts = [int(np.load(state.docs(task))["kind"].size) for task in ranks]
+            for band in range(rank, self.config.bands + 1, self.tasks):
+                self._bucket(state, band, ranks, counts, kinds, has_text)
         return
         yield
+
+    def _bucket(
+        self,
+        state: DedupState,
+        band: int,
+        ranks: list[int],
+        counts: list[int],
+        kinds: np.ndarray,
+        has_text: np.ndarray,
+    ) -> None:
+        """Edges of one LSH band (``band < bands``) or of the exact keys (``band == bands``)."""
+        keys: np.ndarray | None = None
+        if band == self.config.bands:
+            name = "exact"
+            if ranks:
+                keys = np.concatenate([np.load(state.docs(task))["exact_lo"] for task in ranks])
+        else:
+            name = f"band-{band:03d}"
+            if self.config.near:
+                keys = load_column([str(state.band(band, task)) for task in ranks], counts)
+        if keys is None or keys.size == 0:
+            edges = np.empty((0, 2), np.int64)
+        else:
+            if keys.size != kinds.size:
+                raise RuntimeError(
+                    f"dedup state is inconsistent: {keys.size} keys for {kinds.size} documents"
+                )
+            keys ^= kinds * _KIND_SALT
+            edges = run_edges(keys, has_text)
+        write_edges(state.edges(name), edges)
+        self.stat_update("candidate_pairs", value=int(edges.shape[0]))
