@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from corpus_kit.governance.manifest import Manifest
-from corpus_kit.utils import format_size
+from corpus_kit.utils import atomic_write_bytes, format_size
 
 REPORT_NAME = "report.html"
 
@@ -744,7 +743,5 @@ def write_report(output: Path, manifest: Manifest) -> Path:
     stats = collect_lengths(output, manifest)
     page = render_report(manifest, stats)
     path = output / REPORT_NAME
-    tmp = output / (REPORT_NAME + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_bytes(path, page.encode("utf-8"))
     return path

@@ -53,7 +53,7 @@ from corpus_kit.io.parquet_writer import ParquetShardWriter, open_parquet_writer
 from corpus_kit.io.readers import MixedReader, ReadOptions, TaskFolders
 from corpus_kit.pipeline.executor import CorpusLocalExecutor, restore_console_logs, silence_console_logs
 from corpus_kit.stages import StageContext, stage_builder
-from corpus_kit.utils import sha256_file
+from corpus_kit.utils import atomic_write_bytes, sha256_file
 
 WORK_DIR_NAME = ".corpus-kit"
 _OWNED_NAMES = {
@@ -174,9 +174,12 @@ def prepare_output(output: Path, overwrite: bool) -> None:
         )
 
 
-def _stage_steps(spec: RunSpec, work: Path, staging: Path, keep_removed: bool) -> list[PipelineStep]:
+def _stage_steps(
+    spec: RunSpec, work: Path, staging: Path, keep_removed: bool, count: int | None = None
+) -> list[PipelineStep]:
+    """The pipeline's stages, built; ``count``: only the first ``count`` of them."""
     steps = []
-    for index, step in enumerate(spec.steps):
+    for index, step in enumerate(spec.steps[:count]):
         removed = str(staging / "removed" / step.name) if keep_removed else None
         context = StageContext(work_dir=str(work), removed_dir=removed, base_dir=str(spec.base_dir))
         try:
@@ -231,7 +234,7 @@ def build_phases(spec: RunSpec, work: Path, pipeline: list[PipelineStep]) -> lis
                     sources=str(scratch / "sources"),
                     progress=str(work / "progress" / preparation.name),
                 )
-                earlier = _stage_steps(spec, work, scratch, keep_removed=False)[: index - 1]
+                earlier = _stage_steps(spec, work, scratch, keep_removed=False, count=index - 1)
                 steps = [MixedReader(spec.units, spec.read, folders), *earlier, *preparation.steps]
                 phases.append(Phase(preparation.name, steps, tasks, index))
             else:
@@ -430,9 +433,7 @@ def _resumable(work: Path, spec: RunSpec) -> bool:
 
 
 def _write_run_state(work: Path, spec: RunSpec) -> None:
-    temporary = work / (RUN_STATE + ".tmp")
-    temporary.write_bytes(orjson.dumps(_run_fingerprint(spec)))
-    os.replace(temporary, work / RUN_STATE)
+    atomic_write_bytes(work / RUN_STATE, orjson.dumps(_run_fingerprint(spec)))
 
 
 def phase_logs(work: Path, phase: Phase) -> Path:

@@ -115,11 +115,12 @@ class LanguageIdentifier:
         self._backend: Any = None
         self._simplified_only: frozenset[str] | None = None
         self._traditional_only: frozenset[str] | None = None
+        self._masks: tuple[np.ndarray, np.ndarray] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_backend"] = None
-        state.pop("_masks", None)
+        state["_masks"] = None
         return state
 
     def identify(self, text: str) -> tuple[str, float]:
@@ -160,7 +161,7 @@ class LanguageIdentifier:
         return "zh-Hant" if traditional > simplified else "zh-Hans"
 
     def _variant_masks(self) -> tuple[np.ndarray, np.ndarray]:
-        masks = getattr(self, "_masks", None)
+        masks = self._masks
         if masks is None:
             table = _script_table()
             masks = tuple(np.zeros(0x10000, dtype=bool) for _ in range(2))

@@ -10,23 +10,16 @@ salted with the kind; documents without text take no part.
 
 from __future__ import annotations
 
+import io
 import os
 
 import numpy as np
 from datatrove.data import DocumentsPipeline
-from datatrove.pipeline.base import PipelineStep
 
-from corpus_kit.stages.dedup.config import DedupConfig
-from corpus_kit.stages.dedup.state import KIND_MEDIA, KIND_TEXT, DedupState
+from corpus_kit.stages.dedup.state import KIND_MEDIA, KIND_TEXT, DedupPhase, DedupState
+from corpus_kit.utils import atomic_write_bytes
 
 _KIND_SALT = np.uint64(0x9E3779B97F4A7C15)
-
-
-def load_kinds(state: DedupState) -> tuple[list[int], np.ndarray]:
-    """Ranks in order and the kind of every document in global order."""
-    ranks = state.ranks()
-    kinds = [np.load(state.docs(rank))["kind"] for rank in ranks]
-    return ranks, np.concatenate(kinds) if kinds else np.empty(0, np.uint8)
 
 
 def run_edges(keys: np.ndarray, eligible: np.ndarray | None = None) -> np.ndarray:
@@ -68,22 +61,15 @@ def load_column(paths: list[str], counts: list[int], dtype: type = np.uint64) ->
 
 
 def write_edges(path: str | os.PathLike[str], edges: np.ndarray) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    temporary = f"{path}.tmp.npy"
-    np.save(temporary, edges)
-    os.replace(temporary, path)
+    buffer = io.BytesIO()
+    np.save(buffer, edges)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
-class DedupBuckets(PipelineStep):
+class DedupBuckets(DedupPhase):
     """Candidate pairs from LSH bands (near) and from exact keys; one band per task."""
 
     name = "🪣 dedup buckets"
-    type = "🫂 - DEDUP"
-
-    def __init__(self, state_dir: str, config: DedupConfig):
-        super().__init__()
-        self.state_dir = state_dir
-        self.config = config
 
     @property
     def tasks(self) -> int:
@@ -93,9 +79,8 @@ class DedupBuckets(PipelineStep):
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         state = DedupState(self.state_dir)
         with self.track_time():
-            ranks, kinds = load_kinds(state)
+            ranks, counts, kinds = state.kinds()
             has_text = (kinds == KIND_TEXT) | (kinds == KIND_MEDIA)
-            counts = [int(np.load(state.docs(task))["kind"].size) for task in ranks]
             for band in range(rank, self.config.bands + 1, self.tasks):
                 self._bucket(state, band, ranks, counts, kinds, has_text)
         return
@@ -115,7 +100,7 @@ class DedupBuckets(PipelineStep):
         if band == self.config.bands:
             name = "exact"
             if ranks:
-                keys = np.concatenate([np.load(state.docs(task))["exact_lo"] for task in ranks])
+                keys = state.column("exact_lo", ranks)
         else:
             name = f"band-{band:03d}"
             if self.config.near:

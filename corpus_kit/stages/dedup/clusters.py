@@ -23,10 +23,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from datatrove.data import DocumentsPipeline
-from datatrove.pipeline.base import PipelineStep
 
-from corpus_kit.stages.dedup.buckets import load_kinds, run_edges
-from corpus_kit.stages.dedup.config import DedupConfig
+from corpus_kit.stages.dedup.buckets import run_edges
 from corpus_kit.stages.dedup.minhash import EMPTY_BIN
 from corpus_kit.stages.dedup.state import (
     ITEM_IMAGE,
@@ -37,8 +35,10 @@ from corpus_kit.stages.dedup.state import (
     REASON_MEDIA,
     REASON_NEAR,
     REASONS,
+    DedupPhase,
     DedupState,
 )
+from corpus_kit.utils import atomic_write_bytes
 
 _VERIFY_CHUNK = 20_000  # pairs per verification step: 2 x 20 MB of signature rows
 
@@ -102,16 +102,10 @@ def connected_labels(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return nodes, labels.astype(np.int64)
 
 
-class DedupClusters(PipelineStep):
+class DedupClusters(DedupPhase):
     """Verified duplicate clusters and, per input task, what the filter must do to which record."""
 
     name = "🧩 dedup clusters"
-    type = "🫂 - DEDUP"
-
-    def __init__(self, state_dir: str, config: DedupConfig):
-        super().__init__()
-        self.state_dir = state_dir
-        self.config = config
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         with self.track_time():
@@ -121,16 +115,12 @@ class DedupClusters(PipelineStep):
 
     def _cluster(self, state: DedupState) -> None:
         config = self.config
-        ranks, kinds = load_kinds(state)
-        counts = np.array([np.load(state.docs(task))["kind"].size for task in ranks], dtype=np.int64)
+        ranks, task_counts, kinds = state.kinds()
+        counts = np.array(task_counts, dtype=np.int64)
         offsets = np.concatenate(([0], np.cumsum(counts)[:-1])) if ranks else np.zeros(0, np.int64)
         size = int(kinds.size)
-        exact_lo = (
-            np.concatenate([np.load(state.docs(task))["exact_lo"] for task in ranks]) if ranks else None
-        )
-        exact_hi = (
-            np.concatenate([np.load(state.docs(task))["exact_hi"] for task in ranks]) if ranks else None
-        )
+        exact_lo = state.column("exact_lo", ranks)
+        exact_hi = state.column("exact_hi", ranks)
         summary: dict[str, Any] = {"documents": size, "candidate_pairs": 0, "verified_pairs": 0}
 
         text_edges = [np.empty((0, 2), np.int64)]
@@ -194,17 +184,13 @@ class DedupClusters(PipelineStep):
             state,
             ranks,
             offsets,
-            counts,
             nodes,
             survivor,
             label_size[labels] if labels.size else labels,
             reasons,
         )
         summary["parameters"] = config.as_record()
-        state.summary.parent.mkdir(parents=True, exist_ok=True)
-        temporary = state.summary.with_suffix(".tmp")
-        temporary.write_text(json.dumps(summary, indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(temporary, state.summary)
+        atomic_write_bytes(state.summary, json.dumps(summary, indent=1, sort_keys=True).encode("utf-8"))
 
     def _verify(
         self, state: DedupState, ranks: list[int], offsets: np.ndarray, candidates: np.ndarray
@@ -294,7 +280,6 @@ class DedupClusters(PipelineStep):
         state: DedupState,
         ranks: list[int],
         offsets: np.ndarray,
-        counts: np.ndarray,
         nodes: np.ndarray,
         survivor: np.ndarray,
         cluster_size: np.ndarray,
@@ -320,8 +305,6 @@ class DedupClusters(PipelineStep):
                     "dup_count": pa.array(cluster_size[mask], type=pa.int32()),
                 }
             )
-            path = state.decisions(task)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(table, str(path) + ".tmp")
-            os.replace(str(path) + ".tmp", path)
-        del counts
+            buffer = pa.BufferOutputStream()
+            pq.write_table(table, buffer)
+            atomic_write_bytes(state.decisions(task), buffer.getvalue().to_pybytes())

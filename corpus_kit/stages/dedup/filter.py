@@ -7,7 +7,7 @@ not deterministic) stops the run instead of dropping the wrong records.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -39,7 +39,6 @@ class Preparation:
     steps: list[PipelineStep]
     tasks: int | None = None
     after_input: bool = False
-    meta: dict[str, Any] = field(default_factory=dict)
 
 
 class DedupFilter(BaseFilter):

@@ -7,15 +7,14 @@ reader, same earlier stages, same task count), so positions line up. Yields noth
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 from datatrove.data import Document, DocumentsPipeline, MediaType
-from datatrove.pipeline.base import PipelineStep
 
-from corpus_kit.stages.dedup.config import DedupConfig
 from corpus_kit.stages.dedup.minhash import band_hashes, exact_key, normalize_text, signatures
 from corpus_kit.stages.dedup.state import (
     ITEM_AUDIO,
@@ -25,8 +24,10 @@ from corpus_kit.stages.dedup.state import (
     KIND_MEDIA,
     KIND_MEDIA_ONLY,
     KIND_TEXT,
+    DedupPhase,
     DedupState,
 )
+from corpus_kit.utils import atomic_write_bytes
 
 NO_PHASH = np.uint64(0)  # with has_phash False
 
@@ -52,16 +53,10 @@ class _AppendFile:
         os.replace(self.path + ".tmp", self.path)
 
 
-class DedupSignatures(PipelineStep):
+class DedupSignatures(DedupPhase):
     """Fingerprints of every document, written under ``WORK/dedup`` for the bucket and cluster phases."""
 
     name = "🫆 dedup signatures"
-    type = "🫂 - DEDUP"
-
-    def __init__(self, state_dir: str, config: DedupConfig):
-        super().__init__()
-        self.state_dir = state_dir
-        self.config = config
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         state = DedupState(self.state_dir)
@@ -164,11 +159,14 @@ class DedupSignatures(PipelineStep):
         checks: list[int],
         items: dict[str, list[Any]],
     ) -> None:
-        path = state.docs(rank)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(path.name + ".tmp.npz")
+        table = pa.table({"id": pa.array(ids, type=pa.string())})
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        atomic_write_bytes(state.ids(rank), sink.getvalue().to_pybytes())
+        arrays = io.BytesIO()
         np.savez(
-            temporary,
+            arrays,
             kind=np.asarray(kinds, dtype=np.uint8),
             exact_lo=np.asarray(exact_lo, dtype=np.uint64),
             exact_hi=np.asarray(exact_hi, dtype=np.uint64),
@@ -180,10 +178,4 @@ class DedupSignatures(PipelineStep):
             item_phash=np.asarray(items["phash"], dtype=np.uint64),
             item_has_phash=np.asarray(items["has_phash"], dtype=bool),
         )
-        ids_path = state.ids(rank)
-        ids_path.parent.mkdir(parents=True, exist_ok=True)
-        table = pa.table({"id": pa.array(ids, type=pa.string())})
-        with pa.OSFile(str(ids_path) + ".tmp", "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table)
-        os.replace(str(ids_path) + ".tmp", ids_path)
-        os.replace(temporary, path)  # last: its presence marks the task's state complete
+        atomic_write_bytes(state.docs(rank), arrays.getvalue())  # last: marks the task's state complete

@@ -20,6 +20,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+from datatrove.pipeline.base import PipelineStep
+
+from corpus_kit.stages.dedup.config import DedupConfig
+
 KIND_TEXT = 0  # text, no media
 KIND_MEDIA = 1  # text and media
 KIND_MEDIA_ONLY = 2  # media, empty text
@@ -59,3 +64,26 @@ class DedupState:
 
     def ranks(self) -> list[int]:
         return sorted(int(path.stem) for path in (self.root / "docs").glob("*.npz"))
+
+    def column(self, name: str, ranks: list[int], dtype: type = np.uint64) -> np.ndarray:
+        """One per-document array of the ``docs`` files, over ``ranks`` in order (global positions)."""
+        parts = [np.load(self.docs(rank))[name] for rank in ranks]
+        return np.concatenate(parts) if parts else np.empty(0, dtype)
+
+    def kinds(self) -> tuple[list[int], list[int], np.ndarray]:
+        """Tasks in order, their document counts, and every document's kind in global order."""
+        ranks = self.ranks()
+        parts = [np.load(self.docs(rank))["kind"] for rank in ranks]
+        kinds = np.concatenate(parts) if parts else np.empty(0, np.uint8)
+        return ranks, [part.size for part in parts], kinds
+
+
+class DedupPhase(PipelineStep):
+    """Base of the steps of the preparation phases: they share the state folder and the settings."""
+
+    type = "🫂 - DEDUP"
+
+    def __init__(self, state_dir: str, config: DedupConfig):
+        super().__init__()
+        self.state_dir = state_dir
+        self.config = config
