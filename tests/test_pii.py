@@ -5,13 +5,22 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import random
+import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
 from corpus_kit.governance.manifest import Manifest
-from corpus_kit.stages.pii import HASH_KEY_ENV, PiiScrubber, mask_value
+from corpus_kit.stages.pii import (
+    HASH_KEY_ENV,
+    PiiScrubber,
+    digit_runs,
+    mask_value,
+    prescan_hits,
+    windows_around,
+)
 from corpus_kit.stages.pii_recognizers import (
     bank_card,
     cn_id_card,
@@ -104,6 +113,35 @@ def test_labelled_set_recall_decoys_and_prescan_equivalence() -> None:
     full = PiiScrubber(prescan=False)
     for text, _, _ in docs:
         assert [(r.start, r.end) for r in ours.find(text)] == [(r.start, r.end) for r in full.find(text)]
+
+
+# the pre-scan as one regex, as it was first written: the vectorised pre-scan must cover it
+_REFERENCE_PRESCAN = re.compile(
+    r"(?:\d[ \-()（）]?){6,}"
+    r"|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"
+    r"|@"
+    r"|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:"
+    r"|[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-HJ-NP-Z]"
+)
+
+
+def _covered(windows: list[tuple[int, int]]) -> set[int]:
+    return {position for start, end in windows for position in range(start, end)}
+
+
+def test_prescan_covers_the_reference_pattern_everywhere() -> None:
+    """Random texts dense in digits, separators, dots, colons, hex letters, plates and full-width or
+    Arabic-Indic digits: every window of the one-regex pre-scan lies inside the fast pre-scan's."""
+    rng = random.Random(5)
+    alphabet = "0123456789" * 4 + " -()（）.:@@abcdefABCDEFXYZ京沪粤苏电话号码，。\n" + "０１２３٣٤𝟘𝟙"
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 160)))
+        reference = [match.span() for match in _REFERENCE_PRESCAN.finditer(text)]
+        ours = prescan_hits(text)
+        assert ours == sorted(ours)
+        assert _covered(windows_around(text, reference, 24)) <= _covered(windows_around(text, ours, 24)), text
+        runs = [match.span() for match in re.finditer(r"(?:\d[ \-()（）]?){6,}", text)]
+        assert digit_runs(text) == runs, text
 
 
 def test_operators(monkeypatch) -> None:
