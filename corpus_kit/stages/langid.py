@@ -63,6 +63,7 @@ def _letters(pattern: re.Pattern[str], text: str) -> int:
 
 
 _HAN_CODE, _KANA_CODE, _HANGUL_CODE, _OTHER_CODE = 1, 2, 3, 4
+_SIMPLIFIED_ONLY, _TRADITIONAL_ONLY = 1, 2
 
 
 @lru_cache(maxsize=1)
@@ -87,12 +88,14 @@ def _code_points(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
-def script_counts(text: str) -> tuple[int, int, int, int]:
+def script_counts(text: str, codes: np.ndarray | None = None) -> tuple[int, int, int, int]:
     """(Han, Kana, Hangul, other letters) characters of ``text``: one table lookup instead of 4 regex passes.
 
-    Code points beyond the BMP (CJK extension B and up, rare) are counted with the patterns.
+    ``codes``: the text's code points, when the caller has them. Code points beyond the BMP (CJK
+    extension B and up, rare) are counted with the patterns.
     """
-    codes = _code_points(text)
+    if codes is None:
+        codes = _code_points(text)
     table = _script_table()
     counts = np.bincount(table[np.minimum(codes, 0xFFFF)], minlength=5)
     han, kana, hangul, other = (int(value) for value in counts[1:5])
@@ -115,17 +118,18 @@ class LanguageIdentifier:
         self._backend: Any = None
         self._simplified_only: frozenset[str] | None = None
         self._traditional_only: frozenset[str] | None = None
-        self._masks: tuple[np.ndarray, np.ndarray] | None = None
+        self._variants: np.ndarray | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_backend"] = None
-        state["_masks"] = None
+        state["_variants"] = None
         return state
 
     def identify(self, text: str) -> tuple[str, float]:
         rules = self.rules
-        han, kana, hangul, other = script_counts(text)
+        codes = _code_points(text)
+        han, kana, hangul, other = script_counts(text, codes)
         if (
             han + kana + hangul + other < rules.min_letters
             and (han + kana + hangul) * rules.han_weight < rules.min_letters
@@ -138,39 +142,46 @@ class LanguageIdentifier:
         if hangul * rules.han_weight > max(han * rules.han_weight, other):
             return "ko", round(hangul * rules.han_weight / total, 4)
         if han * rules.han_weight >= other:
-            return self._chinese_variant(text), round(han * rules.han_weight / total, 4)
+            return self._chinese_variant(text, codes), round(han * rules.han_weight / total, 4)
         return self._backend_identify(text)
 
-    def _chinese_variant(self, text: str) -> str:
+    def _chinese_variant(self, text: str, codes: np.ndarray | None = None) -> str:
         if self._simplified_only is None:
             from hanzidentifier import helpers
 
             shared = helpers.SHARED_CHARACTERS
             self._simplified_only = frozenset(helpers.SIMPLIFIED_CHARACTERS - shared)
             self._traditional_only = frozenset(helpers.TRADITIONAL_CHARACTERS - shared)
-        codes = _code_points(text)
+        if codes is None:
+            codes = _code_points(text)
         if codes.size and codes.max() <= 0xFFFF:  # distinct BMP Han characters, counted with lookup tables
-            simplified_mask, traditional_mask = self._variant_masks()
-            distinct = np.unique(codes)
-            simplified = int(np.count_nonzero(simplified_mask[distinct]))
-            traditional = int(np.count_nonzero(traditional_mask[distinct]))
+            table = self._variant_table()
+            # only the characters of one system are sorted, not the whole text
+            distinct = np.unique(codes[table[codes] != 0])
+            counts = np.bincount(table[distinct], minlength=3)
+            simplified, traditional = int(counts[_SIMPLIFIED_ONLY]), int(counts[_TRADITIONAL_ONLY])
         else:
             characters = set("".join(_HAN.findall(text)))
             simplified = len(characters & self._simplified_only)
             traditional = len(characters & self._traditional_only)  # type: ignore[operator]
         return "zh-Hant" if traditional > simplified else "zh-Hans"
 
-    def _variant_masks(self) -> tuple[np.ndarray, np.ndarray]:
-        masks = self._masks
-        if masks is None:
-            table = _script_table()
-            masks = tuple(np.zeros(0x10000, dtype=bool) for _ in range(2))
-            for mask, characters in zip(masks, (self._simplified_only, self._traditional_only), strict=True):
+    def _variant_table(self) -> np.ndarray:
+        """``_SIMPLIFIED_ONLY`` / ``_TRADITIONAL_ONLY`` / 0 for every BMP code point."""
+        table = self._variants
+        if table is None:
+            han = _script_table() == _HAN_CODE  # only what the Han pattern would have matched
+            table = np.zeros(0x10000, dtype=np.uint8)
+            for value, characters in (
+                (_SIMPLIFIED_ONLY, self._simplified_only),
+                (_TRADITIONAL_ONLY, self._traditional_only),
+            ):
                 codes = [ord(char) for char in characters or () if len(char) == 1 and ord(char) <= 0xFFFF]
+                mask = np.zeros(0x10000, dtype=bool)
                 mask[np.asarray(codes, dtype=np.int64)] = True
-                mask &= table == _HAN_CODE  # only what the Han pattern would have matched
-            self._masks = masks
-        return masks
+                table[mask & han] = value
+            self._variants = table
+        return table
 
     def _backend_identify(self, text: str) -> tuple[str, float]:
         sample = _WHITESPACE.sub(" ", text[: self.rules.sample_chars]).strip()
