@@ -118,17 +118,24 @@ def _utf8_array(encoded: list[bytes], validity: pa.Buffer | None, null_count: in
     )
 
 
-def _string_array(values: list[str | None]) -> pa.Array:
+def string_array(values: list[str | None]) -> pa.Array:
+    """``pa.array(values, pa.string())`` without importing pandas."""
     validity, null_count = _validity(values)
     return _utf8_array(
         [value.encode() if value is not None else b"" for value in values], validity, null_count
     )
 
 
+def numpy_array(values: np.ndarray, arrow_type: pa.DataType) -> pa.Array:
+    """``pa.array(values, arrow_type)`` for a NumPy array of a fixed-width type, without importing pandas."""
+    dense = np.ascontiguousarray(values, dtype=arrow_type.to_pandas_dtype())
+    return pa.Array.from_buffers(arrow_type, len(dense), [None, pa.py_buffer(dense)])
+
+
 def _to_arrow(values: list[Any], arrow_type: pa.DataType) -> pa.Array:
     count = len(values)
     if pa.types.is_string(arrow_type):
-        return _string_array(values)
+        return string_array(values)
     if pa.types.is_list(arrow_type):
         if any(values):
             return pa.array(values, type=arrow_type)

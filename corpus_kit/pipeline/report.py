@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -120,6 +121,19 @@ def _bin_index(lengths: np.ndarray) -> np.ndarray:
     return np.where(lengths <= 0, 0, np.searchsorted(EDGES, lengths, side="right"))
 
 
+def _int_values(array: pa.Array, fill: int) -> np.ndarray:
+    """An integer array as int64, nulls replaced by ``fill``, read from its buffers (``to_numpy`` and
+    ``fill_null`` import pandas: ~0.2 s of a run's finalising)."""
+    width = array.type.bit_width // 8
+    validity, data = array.buffers()
+    values = np.frombuffer(data, dtype=f"<i{width}", count=len(array), offset=array.offset * width)
+    values = values.astype(np.int64)
+    if array.null_count:
+        bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+        values[bits[array.offset : array.offset + len(array)] == 0] = fill
+    return values
+
+
 def collect_lengths(output: Path, manifest: Manifest) -> LengthStats:
     """Stream the text (and language) column of every data file, batch by batch.
 
@@ -140,8 +154,7 @@ def collect_lengths(output: Path, manifest: Manifest) -> LengthStats:
         stats.has_language |= has_language
         columns = ["text", "language"] if has_language else ["text"]
         for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=columns):
-            lengths = pc.fill_null(pc.utf8_length(batch.column("text")), 0)
-            values = lengths.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+            values = _int_values(pc.utf8_length(batch.column("text")), fill=0)
             if values.size == 0:
                 continue
             bins = _bin_index(values)
@@ -152,11 +165,9 @@ def collect_lengths(output: Path, manifest: Manifest) -> LengthStats:
             if not has_language:
                 continue
             encoded = pc.dictionary_encode(batch.column("language"))
-            indices = encoded.indices.to_numpy(zero_copy_only=False)
-            null_mask = encoded.indices.is_null().to_numpy(zero_copy_only=False)
             keys: list[str | None] = [str(v) for v in encoded.dictionary.to_pylist()]
             # null languages get the code len(keys); one bincount per batch gives every language
-            codes = np.where(null_mask, len(keys), indices).astype(np.int64)
+            codes = _int_values(encoded.indices, fill=len(keys))
             counts = np.bincount(codes * N_BINS + bins, minlength=(len(keys) + 1) * N_BINS)
             for code, key in enumerate([*keys, None]):
                 block = counts[code * N_BINS : (code + 1) * N_BINS]

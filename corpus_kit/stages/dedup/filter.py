@@ -68,7 +68,8 @@ class DedupFilter(BaseFilter):
         state = DedupState(self.state_dir)
         try:
             checks = np.load(state.docs(rank))["id_check"]
-            decisions = pq.read_table(state.decisions(rank)).to_pylist()
+            # ParquetFile, not read_table: that would import pyarrow.dataset in every worker
+            decisions = pq.ParquetFile(state.decisions(rank)).read().to_pylist()
         except OSError as error:
             raise CorpusKitError(
                 f"dedup state for task {rank} is missing ({error}); run the command again"

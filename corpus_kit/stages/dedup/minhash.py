@@ -160,6 +160,11 @@ def _code_point_hashes(seed: int) -> tuple[np.ndarray, np.ndarray]:
 _WORD_POSITIONS = 64  # characters beyond this offset in a word reuse the position multipliers cyclically
 
 
+@lru_cache(maxsize=8)
+def _position_multipliers(seed: int) -> np.ndarray:
+    return _odd_randoms(_WORD_POSITIONS, seed + 2)
+
+
 def shingle_hashes(
     texts: Sequence[str], ngram_unspaced: int, ngram_spaced: int, seed: int = 1
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -176,34 +181,35 @@ def shingle_hashes(
     # word tokens, computed on the word characters only (few in Chinese text): a position-aware sum
     word_chars = np.flatnonzero(classes == _SPACED)
     is_token = classes == _UNSPACED
-    word_starts = word_hash = None
+    word_hash = None
     if word_chars.size:
         starts_here = np.ones(word_chars.size, dtype=bool)
         starts_here[1:] = word_chars[1:] != word_chars[:-1] + 1
         start_slots = np.flatnonzero(starts_here)
-        ordinal = np.arange(word_chars.size, dtype=np.int64)
-        offset = ordinal - np.maximum.accumulate(np.where(starts_here, ordinal, 0))
-        position_multipliers = _odd_randoms(_WORD_POSITIONS, seed + 2)
-        hashed = word_char_hash[codes[word_chars]] * position_multipliers[offset % _WORD_POSITIONS]
-        running = np.cumsum(hashed, dtype=np.uint64)  # wraps modulo 2**64, which is what we want
         end_slots = np.concatenate((start_slots[1:] - 1, [word_chars.size - 1]))
+        # offset of each character in its word (mod _WORD_POSITIONS, a power of two)
+        offset = np.arange(word_chars.size, dtype=np.int64)
+        offset -= np.repeat(start_slots, end_slots - start_slots + 1)
+        offset &= _WORD_POSITIONS - 1
+        hashed = word_char_hash[codes[word_chars]]
+        hashed *= _position_multipliers(seed)[offset]
+        running = np.cumsum(hashed, dtype=np.uint64)  # wraps modulo 2**64, which is what we want
         before = np.where(start_slots > 0, running[np.maximum(start_slots - 1, 0)], np.uint64(0))
         word_hash = mix64(running[end_slots] - before)
-        word_starts = word_chars[start_slots]
-        is_token[word_starts] = True
+        is_token[word_chars[start_slots]] = True
 
     token_positions = np.flatnonzero(is_token)
     if token_positions.size == 0:
         return np.empty(0, np.uint64), np.empty(0, np.int64)
+    token_is_char = classes[token_positions] == _UNSPACED
     token_hash = char_token_hash[codes[token_positions]]
-    if word_starts is not None:
-        token_hash[np.searchsorted(token_positions, word_starts)] = word_hash
+    if word_hash is not None:
+        token_hash[~token_is_char] = word_hash  # the other tokens are the word starts, in word order
     token_doc = np.searchsorted(doc_starts, token_positions, side="right") - 1
 
     tokens = token_hash.size
     multipliers = _odd_randoms(max(ngram_unspaced, ngram_spaced), seed + 3)
     widths = {ngram_unspaced, ngram_spaced}
-    token_is_char = classes[token_positions] == _UNSPACED if len(widths) > 1 else None
     shingles = np.zeros(tokens, dtype=np.uint64)
     valid = np.zeros(tokens, dtype=bool)
     for width in sorted(widths):
@@ -214,7 +220,7 @@ def shingle_hashes(
         for k in range(1, width):
             combined += token_hash[k : k + last] * multipliers[k]
         inside = token_doc[width - 1 : width - 1 + last] == token_doc[:last]
-        if token_is_char is not None:
+        if len(widths) > 1:
             inside &= token_is_char[:last] if width == ngram_unspaced else ~token_is_char[:last]
         shingles[:last][inside] = combined[inside]
         valid[:last] |= inside

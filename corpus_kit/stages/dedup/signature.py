@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 from datatrove.data import Document, DocumentsPipeline, MediaType
 
+from corpus_kit.io.parquet_writer import string_array
 from corpus_kit.stages.dedup.minhash import band_hashes, exact_key, normalize_text, signatures
 from corpus_kit.stages.dedup.state import (
     ITEM_AUDIO,
@@ -159,7 +160,7 @@ class DedupSignatures(DedupPhase):
         checks: list[int],
         items: dict[str, list[Any]],
     ) -> None:
-        table = pa.table({"id": pa.array(ids, type=pa.string())})
+        table = pa.table({"id": string_array(ids)})  # pa.array would import pandas in every worker
         sink = pa.BufferOutputStream()
         with pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)
