@@ -46,7 +46,7 @@ class DedupConfig:
     seed: int = 1
     media: bool = True
     image_hamming: int = 10
-    batch_bytes: int = 8 * 1024 * 1024
+    batch_bytes: int = 1024 * 1024
 
     @property
     def near(self) -> bool:
@@ -113,7 +113,7 @@ def load_dedup_config(params: dict[str, Any]) -> DedupConfig:
         hamming = int(hamming)
         if not 0 <= hamming <= 20:
             raise ValueError(f"image_hamming must be between 0 and 20, got {hamming}")
-        batch = merged.get("batch_bytes", 8 * 1024 * 1024)
+        batch = merged.get("batch_bytes", 1024 * 1024)
         config = DedupConfig(
             mode=mode,  # type: ignore[arg-type]
             threshold=threshold,
