@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
@@ -391,10 +392,18 @@ def run_pipeline(spec: RunSpec, progress: ProgressCallback | None = None) -> Run
             from corpus_kit.pipeline.executors import connect_ray
 
             connect_ray(spec.ray_address, spec.workers)
+        # the main pipeline's heavy state (presidio, models, tables) is loaded here, in the parent,
+        # while the first preparation phase runs in a child: the main phase's workers inherit it
+        warm_up: Callable[[], None] | None = None
+        if spec.executor == "local":
+            warm_up = partial(warm_up_steps, pipeline)
         for phase in phases:
             current["progress"] = work / "progress" / phase.name
             phase_started = time.monotonic()
-            _run_phase(spec, work, phase)
+            if phase.name == "main" and warm_up is not None:
+                warm_up()  # no preparation phase to overlap with
+            _run_phase(spec, work, phase, meanwhile=warm_up)
+            warm_up = None
             if phase.step_index is not None:
                 elapsed = time.monotonic() - phase_started
                 phase_seconds[phase.step_index] = phase_seconds.get(phase.step_index, 0.0) + elapsed
@@ -458,19 +467,35 @@ def _clean_incomplete(work: Path, phase: Phase) -> None:
             path.unlink()
 
 
-def _run_in_child(executor: CorpusLocalExecutor) -> None:
-    """Run a single-worker phase in a child process, so that the memory it needed goes with it."""
+def warm_up_steps(pipeline: list[PipelineStep]) -> None:
+    """Load what the steps load on first use (``warm_up()``), in this process."""
+    for step in pipeline:
+        warm_up = getattr(step, "warm_up", None)
+        if warm_up is not None:
+            warm_up()
+
+
+def _run_in_child(executor: CorpusLocalExecutor, meanwhile: Callable[[], None] | None = None) -> None:
+    """Run a phase in a child process (the memory it needed goes with it); ``meanwhile`` runs here."""
     import multiprocessing
 
     context = multiprocessing.get_context(default_start_method())
     child = context.Process(target=executor.run)
     child.start()
+    try:
+        if meanwhile is not None:
+            meanwhile()
+    except BaseException:
+        child.terminate()
+        child.join()
+        raise
     child.join()
     if child.exitcode != 0:
         raise RuntimeError(f"the phase's process exited with status {child.exitcode}")
 
 
-def _run_phase(spec: RunSpec, work: Path, phase: Phase) -> None:
+def _run_phase(spec: RunSpec, work: Path, phase: Phase, meanwhile: Callable[[], None] | None = None) -> None:
+    """Run one phase; ``meanwhile`` (local executor, preparation phases) runs in this process alongside."""
     logs = phase_logs(work, phase)
     _clean_incomplete(work, phase)
     workers = max(1, min(spec.workers or os.cpu_count() or 1, phase.tasks))
@@ -489,8 +514,9 @@ def _run_phase(spec: RunSpec, work: Path, phase: Phase) -> None:
             verbose=spec.verbose,
         )
     try:
-        if workers == 1 and phase.name != "main" and spec.executor == "local":
-            _run_in_child(executor)  # datatrove would run it in this process, which keeps its peak memory
+        if phase.name != "main" and spec.executor == "local" and (workers == 1 or meanwhile is not None):
+            # one worker: datatrove would run it in this process, which would keep its peak memory
+            _run_in_child(executor, meanwhile)
         else:
             executor.run()
     except CorpusKitError:

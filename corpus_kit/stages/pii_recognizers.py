@@ -1,4 +1,7 @@
-"""Presidio recognizers for Chinese and international PII, configured from ``rules/pii/*.yaml``.
+"""Rules and validators of the PII recognizers, configured from ``rules/pii/*.yaml``.
+
+The presidio recognizers built from them live in :mod:`corpus_kit.stages.pii_presidio`, which
+imports presidio (~0.8 s): this module does not, so that validating a pipeline stays fast.
 
 presidio has no Chinese recognizers and its regexes anchor on ``\\b``, which never fires between a
 Chinese character and a digit. Ours use look-arounds, validate checksums (GB 11643 ID cards,
@@ -15,10 +18,8 @@ from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import yaml
-from presidio_analyzer import EntityRecognizer, Pattern, RecognizerResult
 from pydantic import BaseModel, ConfigDict, Field
 
 from corpus_kit.resources import resource_path
@@ -332,82 +333,9 @@ def _cached_rules(path: str | None) -> PiiRules:
     return load_pii_rules(path)
 
 
-def _exclusion_regex(words: list[str]) -> re.Pattern[str] | None:
+def exclusion_regex(words: list[str]) -> re.Pattern[str] | None:
     """Matches when the text just before a value ends with one of ``words`` (whole ASCII words)."""
     if not words:
         return None
     parts = [(r"(?<![A-Za-z])" if word[:1].isascii() else "") + re.escape(word.lower()) for word in words]
     return re.compile(r"(?:" + "|".join(parts) + r")\s*[:：]?\s*$")
-
-
-class ConfiguredRecognizer(EntityRecognizer):
-    """A presidio recognizer for one entity, from its YAML entry.
-
-    Matching uses stdlib ``re`` (bounded patterns, ~5x faster than presidio's per-pattern loop);
-    context is looked up in the raw characters before the match, so it works with presidio's
-    NoOp NLP engine and inside Chinese text.
-    """
-
-    def __init__(self, entity: str, config: EntityConfig, context_window: int, language: str):
-        self.config = config
-        self.context_window = context_window
-        self.validator = VALIDATORS.get(config.validator) if config.validator else None
-        self.patterns = [Pattern(p.name, p.regex, p.score) for p in config.patterns]
-        self._compiled = [(p.score, re.compile(p.regex)) for p in config.patterns]
-        self._context = [word.lower() for word in config.context]
-        self._exclude = _exclusion_regex(config.exclude_context)
-        self._exclude_after = [word.lower() for word in config.exclude_context_after]
-        super().__init__(
-            supported_entities=[entity], name=f"corpus-kit {entity}", supported_language=language
-        )
-
-    def load(self) -> None:  # nothing to load: patterns are compiled in __init__
-        return None
-
-    def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[RecognizerResult]:
-        entity = self.supported_entities[0]
-        results = []
-        window = self.context_window
-        for base_score, compiled in self._compiled:
-            for match in compiled.finditer(text):
-                start, end = match.span()
-                before = text[max(0, start - window) : start].lower()
-                if self._exclude is not None and self._exclude.search(before):
-                    continue
-                if self._exclude_after:
-                    after = text[end : end + window // 2].lower()
-                    if any(word in after for word in self._exclude_after):
-                        continue
-                has_context = any(word in before for word in self._context)
-                verdict = self.validator(match.group(), has_context) if self.validator else None
-                if verdict is False:
-                    continue
-                score = 1.0 if verdict else base_score
-                if has_context:
-                    score = min(1.0, score + self.config.context_boost)
-                results.append(
-                    RecognizerResult(
-                        entity_type=entity,
-                        start=start,
-                        end=end,
-                        score=score,
-                        recognition_metadata={
-                            RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                            RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY: True,
-                        },
-                    )
-                )
-        return results
-
-
-def build_recognizers(
-    rules: PiiRules, entities: list[str] | None, language: str
-) -> list[ConfiguredRecognizer]:
-    chosen = entities or list(rules.entities)
-    unknown = sorted(set(chosen) - set(rules.entities))
-    if unknown:
-        raise ValueError(f"unknown PII entities {unknown}; available: {', '.join(sorted(rules.entities))}")
-    return [
-        ConfiguredRecognizer(name, rules.entities[name], rules.context_window, language) for name in chosen
-    ]

@@ -581,6 +581,10 @@ class QualityFilter(BaseFilter):
         state["_identifier"] = None
         return state
 
+    def warm_up(self) -> None:
+        """Build the character tables now (in a parent, before workers are forked)."""
+        _char_tables()
+
     def _rules_for(self, language: str) -> list[Rule]:
         rules = self._rule_lists.get(language)
         if rules is None:
