@@ -43,6 +43,8 @@ from corpus_kit.governance.manifest import SourceRuleRecord
 from corpus_kit.io.parquet_writer import ParquetShardWriter
 from corpus_kit.stages import StageContext
 
+_RESOLVED_CACHE = 4096  # distinct licence strings remembered per task
+
 SourceType = Literal["open_source", "self_collected", "commercial", "user_input", "public_data"]
 
 
@@ -124,6 +126,7 @@ class LicenseTagger(BaseFilter):
         self.unknown = unknown
         self._registry: LicenceRegistry | None = None
         self._path_cache: dict[str, int | None] = {}
+        self._resolved: dict[str, tuple[str | None, bool]] = {}
 
     def manifest_contribution(self, stats: Stats) -> dict[str, Any]:
         """The sources.yaml entries used (with evidence and records licensed) and our own LicenseRefs."""
@@ -166,6 +169,18 @@ class LicenseTagger(BaseFilter):
                     return index
         return None
 
+    def _resolve(self, raw: object) -> tuple[str | None, bool]:
+        """(normalised expression, known to the registry); a few distinct strings cover most records."""
+        cacheable = isinstance(raw, str)
+        if cacheable and raw in self._resolved:
+            return self._resolved[raw]
+        registry = self.registry()
+        normalized = registry.normalize(raw) if raw is not None else None
+        resolved = normalized, normalized is not None and registry.facts(normalized).known
+        if cacheable and len(self._resolved) < _RESOLVED_CACHE:
+            self._resolved[raw] = resolved
+        return resolved
+
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         metadata = doc.metadata
         raw = metadata.get("license")
@@ -180,9 +195,8 @@ class LicenseTagger(BaseFilter):
                     metadata["source_type"] = rule.type
             elif self.default:
                 raw, origin = self.default, "default"
-        registry = self.registry()
-        normalized = registry.normalize(raw) if raw is not None else None
-        if normalized is None or not registry.facts(normalized).known:
+        normalized, known = self._resolve(raw)
+        if not known:
             if self.unknown == "drop":
                 return False, "license.unknown"
             if raw is not None:
