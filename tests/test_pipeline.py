@@ -18,7 +18,7 @@ from corpus_kit.errors import CorpusKitError
 from corpus_kit.governance.manifest import Manifest
 from corpus_kit.io.inputs import resolve_inputs
 from corpus_kit.io.readers.jsonl import JsonlReader
-from corpus_kit.pipeline.runner import RunSpec, run_pipeline
+from corpus_kit.pipeline.runner import RunSpec, StepSpec, run_pipeline
 from corpus_kit.records import OUTPUT_SCHEMA
 from corpus_kit.utils import sha256_file
 from tests.conftest import BAD_JSONL_LINES, make_jpeg_like, make_png, make_wav, record, write_jsonl, write_tar
@@ -336,3 +336,37 @@ def test_stage_drops_are_counted_by_reason_and_kept_with_keep_removed(tmp_path: 
     assert all(json.loads(row["metadata"])["filter_reason"] == "test.odd" for row in removed)
     assert [item.path for item in manifest.restricted] == ["rejects/", "removed/"]
     assert manifest.restricted[1].records == 5
+
+
+def test_a_large_file_cut_into_parts_gives_the_same_dataset(tmp_path: Path) -> None:
+    """Parts of one JSONL file run as separate tasks; rows, order, rejects and sources are unchanged."""
+    rng = random.Random(7)
+    rows = [
+        record(i, text=" ".join(f"w{rng.randint(0, 9999)}" for _ in range(rng.randint(8, 80))))
+        for i in range(300)
+    ]
+    rows += [record(i, prefix="copy", text=rows[i * 7]["text"]) for i in range(40)]  # duplicates, spread
+    path = write_jsonl(tmp_path / "in.jsonl", rows)
+    with path.open("ab") as handle:
+        handle.write(b"{not json\n" + json.dumps({"text": "no id here"}).encode() + b"\n")
+
+    def run(out: Path, min_part_bytes: int) -> tuple[Manifest, list[dict], str]:
+        spec = RunSpec(
+            pipeline_name="t",
+            units=resolve_inputs([str(path)]),
+            output=out,
+            steps=[StepSpec("dedup", {"mode": "both"})],
+            workers=2,
+            min_part_bytes=min_part_bytes,
+        )
+        run_pipeline(spec)
+        rejects = "".join(p.read_text() for p in sorted((out / "rejects").glob("*.jsonl")))
+        return load_manifest(out), pq.read_table(out / "data").to_pylist(), rejects
+
+    whole, whole_rows, whole_rejects = run(tmp_path / "whole", 1 << 30)
+    parted, parted_rows, parted_rejects = run(tmp_path / "parts", 2000)
+    assert len(whole.files) == 1 and len(parted.files) >= 10  # one task per part
+    assert parted_rows == whole_rows and parted_rejects == whole_rejects and "no id here" in str(whole_rows)
+    assert parted.sources == whole.sources and whole.sources[0].sha256 == sha256_file(path)
+    assert parted.counts == whole.counts and parted.counts.rejected == 1
+    assert parted.counts.dropped == {"dedup.exact": 40}

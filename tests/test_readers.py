@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import random
 from pathlib import Path
 
 import pyarrow as pa
@@ -13,7 +14,7 @@ import pytest
 from datatrove.data import Document
 
 from corpus_kit.errors import UsageError
-from corpus_kit.io.inputs import resolve_inputs
+from corpus_kit.io.inputs import resolve_inputs, split_into_parts
 from corpus_kit.io.readers import MixedReader, ReadOptions, TaskFolders
 from corpus_kit.io.readers.webdataset import is_unsafe_member_name, split_key
 from corpus_kit.io.rejects import REJECT_REASONS, Reject
@@ -109,6 +110,43 @@ def test_jsonl_every_kind_of_bad_line_is_rejected_with_its_reason(tmp_path: Path
         assert reject.line is not None and reject.raw
         entry = json.loads(reject.to_json("mixed.jsonl"))
         assert entry["source"] == "mixed.jsonl" and entry["line"] == reject.line
+
+
+def test_jsonl_parts_read_exactly_the_whole_file(tmp_path: Path) -> None:
+    """Cut into line-aligned parts, a file gives the same records, ids, line numbers and rejects."""
+    rng = random.Random(3)
+    lines = []
+    for index in range(400):
+        if index % 37 == 5:
+            lines.append(BAD_JSONL_LINES[index % len(BAD_JSONL_LINES)][1])
+        elif index % 53 == 7:
+            lines.append(b"")  # blank: not a record
+        else:
+            lines.append(json.dumps({"text": "x" * rng.randint(0, 300), "n": index}).encode())
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + b"\n".join(lines))  # BOM; no newline at the end
+    whole = resolve_inputs([str(path)])
+    parts = split_into_parts(whole, target=16, min_part_bytes=1000)
+    assert len(parts) >= 10 and all(part.is_part for part in parts)
+    data = path.read_bytes()
+    assert [p.start for p in parts[1:]] == [p.end for p in parts[:-1]] and parts[-1].end == len(data)
+    for part in parts:
+        assert part.start == 0 or data[part.start - 1 : part.start] == b"\n"
+        assert part.first_line == data[: part.start].count(b"\n")
+
+    def read(units):
+        reader = MixedReader(units, ReadOptions(), TaskFolders(str(tmp_path / "rj"), str(tmp_path / "src")))
+        items = [item for unit in units for item in reader.read_unit(unit)]
+        return [
+            (d.id, d.text, d.metadata["source_line"]) if isinstance(d, Document) else (d.reason, d.line)
+            for d in items
+        ]
+
+    assert read(parts) == read(whole)
+    gz = write_jsonl(tmp_path / "z.jsonl.gz", [record(i) for i in range(500)], "gz")
+    assert split_into_parts(resolve_inputs([str(gz)]), min_part_bytes=100) == resolve_inputs([str(gz)])
+    many = resolve_inputs([str(path)]) * 16
+    assert split_into_parts(many, min_part_bytes=1000) == many  # enough units already
 
 
 def test_jsonl_oversized_line_is_rejected_and_reading_goes_on(tmp_path: Path) -> None:

@@ -8,8 +8,10 @@ given, paths sorted inside a folder or glob) so that the same input always shard
 from __future__ import annotations
 
 import glob
+import itertools
+import mmap
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from corpus_kit.errors import UsageError
@@ -35,12 +37,19 @@ SUPPORTED_SUFFIXES = ", ".join(suffix for suffix, _ in _SUFFIX_FORMATS)
 
 @dataclass(frozen=True)
 class InputUnit:
-    """One file (or ``save_to_disk`` folder) to read."""
+    """One file (or ``save_to_disk`` folder) to read, or a line-aligned part of a JSONL file."""
 
     path: str  # absolute local path
     format: str  # one of FORMATS
     uri: str  # portable name used in manifests and rejects
-    size: int  # bytes on disk (for progress and throughput)
+    size: int  # bytes on disk (for progress and throughput); of the part, for a part
+    start: int = 0  # a part: first byte (the start of a line)
+    end: int | None = None  # a part: end byte (exclusive, the end of a line); None: the whole file
+    first_line: int = 0  # a part: lines of the file before ``start``
+
+    @property
+    def is_part(self) -> bool:
+        return self.end is not None
 
 
 def format_from_name(name: str) -> str | None:
@@ -141,3 +150,55 @@ def resolve_inputs(inputs: list[str], forced_format: str | None = None) -> list[
             seen.add(unit.path)
             unique.append(unit)
     return unique
+
+
+# A run whose input is a few large files would keep workers idle: one task per file, and a file
+# is read by one worker. Uncompressed JSONL files are therefore cut into line-aligned parts until
+# the run has this many, each at least MIN_PART_BYTES. The cut depends on the input only, so that
+# the output is the same for any number of workers.
+TARGET_PARTS = 16
+MIN_PART_BYTES = 4 * 1024 * 1024
+_SPLITTABLE_SUFFIXES = (".jsonl", ".ndjson")
+_COUNT_CHUNK = 64 * 1024 * 1024
+
+
+def split_into_parts(
+    units: list[InputUnit], target: int = TARGET_PARTS, min_part_bytes: int = MIN_PART_BYTES
+) -> list[InputUnit]:
+    """``units`` with large uncompressed JSONL files cut into parts (in file order), when there are
+    fewer than ``target`` units. Reads each file that is cut once, to find line starts and count lines."""
+    if len(units) >= target:
+        return list(units)
+    part_bytes = max(min_part_bytes, -(-sum(unit.size for unit in units) // target))
+    parts: list[InputUnit] = []
+    for unit in units:
+        splittable = unit.format == "jsonl" and unit.path.lower().endswith(_SPLITTABLE_SUFFIXES)
+        pieces = -(-unit.size // part_bytes)
+        if not splittable or pieces < 2 or unit.is_part:
+            parts.append(unit)
+            continue
+        parts.extend(_cut_lines(unit, pieces))
+    return parts
+
+
+def _cut_lines(unit: InputUnit, pieces: int) -> list[InputUnit]:
+    """``pieces`` parts of about equal size, each starting at a line start."""
+    with open(unit.path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        size = len(data)
+        bounds = [0]
+        for piece in range(1, pieces):
+            newline = data.find(b"\n", max(piece * size // pieces - 1, bounds[-1]))
+            if newline == -1 or newline + 1 >= size:
+                break
+            if newline + 1 > bounds[-1]:
+                bounds.append(newline + 1)
+        bounds.append(size)
+        if len(bounds) == 2:
+            return [unit]
+        parts = []
+        lines = 0
+        for start, end in itertools.pairwise(bounds):
+            parts.append(replace(unit, size=end - start, start=start, end=end, first_line=lines))
+            for chunk in range(start, end, _COUNT_CHUNK):
+                lines += data[chunk : min(end, chunk + _COUNT_CHUNK)].count(b"\n")
+        return parts

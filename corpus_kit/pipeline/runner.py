@@ -49,7 +49,7 @@ from corpus_kit.governance.manifest import (
     Supply,
     utc_now,
 )
-from corpus_kit.io.inputs import InputUnit
+from corpus_kit.io.inputs import MIN_PART_BYTES, InputUnit, split_into_parts
 from corpus_kit.io.parquet_writer import ParquetShardWriter, open_parquet_writer
 from corpus_kit.io.readers import MixedReader, ReadOptions, TaskFolders
 from corpus_kit.pipeline.executor import CorpusLocalExecutor, restore_console_logs, silence_console_logs
@@ -103,6 +103,8 @@ class RunSpec:
     ray_address: str | None = None
     slurm: dict[str, Any] = field(default_factory=dict)  # partition, time, dry_run, sbatch_args, venv
     command: list[str] = field(default_factory=list)  # the CLI invocation, for Slurm's finalising job
+    min_part_bytes: int = MIN_PART_BYTES  # smallest part a large JSONL file is cut into
+    _parts: list[InputUnit] | None = field(default=None, repr=False, compare=False)
 
     def resolved_config(self) -> dict[str, Any]:
         """What determines the output (not workers, paths of the output, or verbosity)."""
@@ -123,9 +125,16 @@ class RunSpec:
             "tasks": self.task_count(),
         }
 
+    @property
+    def parts(self) -> list[InputUnit]:
+        """What the tasks read: the units, with large JSONL files cut into parts (computed once)."""
+        if self._parts is None:
+            self._parts = split_into_parts(self.units, min_part_bytes=self.min_part_bytes)
+        return self._parts
+
     def task_count(self) -> int:
         # depends on the input only, so output files are the same for any number of workers
-        return self.tasks or max(1, min(len(self.units), 64))
+        return self.tasks or max(1, min(len(self.parts), 64))
 
 
 @dataclass
@@ -198,7 +207,7 @@ def build_pipeline(spec: RunSpec, work: Path) -> list[PipelineStep]:
         sources=str(work / "sources"),
         progress=str(work / "progress" / "main"),
     )
-    steps: list[PipelineStep] = [MixedReader(spec.units, spec.read, folders)]
+    steps: list[PipelineStep] = [MixedReader(spec.parts, spec.read, folders)]
     steps.extend(_stage_steps(spec, work, staging, spec.keep_removed))
     steps.append(ParquetShardWriter(str(staging / "data"), spec.shard_bytes, spec.row_group_bytes))
     return steps
@@ -236,7 +245,7 @@ def build_phases(spec: RunSpec, work: Path, pipeline: list[PipelineStep]) -> lis
                     progress=str(work / "progress" / preparation.name),
                 )
                 earlier = _stage_steps(spec, work, scratch, keep_removed=False, count=index - 1)
-                steps = [MixedReader(spec.units, spec.read, folders), *earlier, *preparation.steps]
+                steps = [MixedReader(spec.parts, spec.read, folders), *earlier, *preparation.steps]
                 phases.append(Phase(preparation.name, steps, tasks, index))
             else:
                 phases.append(Phase(preparation.name, preparation.steps, preparation.tasks or 1, index))
@@ -593,7 +602,11 @@ def finalize(
     ledger: dict[str, dict[str, Any]] = {}
     for path in sorted((work / "sources").glob("*.json")):
         for entry in orjson.loads(path.read_bytes()):
-            ledger[entry["uri"]] = entry
+            whole = ledger.setdefault(entry["uri"], entry)
+            if whole is not entry:  # another part of the same file: add it up
+                for key in ("bytes", "records", "rejected"):
+                    whole[key] += entry[key]
+                whole["sha256"] = whole["sha256"] or entry["sha256"]
     sources = [Source(**ledger[unit.uri]) for unit in spec.units if unit.uri in ledger]
 
     _swap_into_place(staging, output, work)

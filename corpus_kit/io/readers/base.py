@@ -257,7 +257,8 @@ class CorpusReader(PipelineStep):
             for unit in self.units[rank::world_size]:
                 self.stat_update("input_units")
                 path = Path(unit.path)
-                sha256 = folder_sha256(path) if path.is_dir() else sha256_file(path)
+                # a later part of a file: the task that reads its first part hashes the whole file
+                sha256 = None if unit.start else folder_sha256(path) if path.is_dir() else sha256_file(path)
                 records = rejected = 0
                 for item in self.read_unit(unit):
                     if type(item) is Document:

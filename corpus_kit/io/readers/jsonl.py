@@ -43,12 +43,19 @@ def open_decompressed(raw: IO[bytes], name: str, stack: ExitStack) -> IO[bytes]:
     return raw
 
 
-def iter_bounded_lines(stream: IO[bytes], max_bytes: int) -> Iterator[tuple[int, bytes | _TooLong]]:
-    """Yield ``(line number, line)``; a line over ``max_bytes`` is skipped in chunks, never held whole."""
+def iter_bounded_lines(
+    stream: IO[bytes], max_bytes: int, first_line: int = 0, stop_after: int | None = None
+) -> Iterator[tuple[int, bytes | _TooLong]]:
+    """Yield ``(line number, line)``; a line over ``max_bytes`` is skipped in chunks, never held whole.
+
+    Line numbers continue from ``first_line``; with ``stop_after``, reading ends once that many bytes
+    were consumed (a part of a file ends at the end of a line).
+    """
     readline = stream.readline
     limit = max_bytes + 1
-    line_no = 0
-    while True:
+    line_no = first_line
+    remaining = stop_after
+    while remaining is None or remaining > 0:
         line = readline(limit)
         if not line:
             return
@@ -59,8 +66,12 @@ def iter_bounded_lines(stream: IO[bytes], max_bytes: int) -> Iterator[tuple[int,
                 size += len(chunk)
                 if chunk.endswith(b"\n"):
                     break
+            if remaining is not None:
+                remaining -= size
             yield line_no, _TooLong(head, size)
             continue
+        if remaining is not None:
+            remaining -= len(line)
         yield line_no, line
 
 
@@ -79,12 +90,17 @@ class JsonlReader(CorpusReader):
         to_document = self.document_from_record
         with ExitStack() as stack:
             raw = stack.enter_context(open(path, "rb", buffering=_READ_BUFFER))
-            stream = open_decompressed(raw, path.name, stack)
-            line_no = 0
+            if unit.is_part:  # a line-aligned byte range of an uncompressed file
+                raw.seek(unit.start)
+                lines = iter_bounded_lines(raw, max_bytes, unit.first_line, unit.size)
+            else:
+                stream = open_decompressed(raw, path.name, stack)
+                lines = iter_bounded_lines(stream, max_bytes)
+            line_no = unit.first_line
             try:
-                for line_no, line in iter_bounded_lines(stream, max_bytes):
+                for line_no, line in lines:
                     if not line_no % _REPORT_EVERY_LINES:
-                        self.report_position(raw.tell())
+                        self.report_position(raw.tell() - unit.start)
                     if type(line) is _TooLong:
                         yield Reject("record.too_large", line.head, line=line_no, detail=f"{line.size} bytes")
                         continue
