@@ -243,6 +243,7 @@ def build_phases(spec: RunSpec, work: Path, pipeline: list[PipelineStep]) -> lis
                     rejects=str(scratch / "rejects"),
                     sources=str(scratch / "sources"),
                     progress=str(work / "progress" / preparation.name),
+                    hash_sources=False,  # the main phase hashes the inputs for the manifest
                 )
                 earlier = _stage_steps(spec, work, scratch, keep_removed=False, count=index - 1)
                 steps = [MixedReader(spec.parts, spec.read, folders), *earlier, *preparation.steps]

@@ -49,6 +49,7 @@ class TaskFolders:
     rejects: str
     sources: str
     progress: str | None = None
+    hash_sources: bool = True  # sha256 of every input file in the ledger (a re-read need not repeat it)
 
 
 def lookup_field(record: dict[str, Any], field: str) -> tuple[bool, Any]:
@@ -258,7 +259,9 @@ class CorpusReader(PipelineStep):
                 self.stat_update("input_units")
                 path = Path(unit.path)
                 # a later part of a file: the task that reads its first part hashes the whole file
-                sha256 = None if unit.start else folder_sha256(path) if path.is_dir() else sha256_file(path)
+                sha256 = None
+                if self.folders.hash_sources and not unit.start:
+                    sha256 = folder_sha256(path) if path.is_dir() else sha256_file(path)
                 records = rejected = 0
                 for item in self.read_unit(unit):
                     if type(item) is Document:
