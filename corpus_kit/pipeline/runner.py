@@ -603,11 +603,14 @@ def finalize(
     ledger: dict[str, dict[str, Any]] = {}
     for path in sorted((work / "sources").glob("*.json")):
         for entry in orjson.loads(path.read_bytes()):
-            whole = ledger.setdefault(entry["uri"], entry)
-            if whole is not entry:  # another part of the same file: add it up
+            is_part = entry.pop("part", False)
+            whole = ledger.get(entry["uri"])
+            if whole is not None and is_part:  # another part of the same file: add it up
                 for key in ("bytes", "records", "rejected"):
                     whole[key] += entry[key]
                 whole["sha256"] = whole["sha256"] or entry["sha256"]
+            else:
+                ledger[entry["uri"]] = entry
     sources = [Source(**ledger[unit.uri]) for unit in spec.units if unit.uri in ledger]
 
     _swap_into_place(staging, output, work)

@@ -287,6 +287,7 @@ class CorpusReader(PipelineStep):
                         "bytes": unit.size,
                         "records": records,
                         "rejected": rejected,
+                        "part": unit.is_part,  # parts of one file are added up into one source
                     }
                 )
         finally:
