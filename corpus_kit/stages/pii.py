@@ -209,6 +209,7 @@ class PiiScrubber(PipelineStep):
     def warm_up(self) -> None:
         """Import presidio and build the engines now (in a parent, before workers are forked)."""
         self._engines()
+        _digit_classes()
 
     def _engines(self) -> dict[str, Any]:
         if self._state is None:
