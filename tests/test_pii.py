@@ -144,6 +144,30 @@ def test_prescan_covers_the_reference_pattern_everywhere() -> None:
         assert digit_runs(text) == runs, text
 
 
+@pytest.mark.parametrize("text", ["call +1 (555) 12 34 now", "tel +1 (555) 123 45", "电话+44 (20) 79 46 09"])
+def test_short_digit_groups_after_a_plus_are_found_with_the_prescan(text: str) -> None:
+    windowed, full = PiiScrubber(), PiiScrubber(prescan=False)
+    assert [r.entity_type for r in full.find(text)] == ["PHONE_NUMBER"]
+    assert [(r.start, r.end) for r in windowed.find(text)] == [(r.start, r.end) for r in full.find(text)]
+
+
+def test_a_rule_file_with_its_own_patterns_is_not_prescanned(tmp_path: Path) -> None:
+    """The pre-scan only knows the bundled patterns: another pattern must still be found."""
+    bundled = (Path(__file__).resolve().parents[1] / "rules" / "pii" / "default.yaml").read_text()
+    custom = tmp_path / "custom.yaml"
+    custom.write_text(
+        bundled
+        + "  EMPLOYEE_ID:\n    priority: 10\n    patterns:\n"
+        + "      - {name: staff, score: 0.9, regex: 'EMP-[A-Z]{4}'}\n"
+    )
+    scrubber = PiiScrubber(rules=str(custom))
+    assert not scrubber.prescan and PiiScrubber().prescan
+    assert scrubber.scrub("staff EMP-ABCD here") == ("staff <EMPLOYEE_ID> here", ["EMPLOYEE_ID"])
+    only_bundled = tmp_path / "subset.yaml"  # fewer entities, same patterns: the pre-scan still serves
+    only_bundled.write_text(bundled.replace("score_threshold: 0.5", "score_threshold: 0.6"))
+    assert PiiScrubber(rules=str(only_bundled)).prescan
+
+
 def test_operators(monkeypatch) -> None:
     text = "手机13812345678，邮箱li.na@example.com"
     assert PiiScrubber("redact").scrub(text)[0] == "手机，邮箱"

@@ -1,10 +1,11 @@
 """``pii`` stage: find personal data with presidio recognizers and scrub it with presidio's anonymizer.
 
 Speed without skipping anything: a cheap pre-scan (:func:`prescan_hits`: runs of digits,
-``@``, dotted quads, IPv6 colons, plate prefixes) finds the places that can hold a match; presidio
-analyses only windows around them (context words included), joined into one short text per
-document, and documents with no such place are not analysed at all. Every configured pattern needs a
-pre-scan hit to match, and a test checks that windowed and full-text analysis agree.
+``@``, dotted quads, IPv6 colons, ``+`` and a digit, plate prefixes) finds the places that can hold
+a match; presidio analyses only windows around them (context words included), joined into one short
+text per document, and documents with no such place are not analysed at all. Every bundled pattern
+needs a pre-scan hit to match, and a test checks that windowed and full-text analysis agree; a rule
+file with patterns of its own is analysed on whole texts (slower, nothing missed).
 
 Operators: ``replace`` (``<CN_ID_CARD>``), ``mask`` (all but the last 4 characters, all of them
 for values of 8 characters or fewer), ``hash`` (``<PHONE_NUMBER:…>``, keyed HMAC-SHA256; the key
@@ -64,6 +65,7 @@ _PRESCAN_ANCHORS = re.compile(
     r"\.\d{1,3}\.\d{1,3}\.\d{1,3}"  # IPv4
     r"|@"  # e-mail
     r"|:[0-9A-Fa-f]{0,4}:"  # IPv6
+    r"|\+\d"  # international phone numbers, whose digit groups may be too short for a digit run
     + "".join(f"|{province}[A-HJ-NP-Z]" for province in _PLATE_PROVINCES)  # plates
 )
 # Runs of digits (IDs, phones, cards, credit codes, passports, HK/TW IDs, IBANs): at least this many
@@ -177,12 +179,12 @@ class PiiScrubber(PipelineStep):
         prescan: bool = True,
     ):
         super().__init__()
-        from corpus_kit.stages.pii_recognizers import load_pii_rules
+        from corpus_kit.stages.pii_recognizers import cached_pii_rules, prescan_covers
 
         if operator not in OPERATORS:
             raise UsageError(f"--operator {operator!r}: choose one of {', '.join(OPERATORS)}")
         try:
-            loaded = load_pii_rules(rules)
+            loaded = cached_pii_rules(rules)
         except (OSError, ValueError) as error:
             raise UsageError(f"PII rules: {error}") from None
         unknown = sorted(set(entities or []) - set(loaded.entities))
@@ -197,7 +199,9 @@ class PiiScrubber(PipelineStep):
         self.entities = list(entities) if entities else list(loaded.entities)
         self.rules = rules
         self.hash_key_file = hash_key_file
-        self.prescan = prescan
+        # the pre-scan finds the places where the bundled patterns can match; other patterns could
+        # match elsewhere, so a rule file that has any is analysed on whole texts
+        self.prescan = prescan and prescan_covers(loaded)
         self._state: dict[str, Any] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -229,11 +233,11 @@ class PiiScrubber(PipelineStep):
         from presidio_anonymizer.entities import OperatorConfig
 
         from corpus_kit.stages.pii_presidio import build_recognizers
-        from corpus_kit.stages.pii_recognizers import load_pii_rules
+        from corpus_kit.stages.pii_recognizers import cached_pii_rules
 
         logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
         logging.getLogger("presidio-anonymizer").setLevel(logging.ERROR)
-        rules = load_pii_rules(self.rules)
+        rules = cached_pii_rules(self.rules)
         nlp = NoOpNlpEngine(models=[{"lang_code": _LANGUAGE, "model_name": "none"}])
         nlp.load()
         registry = RecognizerRegistry(supported_languages=[_LANGUAGE])

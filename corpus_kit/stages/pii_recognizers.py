@@ -329,8 +329,18 @@ def load_pii_rules(path: str | Path | None = None) -> PiiRules:
 
 
 @lru_cache(maxsize=4)
-def _cached_rules(path: str | None) -> PiiRules:
+def cached_pii_rules(path: str | None) -> PiiRules:
+    """:func:`load_pii_rules`, once per process and path."""
     return load_pii_rules(path)
+
+
+def prescan_covers(rules: PiiRules) -> bool:
+    """True when every pattern of ``rules`` is one of the bundled rules' patterns, which the PII
+    stage's pre-scan is built for; a rule file with other patterns is analysed on whole texts."""
+    bundled = {
+        pattern.regex for entity in cached_pii_rules(None).entities.values() for pattern in entity.patterns
+    }
+    return all(pattern.regex in bundled for entity in rules.entities.values() for pattern in entity.patterns)
 
 
 def exclusion_regex(words: list[str]) -> re.Pattern[str] | None:
