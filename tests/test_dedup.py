@@ -243,6 +243,20 @@ def test_images_resized_and_recompressed_copies_go_different_pictures_stay(tmp_p
     assert with_copies["p000-0orig"] == 5 and with_copies["c1"] == 2 and with_copies["c2"] == 1
 
 
+def test_a_media_only_copy_that_comes_first_goes_in_the_captioned_records_favour(tmp_path: Path, cli) -> None:
+    image = original_bytes(make_picture(7000))
+    write_tar(
+        tmp_path / "m.tar", [("a0.jpg", image), ("b1.jpg", image), ("b1.txt", "无人机航拍的港口".encode())]
+    )
+    out = tmp_path / "out"
+    assert cli("dedup", tmp_path / "m.tar", "-o", out, "--keep-removed", "--quiet").exit_code == 0
+    kept, removed = _kept_and_removed(out)
+    assert [row["id"] for row in kept] == ["b1"]
+    assert {key: (meta["dup_of"], meta["filter_reason"]) for key, meta in removed.items()} == {
+        "a0": ("b1", "dedup.media")
+    }
+
+
 def test_pipeline_step_after_other_stages_and_bad_parameters(tmp_path: Path, cli) -> None:
     _labelled_corpus(tmp_path / "in")
     pipeline = tmp_path / "p.yaml"

@@ -157,8 +157,9 @@ class DedupClusters(DedupPhase):
             absorbed = absorbed[first]  # each media-only record goes to its earliest captioned match
         nodes, labels = connected_labels(np.concatenate((all_edges, absorbed[:, ::-1])))
 
-        # survivor = lowest position of each component (nodes are sorted, so the first seen per label)
-        order = np.argsort(labels, kind="stable")
+        # survivor = lowest position of each component, a record with text before a media-only one
+        # (a media-only record whose picture also comes with a caption goes in the caption's favour)
+        order = np.lexsort((nodes, kinds[nodes] == KIND_MEDIA_ONLY, labels))
         sorted_labels = labels[order]
         first = np.ones(sorted_labels.size, dtype=bool)
         first[1:] = sorted_labels[1:] != sorted_labels[:-1]
