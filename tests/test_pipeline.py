@@ -370,3 +370,20 @@ def test_a_large_file_cut_into_parts_gives_the_same_dataset(tmp_path: Path) -> N
     assert parted.sources == whole.sources and whole.sources[0].sha256 == sha256_file(path)
     assert parted.counts == whole.counts and parted.counts.rejected == 1
     assert parted.counts.dropped == {"dedup.exact": 40}
+
+
+def test_a_changed_input_does_not_resume(tmp_path: Path) -> None:
+    """Tasks completed before an input file changed are not kept: the run starts afresh."""
+    from corpus_kit.pipeline.runner import _resumable, _write_run_state
+
+    path = write_jsonl(tmp_path / "in.jsonl", [record(0)])
+
+    def spec() -> RunSpec:
+        return RunSpec(pipeline_name="t", units=resolve_inputs([str(path)]), output=tmp_path / "out")
+
+    work = tmp_path / "work"
+    work.mkdir()
+    _write_run_state(work, spec())
+    assert _resumable(work, spec())
+    path.write_text(path.read_text() + json.dumps(record(1)) + "\n")
+    assert not _resumable(work, spec())

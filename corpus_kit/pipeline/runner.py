@@ -336,7 +336,7 @@ def _swap_into_place(staging: Path, output: Path, work: Path) -> None:
     marker = work / _SWAP_MARKER
     if not marker.exists():  # which folders were staged, recorded before anything moves
         names = [name for name in ("data", "rejects", "removed") if (staging / name).exists()]
-        marker.write_bytes(orjson.dumps(names))
+        atomic_write_bytes(marker, orjson.dumps(names))
     staged_names = set(orjson.loads(marker.read_bytes()))
     trash = work / "trash"
     for name in ("data", "rejects", "removed"):
@@ -412,10 +412,10 @@ def run_pipeline(spec: RunSpec, progress: ProgressCallback | None = None) -> Run
             phase_started = time.monotonic()
             if phase.name == "main" and warm_up is not None:
                 warm_up()  # no preparation phase to overlap with
-            _run_phase(spec, work, phase, meanwhile=warm_up)
+            finished = _run_phase(spec, work, phase, meanwhile=warm_up)
             warm_up = None
             if phase.step_index is not None:
-                elapsed = time.monotonic() - phase_started
+                elapsed = finished - phase_started
                 phase_seconds[phase.step_index] = phase_seconds.get(phase.step_index, 0.0) + elapsed
     finally:
         done.set()
@@ -439,7 +439,13 @@ RUN_STATE = "run.json"
 
 
 def _run_fingerprint(spec: RunSpec) -> dict[str, Any]:
-    return {"config_sha256": config_sha256(spec.resolved_config()), "corpus-kit": corpus_kit.__version__}
+    # sizes and modification times too: tasks completed before an input changed must not be kept
+    inputs = [[unit.uri, unit.size, os.stat(unit.path).st_mtime_ns] for unit in spec.units]
+    return {
+        "config_sha256": config_sha256(spec.resolved_config()),
+        "corpus-kit": corpus_kit.__version__,
+        "inputs": inputs,
+    }
 
 
 def _resumable(work: Path, spec: RunSpec) -> bool:
@@ -485,12 +491,20 @@ def warm_up_steps(pipeline: list[PipelineStep]) -> None:
             warm_up()
 
 
-def _run_in_child(executor: CorpusLocalExecutor, meanwhile: Callable[[], None] | None = None) -> None:
-    """Run a phase in a child process (the memory it needed goes with it); ``meanwhile`` runs here."""
+def _run_and_note_the_end(executor: CorpusLocalExecutor, finished: Any) -> None:
+    executor.run()
+    finished.value = time.monotonic()  # one clock for all processes of the machine
+
+
+def _run_in_child(executor: CorpusLocalExecutor, meanwhile: Callable[[], None] | None = None) -> float:
+    """Run a phase in a child process (the memory it needed goes with it); ``meanwhile`` runs here.
+
+    Returns when the phase finished (``time.monotonic()``), not when ``meanwhile`` did."""
     import multiprocessing
 
     context = multiprocessing.get_context(default_start_method())
-    child = context.Process(target=executor.run)
+    finished = context.Value("d", 0.0)
+    child = context.Process(target=_run_and_note_the_end, args=(executor, finished))
     child.start()
     try:
         if meanwhile is not None:
@@ -502,10 +516,13 @@ def _run_in_child(executor: CorpusLocalExecutor, meanwhile: Callable[[], None] |
     child.join()
     if child.exitcode != 0:
         raise RuntimeError(f"the phase's process exited with status {child.exitcode}")
+    return finished.value
 
 
-def _run_phase(spec: RunSpec, work: Path, phase: Phase, meanwhile: Callable[[], None] | None = None) -> None:
-    """Run one phase; ``meanwhile`` (local executor, preparation phases) runs in this process alongside."""
+def _run_phase(spec: RunSpec, work: Path, phase: Phase, meanwhile: Callable[[], None] | None = None) -> float:
+    """Run one phase; ``meanwhile`` (local executor, preparation phases) runs in this process alongside.
+
+    Returns when the phase finished (``time.monotonic()``)."""
     logs = phase_logs(work, phase)
     _clean_incomplete(work, phase)
     workers = max(1, min(spec.workers or os.cpu_count() or 1, phase.tasks))
@@ -526,9 +543,10 @@ def _run_phase(spec: RunSpec, work: Path, phase: Phase, meanwhile: Callable[[], 
     try:
         if phase.name != "main" and spec.executor == "local" and (workers == 1 or meanwhile is not None):
             # one worker: datatrove would run it in this process, which would keep its peak memory
-            _run_in_child(executor, meanwhile)
+            finished = _run_in_child(executor, meanwhile)
         else:
             executor.run()
+            finished = time.monotonic()
     except CorpusKitError:
         raise
     except Exception as error:
@@ -542,6 +560,7 @@ def _run_phase(spec: RunSpec, work: Path, phase: Phase, meanwhile: Callable[[], 
             f"{len(missing)} task(s) of {phase.name} did not complete (first: {missing[0]}); details in "
             f"{logs / 'logs'}/; run the command again to resume"
         )
+    return finished
 
 
 def _contributions(pipeline: list[PipelineStep], merged: PipelineStats) -> dict[str, Any]:
@@ -685,6 +704,7 @@ def finalize(
     from corpus_kit.pipeline.report import write_report
 
     write_report(output, manifest)
+    (work / RUN_STATE).unlink(missing_ok=True)  # first: a removal cut short must not look resumable
     shutil.rmtree(work, ignore_errors=True)
     return RunResult(
         manifest=manifest,
