@@ -161,6 +161,23 @@ def test_gates_refuse_a_tampered_or_invalid_dataset(
     assert plan.refusal and "CK104" in plan.refusal
 
 
+def test_card_and_publish_on_an_invalid_manifest_fail_in_one_line(
+    datasets_by_mode: dict[str, Path], tmp_path: Path, cli
+) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(datasets_by_mode["open"], broken)
+    manifest = json.loads((broken / "manifest.json").read_text())
+    del manifest["files"]
+    (broken / "manifest.json").write_text(json.dumps(manifest))
+    for args in (
+        ("card", broken),
+        ("publish", broken, "--to", tmp_path / "catalog", "--visibility", "public"),
+    ):
+        result = cli(*args)
+        assert result.exit_code == 1, result.output
+        assert "not a valid manifest" in result.output and "validation error" not in result.output
+
+
 def test_catalog_folder_publication(datasets_by_mode: dict[str, Path], tmp_path: Path, cli) -> None:
     catalog = tmp_path / "catalog"
     open_ds, trade_ds = datasets_by_mode["open"], datasets_by_mode["targeted_trade"]

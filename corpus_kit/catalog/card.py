@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from corpus_kit.governance.manifest import MANIFEST_NAME, Manifest, Supply
+from corpus_kit.governance.manifest import MANIFEST_NAME, Manifest, Supply, read_dataset_manifest
 
 CARD_NAME = "README.md"
 LICENCE_NOTE_NAME = "LICENSE.md"
@@ -306,7 +306,7 @@ def write_card(
     from corpus_kit.utils import atomic_write_bytes
 
     dataset_dir = Path(dataset_dir)
-    manifest = Manifest.read(dataset_dir / MANIFEST_NAME)
+    manifest = read_dataset_manifest(dataset_dir)
     data = build_card_data(dataset_dir, manifest, languages, task_categories)
     card = DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{card_body(manifest)}")
     written = [dataset_dir / CARD_NAME]

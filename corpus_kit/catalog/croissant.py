@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpus_kit.catalog.card import public_supply_terms
-from corpus_kit.governance.manifest import MANIFEST_NAME, Manifest
+from corpus_kit.governance.manifest import Manifest, read_dataset_manifest
 from corpus_kit.utils import atomic_write_bytes
 
 CROISSANT_NAME = "croissant.json"
@@ -225,7 +225,7 @@ def build_croissant(
 
 def write_croissant(dataset_dir: str | Path, url: str | None = None, creator: str | None = None) -> Path:
     dataset_dir = Path(dataset_dir)
-    manifest = Manifest.read(dataset_dir / MANIFEST_NAME)
+    manifest = read_dataset_manifest(dataset_dir)
     path = dataset_dir / CROISSANT_NAME
     document = build_croissant(dataset_dir, manifest, url, creator)
     atomic_write_bytes(path, (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode())

@@ -26,7 +26,7 @@ from typing import Literal
 from corpus_kit.catalog.card import CARD_NAME, LICENCE_NOTE_NAME, write_card
 from corpus_kit.catalog.croissant import CROISSANT_NAME, write_croissant
 from corpus_kit.errors import CheckFailed, UsageError
-from corpus_kit.governance.manifest import MANIFEST_NAME, Manifest
+from corpus_kit.governance.manifest import MANIFEST_NAME, read_dataset_manifest
 from corpus_kit.governance.policy import validate_manifest_data
 from corpus_kit.governance.verify import verify_dataset
 from corpus_kit.utils import format_size
@@ -83,19 +83,20 @@ def plan_publication(dataset: Path, target: str, visibility: Visibility, card_on
     manifest_path = dataset / MANIFEST_NAME
     if not manifest_path.is_file():
         raise CheckFailed(f"{dataset}: no {MANIFEST_NAME}; build the dataset with corpus-kit first")
-    report = verify_dataset(dataset)
-    if report.problems:
-        first = report.problems[0]
-        plan.refusal = f"manifest verify failed: {first.path} {first.message}; rebuild or restore the dataset"
-        return plan
-    plan.gates.append(f"manifest verify ({report.files} data files)")
+    # the manifest alone first: an expired or invalid one is refused before any file is hashed
     errors = [f for f in validate_manifest_data(manifest_path.read_bytes()) if f.severity == "error"]
     if errors:
         first = errors[0]
         plan.refusal = f"manifest validate failed: {first.rule} {first.field}: {first.message}"
         return plan
     plan.gates.append("manifest validate (no errors, supply terms not expired)")
-    manifest = Manifest.read(manifest_path)
+    report = verify_dataset(dataset)
+    if report.problems:
+        first = report.problems[0]
+        plan.refusal = f"manifest verify failed: {first.path} {first.message}; rebuild or restore the dataset"
+        return plan
+    plan.gates.append(f"manifest verify ({report.files} data files)")
+    manifest = read_dataset_manifest(dataset)
     mode = manifest.supply.mode.value  # validate guarantees a supply block
     data_ok = visibility in DATA_ALLOWED[mode]
     if not data_ok and not card_only:
@@ -142,7 +143,7 @@ def publish_to_hub(dataset: Path, repo_id: str, plan: Plan) -> str:
         repo_type="dataset",
         folder_path=str(dataset),
         allow_patterns=[name for name, _ in plan.files],
-        commit_message=f"corpus-kit publish {Manifest.read(dataset / MANIFEST_NAME).dataset.version}",
+        commit_message=f"corpus-kit publish {read_dataset_manifest(dataset).dataset.version}",
     )
     return str(getattr(commit, "commit_url", commit))
 
@@ -156,7 +157,7 @@ def publish_to_folder(dataset: Path, catalog: str, plan: Plan) -> str:
     """
     from fsspec.core import url_to_fs
 
-    manifest = Manifest.read(dataset / MANIFEST_NAME)
+    manifest = read_dataset_manifest(dataset)
     fs, root = url_to_fs(catalog)
     root = root.rstrip("/")
     target = f"{root}/{manifest.dataset.name}"

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
-from pydantic import ValidationError
 
 from corpus_kit.cli.common import handle_errors, stdout
 from corpus_kit.errors import CheckFailed, UsageError
@@ -106,12 +105,7 @@ def verify(
         raise CheckFailed(
             f"{dataset}: no {MANIFEST_NAME}; the dataset is incomplete or was copied without it"
         )
-    try:
-        report = verify_dataset(dataset)
-    except ValidationError:
-        raise CheckFailed(
-            f"{dataset / MANIFEST_NAME}: not a valid manifest; run corpus-kit manifest validate for details"
-        ) from None
+    report = verify_dataset(dataset)
     if output_format == "json":
         print(
             json.dumps(

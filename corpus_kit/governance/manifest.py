@@ -284,5 +284,24 @@ class Manifest(_Model):
         return cls.model_validate_json(Path(path).read_bytes())
 
 
+def read_dataset_manifest(dataset: str | Path) -> Manifest:
+    """The manifest of a dataset folder; a missing or invalid one is a failed check (exit 1)."""
+    from pydantic import ValidationError
+
+    from corpus_kit.errors import CheckFailed
+
+    path = Path(dataset) / MANIFEST_NAME
+    if not path.is_file():
+        raise CheckFailed(
+            f"{dataset}: no {MANIFEST_NAME}; the dataset is incomplete or was not built by corpus-kit"
+        )
+    try:
+        return Manifest.read(path)
+    except ValidationError:
+        raise CheckFailed(
+            f"{path}: not a valid manifest; run corpus-kit manifest validate for details"
+        ) from None
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from corpus_kit.governance.manifest import MANIFEST_NAME, DataFile, Manifest
+from corpus_kit.governance.manifest import DataFile, read_dataset_manifest
 from corpus_kit.utils import sha256_file
 
 
@@ -52,7 +52,7 @@ def verify_dataset(folder: str | Path) -> VerifyReport:
     so a published copy may rightly lack them.
     """
     root = Path(folder)
-    manifest = Manifest.read(root / MANIFEST_NAME)
+    manifest = read_dataset_manifest(root)
     problems = [p for item in manifest.files if (p := _check_file(root, item, count_rows=True))]
     listed = {item.path for item in manifest.files}
     data = root / "data"
