@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import struct
 import tarfile
 import wave
@@ -118,3 +119,11 @@ def cli() -> Callable[..., object]:
         return runner.invoke(app, [str(arg) for arg in args], catch_exceptions=False)
 
     return invoke
+
+
+def skip_unless_required(reason: str) -> None:
+    """Skip a test whose tool is missing here; CI (``CORPUS_KIT_REQUIRE_ALL=1``) fails instead,
+    so that a missing tool cannot pass unnoticed."""
+    if os.environ.get("CORPUS_KIT_REQUIRE_ALL") == "1":
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import random
@@ -12,6 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import skip_unless_required
 
 ROOT = Path(__file__).resolve().parent.parent
 STANDARD = ROOT / "pipelines" / "standard.yaml"
@@ -146,7 +149,8 @@ def test_slurm_dry_run_writes_one_job_array_per_phase_chained(tmp_path: Path) ->
 
 @pytest.mark.slow
 def test_ray_local_cluster_gives_the_same_dataset_as_local(corpus: Path, tmp_path: Path) -> None:
-    pytest.importorskip("ray")
+    if importlib.util.find_spec("ray") is None:
+        skip_unless_required('ray is not installed (pip install ".[ray]")')
     local, on_ray = tmp_path / "local", tmp_path / "ray"
     assert _run(corpus, local, "--workers", "2").returncode == 0
     result = _run(

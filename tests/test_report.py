@@ -21,6 +21,7 @@ from corpus_kit.cli import app
 from corpus_kit.governance.manifest import Manifest
 from corpus_kit.pipeline import report
 from corpus_kit.pipeline.report import N_BINS, collect_lengths, render_report, write_report
+from tests.conftest import skip_unless_required
 
 ROOT = Path(__file__).resolve().parents[1]
 SVG_NS = 'xmlns="http://www.w3.org/2000/svg"'
@@ -190,7 +191,7 @@ def _run_chromium(browser: str, profile: Path, *args: str) -> subprocess.Complet
 def test_report_renders_in_headless_chromium(demo_report: tuple[Path, Manifest, str], tmp_path: Path) -> None:
     browser = _chromium()
     if browser is None:
-        pytest.skip("no chromium binary on PATH (apt-get install chromium) to render report.html")
+        skip_unless_required("no chromium binary on PATH (apt-get install chromium) to render report.html")
     path = demo_report[0]
     png = tmp_path / "report.png"
     _run_chromium(
