@@ -190,8 +190,7 @@ def _cut_lines(unit: InputUnit, pieces: int) -> list[InputUnit]:
             newline = data.find(b"\n", max(piece * size // pieces - 1, bounds[-1]))
             if newline == -1 or newline + 1 >= size:
                 break
-            if newline + 1 > bounds[-1]:
-                bounds.append(newline + 1)
+            bounds.append(newline + 1)  # after bounds[-1]: the search starts there
         bounds.append(size)
         if len(bounds) == 2:
             return [unit]

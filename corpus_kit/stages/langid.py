@@ -58,10 +58,6 @@ def load_langid_rules(path: str | Path | None = None) -> LangIdRules:
     return LangIdRules.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
 
 
-def _letters(pattern: re.Pattern[str], text: str) -> int:
-    return sum(map(len, pattern.findall(text)))
-
-
 _HAN_CODE, _KANA_CODE, _HANGUL_CODE, _OTHER_CODE = 1, 2, 3, 4
 _SIMPLIFIED_ONLY, _TRADITIONAL_ONLY = 1, 2
 
@@ -91,22 +87,13 @@ def _code_points(text: str) -> np.ndarray:
 def script_counts(text: str, codes: np.ndarray | None = None) -> tuple[int, int, int, int]:
     """(Han, Kana, Hangul, other letters) characters of ``text``: one table lookup instead of 4 regex passes.
 
-    ``codes``: the text's code points, when the caller has them. Code points beyond the BMP (CJK
-    extension B and up, rare) are counted with the patterns.
+    ``codes``: the text's code points, when the caller has them. The patterns cover the BMP only, so
+    code points beyond it are clamped to U+FFFF, which is none of the four.
     """
     if codes is None:
         codes = _code_points(text)
-    table = _script_table()
-    counts = np.bincount(table[np.minimum(codes, 0xFFFF)], minlength=5)
+    counts = np.bincount(_script_table()[np.minimum(codes, 0xFFFF)], minlength=5)
     han, kana, hangul, other = (int(value) for value in counts[1:5])
-    if codes.size and codes.max() > 0xFFFF:
-        if table[0xFFFF]:
-            raise AssertionError("U+FFFF must not be a letter")
-        astral = "".join(chr(code) for code in codes[codes > 0xFFFF].tolist())
-        han += _letters(_HAN, astral)
-        kana += _letters(_KANA, astral)
-        hangul += _letters(_HANGUL, astral)
-        other += _letters(_OTHER_LETTERS, astral)
     return han, kana, hangul, other
 
 
@@ -181,17 +168,12 @@ class LanguageIdentifier:
     def _chinese_variant(self, text: str, codes: np.ndarray | None = None) -> str:
         if codes is None:
             codes = _code_points(text)
-        if codes.size and codes.max() <= 0xFFFF:  # distinct BMP Han characters, counted with lookup tables
-            table = _variant_table()
-            # only the characters of one system are sorted, not the whole text
-            distinct = np.unique(codes[table[codes] != 0])
-            counts = np.bincount(table[distinct], minlength=3)
-            simplified, traditional = int(counts[_SIMPLIFIED_ONLY]), int(counts[_TRADITIONAL_ONLY])
-        else:
-            simplified_only, traditional_only = _variant_characters()
-            characters = set("".join(_HAN.findall(text)))
-            simplified = len(characters & simplified_only)
-            traditional = len(characters & traditional_only)
+        codes = np.minimum(codes, 0xFFFF)  # the Han pattern is BMP-only; U+FFFF is in neither system
+        table = _variant_table()
+        # distinct characters of one system only: those are sorted, not the whole text
+        distinct = np.unique(codes[table[codes] != 0])
+        counts = np.bincount(table[distinct], minlength=3)
+        simplified, traditional = int(counts[_SIMPLIFIED_ONLY]), int(counts[_TRADITIONAL_ONLY])
         return "zh-Hant" if traditional > simplified else "zh-Hans"
 
     def _backend_identify(self, text: str) -> tuple[str, float]:

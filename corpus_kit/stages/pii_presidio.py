@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from presidio_analyzer import EntityRecognizer, Pattern, RecognizerResult
+from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from corpus_kit.stages.pii_recognizers import VALIDATORS, EntityConfig, PiiRules, exclusion_regex
 
@@ -28,7 +28,6 @@ class ConfiguredRecognizer(EntityRecognizer):
         self.config = config
         self.context_window = context_window
         self.validator = VALIDATORS.get(config.validator) if config.validator else None
-        self.patterns = [Pattern(p.name, p.regex, p.score) for p in config.patterns]
         self._compiled = [(p.score, re.compile(p.regex)) for p in config.patterns]
         self._context = [word.lower() for word in config.context]
         self._exclude = exclusion_regex(config.exclude_context)

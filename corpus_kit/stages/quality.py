@@ -372,11 +372,6 @@ class TextView:
         return self._lower
 
     @property
-    def words(self) -> list[str]:
-        """The words as strings, for reading (the signals use :attr:`word_spans`)."""
-        return _WORD.findall(self.text)
-
-    @property
     def codepoints(self) -> np.ndarray:
         if self._codepoints is None:
             self._codepoints = _codepoints(self.text)

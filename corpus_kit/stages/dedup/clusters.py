@@ -26,7 +26,7 @@ from datatrove.data import DocumentsPipeline
 
 from corpus_kit.io.parquet_writer import numpy_array, string_array
 from corpus_kit.stages.dedup.buckets import run_edges
-from corpus_kit.stages.dedup.minhash import EMPTY_BIN
+from corpus_kit.stages.dedup.minhash import EMPTY_BIN, similarity
 from corpus_kit.stages.dedup.state import (
     ITEM_IMAGE,
     KIND_MEDIA,
@@ -202,10 +202,10 @@ class DedupClusters(DedupPhase):
         for start in range(0, candidates.shape[0], _VERIFY_CHUNK):
             chunk = candidates[start : start + _VERIFY_CHUNK]
             left, right = signatures.rows(chunk[:, 0]), signatures.rows(chunk[:, 1])
-            valid = (left != EMPTY_BIN).any(axis=1) & (right != EMPTY_BIN).any(axis=1)
-            keep[start : start + chunk.shape[0]] = valid & (
-                (left == right).mean(axis=1) >= self.config.threshold
-            )
+            # densified signatures are empty in every bin or in none: the first bin tells
+            valid = (left[:, 0] != EMPTY_BIN) & (right[:, 0] != EMPTY_BIN)
+            keep[start : start + chunk.shape[0]] = valid & (similarity(left, right) >= self.config.threshold)
+            signatures.release()
         return candidates[keep]
 
     def _media_edges(
@@ -256,8 +256,10 @@ class DedupClusters(DedupPhase):
         item_count = np.bincount(doc, minlength=kinds.size)
         x, y = pairs[:, 0], pairs[:, 1]
         x_in_y = covered == item_count[x]
-        coverage = dict(zip(map(tuple, pairs.tolist()), x_in_y.tolist(), strict=True))
-        y_in_x = np.array([coverage.get((b, a), False) for a, b in pairs.tolist()], dtype=bool)
+        # y_in_x: x_in_y of the reverse pair; pairs are sorted, so packed keys are too
+        packed = x * np.int64(kinds.size) + y
+        reverse = np.minimum(np.searchsorted(packed, y * np.int64(kinds.size) + x), packed.size - 1)
+        y_in_x = x_in_y[reverse] & (packed[reverse] == y * np.int64(kinds.size) + x)
         kind_x, kind_y = kinds[x], kinds[y]
         same_set = x_in_y & y_in_x & (x < y)
         # captioned pairs: same media and duplicate texts (same component of the text edges)

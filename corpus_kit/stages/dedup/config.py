@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 import yaml
@@ -131,4 +131,4 @@ def load_dedup_config(params: dict[str, Any]) -> DedupConfig:
         raise UsageError(f"dedup: {error}") from error
     if not 1 <= config.ngram_unspaced <= 16 or not 1 <= config.ngram_spaced <= 16:
         raise UsageError("dedup: ngram_unspaced and ngram_spaced must be between 1 and 16")
-    return replace(config)
+    return config

@@ -139,6 +139,6 @@ def build_dedup_stage(params: dict[str, Any], context: Any) -> DedupFilter:
     # built once here, before the executor forks its workers, instead of once per task (~0.4 s each)
     from corpus_kit.stages.dedup.minhash import warm_up
 
-    warm_up()
+    warm_up(config.seed)
     writer = ParquetShardWriter(context.removed_dir) if context.removed_dir else None
     return DedupFilter(state_dir=f"{context.work_dir}/dedup", config=config, exclusion_writer=writer)
