@@ -13,9 +13,12 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from datatrove.pipeline.base import PipelineStep
+
+if TYPE_CHECKING:
+    from corpus_kit.io.parquet_writer import ParquetShardWriter
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,14 @@ class StageContext:
             return None
         path = Path(value)
         return str(path if path.is_absolute() else Path(self.base_dir) / path)
+
+    def exclusion_writer(self) -> ParquetShardWriter | None:
+        """The writer a filter stage gives its dropped records to with --keep-removed, else None."""
+        if not self.removed_dir:
+            return None
+        from corpus_kit.io.parquet_writer import ParquetShardWriter
+
+        return ParquetShardWriter(self.removed_dir)
 
 
 def as_list(value: Any) -> list[str] | None:

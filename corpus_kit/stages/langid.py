@@ -245,7 +245,7 @@ def build_langid_stage(params: dict[str, Any], context: StageContext) -> LangIdF
         raise UsageError(f"langid step: min_score must be between 0 and 1, not {min_score}")
     rules = context.resolve_path(params.get("rules"))
     try:
-        writer = ParquetShardWriter(context.removed_dir) if context.removed_dir else None
+        writer = context.exclusion_writer()
         return LangIdFilter(keep=keep, min_score=min_score, rules=rules, exclusion_writer=writer)
     except (OSError, ValueError) as error:
         raise UsageError(f"langid rules: {error}") from None

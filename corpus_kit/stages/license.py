@@ -228,5 +228,5 @@ def build_license_stage(params: dict[str, Any], context: StageContext) -> Licens
         if normalized is None or not registry.facts(normalized).known:
             raise UsageError(f"--default {default!r} is not a licence in the registry (rules/licences.yaml)")
         default = normalized
-    writer = ParquetShardWriter(context.removed_dir) if context.removed_dir else None
+    writer = context.exclusion_writer()
     return LicenseTagger(sources=sources, default=default, unknown=unknown, exclusion_writer=writer)

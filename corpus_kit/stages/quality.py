@@ -641,5 +641,5 @@ def build_quality_stage(params: dict[str, Any], context: StageContext) -> Qualit
     if unknown:
         raise UsageError(f"quality step: unknown parameter(s) {sorted(unknown)}; use rules")
     rules = context.resolve_path(params.get("rules"))
-    writer = ParquetShardWriter(context.removed_dir) if context.removed_dir else None
+    writer = context.exclusion_writer()
     return QualityFilter(rules=rules, exclusion_writer=writer)

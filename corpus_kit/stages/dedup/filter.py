@@ -140,5 +140,5 @@ def build_dedup_stage(params: dict[str, Any], context: Any) -> DedupFilter:
     from corpus_kit.stages.dedup.minhash import warm_up
 
     warm_up(config.seed)
-    writer = ParquetShardWriter(context.removed_dir) if context.removed_dir else None
+    writer = context.exclusion_writer()
     return DedupFilter(state_dir=f"{context.work_dir}/dedup", config=config, exclusion_writer=writer)
