@@ -60,10 +60,13 @@ def test_langdetect_backend_is_seeded(tmp_path: Path) -> None:
 def test_fasttext_lite_model_never_downloads(identifier: LanguageIdentifier, monkeypatch) -> None:
     import socket
 
+    from corpus_kit.stages import langid
+
     def no_network(*args, **kwargs):
         raise AssertionError("language identification tried to open a network connection")
 
-    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    langid._fasttext.cache_clear()  # load the model again, under the patch
     fresh = LanguageIdentifier()
     assert fresh.identify("This sentence is plainly written in English for the test.")[0] == "en"
 

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -335,10 +335,6 @@ def test_pre_commit_hook_runs_on_a_fixture_repository(built_dataset: Path, tmp_p
         [*command, "datasets/good/manifest.json"], cwd=repo, capture_output=True, text=True
     )
     assert clean.returncode == 0, clean.stdout + clean.stderr
-
-
-def test_today_is_a_date() -> None:
-    assert isinstance(TODAY, date)
 
 
 def test_github_actions_snippet_commands_pass_and_fail_as_documented(
