@@ -24,6 +24,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from bench_standard import describe_corpus  # noqa: E402
 
 
 def timed(command: list[str]) -> float:
@@ -32,13 +35,11 @@ def timed(command: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def count_records(folder: Path) -> int:
-    return sum(sum(1 for _ in path.open("rb")) for path in folder.glob("*.jsonl"))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description="corpus-kit convert vs the orjson + pyarrow floor")
-    parser.add_argument("--corpus", type=Path, help="folder of .jsonl files (default: generate one)")
+    parser.add_argument(
+        "--corpus", type=Path, help="folder of .jsonl/.jsonl.gz files (default: make one)"
+    )
     parser.add_argument("--mb", type=int, default=100, help="size of the generated corpus")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--repeat", type=int, default=3)
@@ -63,10 +64,9 @@ def main() -> None:
                 ],
                 check=True,
             )
-        input_bytes = sum(p.stat().st_size for p in corpus.glob("*.jsonl"))
-        docs = count_records(corpus)
-        for path in corpus.glob("*.jsonl"):  # warm the page cache
-            path.read_bytes()
+        # the same files as floor.py and convert read (.jsonl and .jsonl.gz); reading warms the cache
+        described = describe_corpus(corpus)
+        input_bytes, docs = described["bytes"], described["docs"]
         commands = {
             "floor: orjson + pyarrow write": [
                 sys.executable, str(HERE / "floor.py"), str(corpus), str(scratch / "floor"),
