@@ -81,19 +81,17 @@ def _licence_entries(manifest: Manifest) -> list[Any]:
     if licence is None:
         return []
     entries: list[Any] = []
+    seen: set[str] = set()
     for key in licence.licences:
         for part in key.replace("(", " ").replace(")", " ").split():
-            if part in ("AND", "OR", "WITH") or part in entries:
+            if part in ("AND", "OR", "WITH") or part in seen:
                 continue
+            seen.add(part)
             if part.startswith("LicenseRef-") or part == "NOASSERTION":
                 entries.append({"@type": "sc:CreativeWork", "name": part, "url": "LICENSE.md"})
             else:
                 entries.append(f"https://spdx.org/licenses/{part}.html")
-    unique: list[Any] = []
-    for entry in entries:
-        if entry not in unique:
-            unique.append(entry)
-    return unique
+    return entries
 
 
 def _usage_offer(manifest: Manifest) -> dict[str, Any] | None:

@@ -214,13 +214,14 @@ def _licence_findings(manifest: Manifest, registry: LicenceRegistry) -> list[Fin
         return []
     findings = []
     counted = sum(entry.records for entry in licence.licences.values())
-    if counted != manifest.counts.output or sum(manifest.licenses.values()) != manifest.counts.output:
+    tagged = sum(manifest.licenses.values())
+    if counted != manifest.counts.output or tagged != manifest.counts.output:
         findings.append(
             _finding(
                 "CK115",
                 "license.licences",
-                f"licence counts ({counted}) differ from the output rows ({manifest.counts.output}); "
-                "regenerate the manifest",
+                f"licence counts (license.licences {counted}, licenses {tagged}) differ from the output "
+                f"rows ({manifest.counts.output}); regenerate the manifest",
             )
         )
     for key, entry in licence.licences.items():
