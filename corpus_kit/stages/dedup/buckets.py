@@ -99,7 +99,7 @@ class DedupBuckets(DedupPhase):
         keys: np.ndarray | None = None
         if band == self.config.bands:
             name = "exact"
-            if ranks:
+            if ranks and self.config.exact:  # --mode near: the cluster phase reads no exact edges
                 keys = state.column("exact_lo", ranks)
         else:
             name = f"band-{band:03d}"
