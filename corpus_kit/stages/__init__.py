@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from datatrove.pipeline.base import PipelineStep
 
 if TYPE_CHECKING:
@@ -43,6 +44,11 @@ class StageContext:
         from corpus_kit.io.parquet_writer import ParquetShardWriter
 
         return ParquetShardWriter(self.removed_dir)
+
+
+def code_points(text: str) -> np.ndarray:
+    """One uint32 per character of ``text`` (a lone surrogate stays one code point, as in Python)."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
 def as_list(value: Any) -> list[str] | None:

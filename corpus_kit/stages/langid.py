@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from corpus_kit.errors import UsageError
 from corpus_kit.io.parquet_writer import ParquetShardWriter
 from corpus_kit.resources import resource_path
-from corpus_kit.stages import StageContext, as_list
+from corpus_kit.stages import StageContext, as_list, code_points
 
 UNDETERMINED = "und"
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -80,10 +80,6 @@ def _script_table() -> np.ndarray:
     return table
 
 
-def _code_points(text: str) -> np.ndarray:
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-
-
 def script_counts(text: str, codes: np.ndarray | None = None) -> tuple[int, int, int, int]:
     """(Han, Kana, Hangul, other letters) characters of ``text``: one table lookup instead of 4 regex passes.
 
@@ -91,7 +87,7 @@ def script_counts(text: str, codes: np.ndarray | None = None) -> tuple[int, int,
     code points beyond it are clamped to U+FFFF, which is none of the four.
     """
     if codes is None:
-        codes = _code_points(text)
+        codes = code_points(text)
     counts = np.bincount(_script_table()[np.minimum(codes, 0xFFFF)], minlength=5)
     han, kana, hangul, other = (int(value) for value in counts[1:5])
     return han, kana, hangul, other
@@ -148,7 +144,7 @@ class LanguageIdentifier:
 
     def identify(self, text: str) -> tuple[str, float]:
         rules = self.rules
-        codes = _code_points(text)
+        codes = code_points(text)
         han, kana, hangul, other = script_counts(text, codes)
         if (
             han + kana + hangul + other < rules.min_letters
@@ -167,7 +163,7 @@ class LanguageIdentifier:
 
     def _chinese_variant(self, text: str, codes: np.ndarray | None = None) -> str:
         if codes is None:
-            codes = _code_points(text)
+            codes = code_points(text)
         codes = np.minimum(codes, 0xFFFF)  # the Han pattern is BMP-only; U+FFFF is in neither system
         table = _variant_table()
         # distinct characters of one system only: those are sorted, not the whole text

@@ -33,7 +33,7 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.stats import Stats
 
 from corpus_kit.errors import UsageError
-from corpus_kit.stages import StageContext, as_list
+from corpus_kit.stages import StageContext, as_list, code_points
 
 Operator = Literal["replace", "mask", "hash", "redact"]
 OPERATORS = ("replace", "mask", "hash", "redact")
@@ -90,7 +90,7 @@ def _digit_classes() -> np.ndarray:
 
 def digit_runs(text: str) -> list[tuple[int, int]]:
     """Spans of the matches of ``(?:\\d[ \\-()（）]?){6,}`` in ``text``, vectorised."""
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    codes = code_points(text)
     classes = _digit_classes()[np.minimum(codes, 0xFFFF)]
     if codes.size and codes.max() > 0xFFFF:  # digits beyond the BMP (mathematical, rare)
         astral = np.flatnonzero(codes > 0xFFFF)

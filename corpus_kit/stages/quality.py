@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from corpus_kit.errors import UsageError
 from corpus_kit.io.parquet_writer import ParquetShardWriter
 from corpus_kit.resources import resource_path
-from corpus_kit.stages import StageContext
+from corpus_kit.stages import StageContext, code_points
 
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
@@ -374,7 +374,7 @@ class TextView:
     @property
     def codepoints(self) -> np.ndarray:
         if self._codepoints is None:
-            self._codepoints = _codepoints(self.text)
+            self._codepoints = _indices(self.text)
         return self._codepoints
 
     @property
@@ -472,7 +472,7 @@ class TextView:
             return 0
         # the lowered text lowers each character as the word would: compare the hashes of its
         # words with those of the stop words (as words are compared everywhere here)
-        hashes = _WORD_HASH.windows(_WORD_HASH.prefix(_codepoints(lower)), starts, ends)
+        hashes = _WORD_HASH.windows(_WORD_HASH.prefix(_indices(lower)), starts, ends)
         targets = _stop_word_hashes(words)
         if not len(targets):
             return 0
@@ -487,10 +487,9 @@ def _stop_word_hashes(words: frozenset[str]) -> np.ndarray:
     return np.array(sorted({_WORD_HASH.hash(word) for word in words}), dtype=np.uint64)
 
 
-def _codepoints(text: str) -> np.ndarray:
-    """One integer per character, as indices (``take`` is fastest with intp)."""
-    # surrogatepass: a lone surrogate is one character to Python and stays one code point here
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.intp)
+def _indices(text: str) -> np.ndarray:
+    """The code points as indices (``take`` is fastest with intp)."""
+    return code_points(text).astype(np.intp)
 
 
 def _ratio(part: float, whole: float) -> float:
