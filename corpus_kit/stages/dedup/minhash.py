@@ -26,6 +26,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import compress, repeat
 
 import numpy as np
 import xxhash
@@ -67,23 +68,23 @@ def _nfkc_table() -> tuple[np.ndarray, np.ndarray]:
     """
     import regex
 
-    table = np.arange(_TABLE_SIZE, dtype=np.uint32)
-    complex_ = np.zeros(_TABLE_SIZE, dtype=bool)
+    codes = np.arange(_TABLE_SIZE, dtype=np.uint32)
+    surrogate = (codes >= 0xD800) & (codes < 0xE000)
+    codes[surrogate] = 0x20  # surrogates cannot be encoded: a space stands in, then they are reset
+    everything = codes.astype("<u4").tobytes().decode("utf-32-le")
+    # map() over C functions: no Python frame per code point (~2x faster than a loop)
+    normals = list(map(unicodedata.normalize, repeat("NFKC"), everything))
+    single = np.fromiter(map(len, normals), dtype=np.int64, count=_TABLE_SIZE) == 1
+    complex_ = ~single
+    complex_ |= np.fromiter(map(unicodedata.combining, everything), dtype=np.int64, count=_TABLE_SIZE) != 0
     combining = regex.compile(
         r"[\p{M}\p{Hangul_Syllable_Type=L}\p{Hangul_Syllable_Type=V}\p{Hangul_Syllable_Type=T}]"
     )
-    for code in range(_TABLE_SIZE):
-        if 0xD800 <= code < 0xE000:
-            continue
-        char = chr(code)
-        if unicodedata.combining(char) or combining.match(char):
-            complex_[code] = True
-            continue
-        normal = unicodedata.normalize("NFKC", char)
-        if len(normal) == 1:
-            table[code] = ord(normal)
-        else:
-            complex_[code] = True
+    complex_[np.asarray([match.start() for match in combining.finditer(everything)], dtype=np.int64)] = True
+    complex_[surrogate] = False
+    table = np.arange(_TABLE_SIZE, dtype=np.uint32)
+    mapped = single & ~complex_ & ~surrogate
+    table[mapped] = np.fromiter(map(ord, compress(normals, mapped.tolist())), dtype=np.uint32)
     complex_[_TABLE_SIZE - 1] = True  # clamp target for code points beyond the table
     return table, complex_
 
