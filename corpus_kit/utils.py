@@ -6,6 +6,13 @@ import hashlib
 import os
 import re
 from pathlib import Path
+from typing import IO, Any
+
+import yaml
+
+# libyaml's safe loader when PyYAML was built with it: the same SafeConstructor (plain data only,
+# no Python objects), ~10x faster than the pure-Python parser on the rule files (~0.1 s per run)
+_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {
@@ -15,6 +22,11 @@ _SIZE_UNITS = {
     "g": 1000**3, "gb": 1000**3, "gib": 1024**3, "gi": 1024**3,
     "t": 1000**4, "tb": 1000**4, "tib": 1024**4, "ti": 1024**4,
 }  # fmt: skip
+
+
+def load_yaml(stream: str | bytes | IO[str]) -> Any:
+    """``yaml.safe_load``, with libyaml's C implementation of the safe loader when it is available."""
+    return yaml.load(stream, Loader=_SAFE_LOADER)
 
 
 def parse_size(text: str | int) -> int:

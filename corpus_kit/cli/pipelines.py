@@ -47,6 +47,7 @@ from corpus_kit.io.readers import ReadOptions
 from corpus_kit.pipeline.config import PipelineConfig, load_pipeline, parse_max_rejects
 from corpus_kit.pipeline.runner import RunResult, RunSpec, SlurmLaunched, StepSpec, run_pipeline
 from corpus_kit.resources import resource_path
+from corpus_kit.utils import load_yaml
 
 
 def _spec_from_config(
@@ -115,7 +116,7 @@ def resolve_supply(
         if not supply_file.is_file():
             raise UsageError(f"{supply_file}: supply file not found")
         try:
-            loaded = yaml.safe_load(supply_file.read_text(encoding="utf-8")) or {}
+            loaded = load_yaml(supply_file.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError:
             raise UsageError(f"{supply_file}: invalid YAML; fix the syntax") from None
         if isinstance(loaded, dict) and isinstance(loaded.get("supply"), dict):

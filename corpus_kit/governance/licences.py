@@ -17,7 +17,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
 
 from corpus_kit.governance.manifest import DatasetLicence, LicenceEntry
 from corpus_kit.resources import resource_path
+from corpus_kit.utils import load_yaml
 
 UseClass = Literal["commercial", "unspecified", "non-commercial", "academic-only"]
 USE_LADDER: tuple[str, ...] = ("commercial", "unspecified", "non-commercial", "academic-only")
@@ -90,7 +90,7 @@ def _spdx_licensing() -> Licensing:
 
 
 def load_licence_file(path: str | Path) -> RegistryFile:
-    return RegistryFile.model_validate(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
+    return RegistryFile.model_validate(load_yaml(Path(path).read_text(encoding="utf-8")))
 
 
 class LicenceRegistry:

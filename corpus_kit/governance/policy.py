@@ -38,12 +38,12 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from corpus_kit.governance.licences import NOASSERTION, LicenceRegistry, default_registry
 from corpus_kit.governance.manifest import Manifest
 from corpus_kit.resources import resource_path
+from corpus_kit.utils import load_yaml
 
 RULES: dict[str, tuple[str, str]] = {
     "CK100": ("error", "manifest does not match the schema"),
@@ -100,7 +100,7 @@ class SupplyPolicy(BaseModel):
 
 @lru_cache(maxsize=1)
 def supply_policy() -> SupplyPolicy:
-    data = yaml.safe_load(resource_path("rules", "supply_policy.yaml").read_text(encoding="utf-8"))
+    data = load_yaml(resource_path("rules", "supply_policy.yaml").read_text(encoding="utf-8"))
     return SupplyPolicy.model_validate(data)
 
 

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import yaml
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,6 +30,7 @@ from corpus_kit.errors import UsageError
 from corpus_kit.io.parquet_writer import ParquetShardWriter
 from corpus_kit.resources import resource_path
 from corpus_kit.stages import StageContext, as_list, code_points
+from corpus_kit.utils import load_yaml
 
 UNDETERMINED = "und"
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -55,7 +55,7 @@ class LangIdRules(BaseModel):
 
 def load_langid_rules(path: str | Path | None = None) -> LangIdRules:
     path = Path(path) if path else resource_path("rules", "langid.yaml")
-    return LangIdRules.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return LangIdRules.model_validate(load_yaml(path.read_text(encoding="utf-8")))
 
 
 _HAN_CODE, _KANA_CODE, _HANGUL_CODE, _OTHER_CODE = 1, 2, 3, 4

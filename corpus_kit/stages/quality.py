@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
@@ -32,6 +31,7 @@ from corpus_kit.errors import UsageError
 from corpus_kit.io.parquet_writer import ParquetShardWriter
 from corpus_kit.resources import resource_path
 from corpus_kit.stages import StageContext, code_points
+from corpus_kit.utils import load_yaml
 
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
@@ -90,7 +90,7 @@ class QualityRules(BaseModel):
 
 def load_quality_rules(path: str | Path | None = None) -> QualityRules:
     path = Path(path) if path else resource_path("rules", "quality", "default.yaml")
-    return QualityRules.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return QualityRules.model_validate(load_yaml(path.read_text(encoding="utf-8")))
 
 
 _MASK64 = (1 << 64) - 1

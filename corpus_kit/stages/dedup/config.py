@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
-import yaml
-
 from corpus_kit.errors import UsageError
 from corpus_kit.resources import resource_path
-from corpus_kit.utils import parse_size
+from corpus_kit.utils import load_yaml, parse_size
 
 DedupMode = Literal["exact", "near", "both"]
 MODES = ("exact", "near", "both")
@@ -79,7 +77,7 @@ def load_dedup_config(params: dict[str, Any]) -> DedupConfig:
     source = params.get("rules") or resource_path("rules", "dedup.yaml")
     try:
         with open(source, encoding="utf-8") as handle:
-            defaults = yaml.safe_load(handle) or {}
+            defaults = load_yaml(handle) or {}
     except OSError as error:
         raise UsageError(f"{source}: cannot read dedup rules ({error.strerror}); check the path") from error
     merged = {**defaults, **{key: value for key, value in params.items() if value is not None}}
