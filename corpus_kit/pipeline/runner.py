@@ -53,6 +53,7 @@ from corpus_kit.io.inputs import MIN_PART_BYTES, InputUnit, split_into_parts
 from corpus_kit.io.parquet_writer import ParquetShardWriter, open_parquet_writer
 from corpus_kit.io.readers import MixedReader, ReadOptions, TaskFolders
 from corpus_kit.pipeline.executor import CorpusLocalExecutor, restore_console_logs, silence_console_logs
+from corpus_kit.pipeline.tuning import keep_freed_memory, shared_with_workers
 from corpus_kit.stages import StageContext, stage_builder
 from corpus_kit.utils import atomic_write_bytes, sha256_file
 
@@ -368,6 +369,7 @@ def run_pipeline(spec: RunSpec, progress: ProgressCallback | None = None) -> Run
         raise UsageError("no input to read")
     output = spec.output.resolve()
     work = output / WORK_DIR_NAME
+    keep_freed_memory()  # before the stages' tables are built and workers are forked
     pipeline = build_pipeline(spec, work)  # checks step parameters before anything is written
     resuming = _resumable(work, spec)
     prepare_output(output, spec.overwrite or resuming)
@@ -541,12 +543,13 @@ def _run_phase(spec: RunSpec, work: Path, phase: Phase, meanwhile: Callable[[], 
             verbose=spec.verbose,
         )
     try:
-        if phase.name != "main" and spec.executor == "local" and (workers == 1 or meanwhile is not None):
-            # one worker: datatrove would run it in this process, which would keep its peak memory
-            finished = _run_in_child(executor, meanwhile)
-        else:
-            executor.run()
-            finished = time.monotonic()
+        with shared_with_workers():  # workers share the parent's pages instead of copying them
+            if phase.name != "main" and spec.executor == "local" and (workers == 1 or meanwhile is not None):
+                # one worker: datatrove would run it in this process, which would keep its peak memory
+                finished = _run_in_child(executor, meanwhile)
+            else:
+                executor.run()
+                finished = time.monotonic()
     except CorpusKitError:
         raise
     except Exception as error:
