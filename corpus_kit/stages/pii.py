@@ -232,7 +232,7 @@ class PiiScrubber(PipelineStep):
         from presidio_anonymizer import AnonymizerEngine
         from presidio_anonymizer.entities import OperatorConfig
 
-        from corpus_kit.stages.pii_presidio import build_recognizers
+        from corpus_kit.stages.pii_presidio import ContextScoredByRecognizers, build_recognizers
         from corpus_kit.stages.pii_recognizers import cached_pii_rules
 
         logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
@@ -243,7 +243,12 @@ class PiiScrubber(PipelineStep):
         registry = RecognizerRegistry(supported_languages=[_LANGUAGE])
         for recognizer in build_recognizers(rules, self.entities, _LANGUAGE):
             registry.add_recognizer(recognizer)
-        analyzer = AnalyzerEngine(nlp_engine=nlp, registry=registry, supported_languages=[_LANGUAGE])
+        analyzer = AnalyzerEngine(
+            nlp_engine=nlp,
+            registry=registry,
+            supported_languages=[_LANGUAGE],
+            context_aware_enhancer=ContextScoredByRecognizers(),
+        )
         operators = {}
         for entity in self.entities:
             if self.operator == "replace":
@@ -258,6 +263,8 @@ class PiiScrubber(PipelineStep):
             "analyzer": analyzer,
             "anonymizer": AnonymizerEngine(),
             "operators": operators,
+            # the NoOp engine's artifacts are empty whatever the text: made once, not per call
+            "nlp_artifacts": nlp.process_text("", _LANGUAGE),
             "threshold": rules.score_threshold,
             "window": rules.context_window,
             "priority": {name: config.priority for name, config in rules.entities.items()},
@@ -313,7 +320,11 @@ class PiiScrubber(PipelineStep):
     def _analyze(self, text: str) -> list[Any]:
         engines = self._engines()
         return engines["analyzer"].analyze(
-            text, language=_LANGUAGE, entities=self.entities, score_threshold=engines["threshold"]
+            text,
+            language=_LANGUAGE,
+            entities=self.entities,
+            score_threshold=engines["threshold"],
+            nlp_artifacts=engines["nlp_artifacts"],
         )
 
     @staticmethod

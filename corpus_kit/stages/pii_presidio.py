@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
 
 from corpus_kit.stages.pii_recognizers import VALIDATORS, EntityConfig, PiiRules, exclusion_regex
 
@@ -74,6 +75,31 @@ class ConfiguredRecognizer(EntityRecognizer):
                     )
                 )
         return results
+
+
+class ContextScoredByRecognizers(ContextAwareEnhancer):
+    """The analyzer's context step, for recognizers that score context themselves (ours all do).
+
+    presidio's default enhancer looks for context words among the NLP engine's lemmas; the NoOp engine
+    has none, so it never changed a score, yet it walked every result of every call."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            context_similarity_factor=0.0,
+            min_score_with_context_similarity=0.0,
+            context_prefix_count=0,
+            context_suffix_count=0,
+        )
+
+    def enhance_using_context(
+        self,
+        text: str,
+        raw_results: list[RecognizerResult],
+        nlp_artifacts: Any,
+        recognizers: list[EntityRecognizer],
+        context: list[str] | None = None,
+    ) -> list[RecognizerResult]:
+        return raw_results
 
 
 def build_recognizers(
