@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from corpus_kit.stages.dedup import minhash
 from corpus_kit.stages.dedup.config import candidate_probability, derive_bands_rows, load_dedup_config
 from corpus_kit.stages.dedup.minhash import normalize_text, signatures, similarity
 from tests.conftest import write_jsonl, write_tar
@@ -67,6 +68,14 @@ def test_normalisation_matches_nfkc_casefold_and_collapsed_whitespace() -> None:
         expected = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
         assert normalize_text(text) == expected, repr(text)
     assert normalize_text("  Ｈｅｌｌｏ，\u3000WORLD\t１２３ ") == "hello, world 123"
+    # every character that expands (…, ℃, ㎡, ①, Ⅲ, ...) next to others, combining marks and jamo included
+    expanding = list(minhash._nfkc_table()[2])
+    assert len(expanding) > 500
+    for code in expanding:
+        neighbours = [chr(rng.randrange(*rng.choice(blocks))) for _ in range(4)]
+        text = neighbours[0] + neighbours[1] + chr(code) + neighbours[2] + chr(code) + neighbours[3]
+        expected = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+        assert normalize_text(text) == expected, repr(text)
 
 
 def test_near_copies_score_high_unrelated_low_in_every_script_mix() -> None:

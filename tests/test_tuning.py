@@ -33,9 +33,7 @@ def _faults(mode: str) -> int:
     return int(done.stdout.strip())
 
 
-@pytest.mark.skipif(
-    sys.platform != "linux" or platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's"
-)
+@pytest.mark.skipif(sys.platform != "linux" or platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
 def test_freed_arrays_are_reused_instead_of_mapped_again() -> None:
     # 40 MB is above the highest mmap threshold glibc adapts to by itself (32 MiB): each round maps
     # fresh pages (hundreds of faults with NumPy's huge pages, thousands without); with the runner's

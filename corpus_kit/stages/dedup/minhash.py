@@ -58,13 +58,19 @@ def normalize_text(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-@lru_cache(maxsize=1)
-def _nfkc_table() -> tuple[np.ndarray, np.ndarray]:
-    """Per code point: its NFKC form when that is one code point, and whether it needs the full algorithm.
+_ONE_TO_ONE, _EXPANDS, _COMPLEX = 0, 1, 2
 
-    Mapping character by character equals NFKC of the whole text unless a character decomposes into
-    several, or can combine with a neighbour (marks, conjoining jamo): those send the text down
-    ``unicodedata.normalize``. Chinese full-width punctuation, the common case, maps one to one.
+
+@lru_cache(maxsize=1)
+def _nfkc_table() -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
+    """Per code point: its NFKC form when that is one code point, how it normalises, and the
+    characters that normalise to several (as a ``str.translate`` table).
+
+    Mapping character by character equals NFKC of the whole text unless a character can combine
+    with a neighbour (marks, conjoining jamo) or normalises to something that can: those are
+    ``_COMPLEX`` and send the text down ``unicodedata.normalize``. Chinese full-width punctuation,
+    the common case, maps one to one; ``…``, ``℃``, ``㎡``, ``①`` or ``Ⅲ`` expand (``_EXPANDS``)
+    into characters that combine with nothing, so ``str.translate`` does them.
     """
     import regex
 
@@ -74,19 +80,26 @@ def _nfkc_table() -> tuple[np.ndarray, np.ndarray]:
     everything = codes.astype("<u4").tobytes().decode("utf-32-le")
     # map() over C functions: no Python frame per code point (~2x faster than a loop)
     normals = list(map(unicodedata.normalize, repeat("NFKC"), everything))
-    single = np.fromiter(map(len, normals), dtype=np.int64, count=_TABLE_SIZE) == 1
-    complex_ = ~single
-    complex_ |= np.fromiter(map(unicodedata.combining, everything), dtype=np.int64, count=_TABLE_SIZE) != 0
+    lengths = np.fromiter(map(len, normals), dtype=np.int64, count=_TABLE_SIZE)
     combining = regex.compile(
         r"[\p{M}\p{Hangul_Syllable_Type=L}\p{Hangul_Syllable_Type=V}\p{Hangul_Syllable_Type=T}]"
     )
-    complex_[np.asarray([match.start() for match in combining.finditer(everything)], dtype=np.int64)] = True
-    complex_[surrogate] = False
+    combines = np.fromiter(map(unicodedata.combining, everything), dtype=np.int64, count=_TABLE_SIZE) != 0
+    combines[np.asarray([match.start() for match in combining.finditer(everything)], dtype=np.int64)] = True
+    kind = np.full(_TABLE_SIZE, _COMPLEX, dtype=np.uint8)
+    kind[(lengths == 1) & ~combines] = _ONE_TO_ONE
+    expansions: dict[int, str] = {}
+    for code in np.flatnonzero((lengths > 1) & ~combines).tolist():
+        normal = normals[code]
+        if not any(map(unicodedata.combining, normal)) and combining.search(normal) is None:
+            kind[code] = _EXPANDS
+            expansions[code] = normal
+    kind[surrogate] = _ONE_TO_ONE
     table = np.arange(_TABLE_SIZE, dtype=np.uint32)
-    mapped = single & ~complex_ & ~surrogate
+    mapped = (kind == _ONE_TO_ONE) & ~surrogate
     table[mapped] = np.fromiter(map(ord, compress(normals, mapped.tolist())), dtype=np.uint32)
-    complex_[_TABLE_SIZE - 1] = True  # clamp target for code points beyond the table
-    return table, complex_
+    kind[_TABLE_SIZE - 1] = _COMPLEX  # clamp target for code points beyond the table
+    return table, kind, expansions
 
 
 def warm_up(seed: int = 1) -> None:
@@ -98,10 +111,13 @@ def warm_up(seed: int = 1) -> None:
 
 def _nfkc(text: str) -> str:
     codes = np.minimum(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32), _TABLE_SIZE - 1)
-    table, complex_ = _nfkc_table()
-    if complex_[codes].any():
+    table, kind, expansions = _nfkc_table()
+    worst = kind[codes].max()
+    if worst == _COMPLEX:
         return unicodedata.normalize("NFKC", text)
-    return table[codes].tobytes().decode("utf-32-le")
+    mapped = table[codes].tobytes().decode("utf-32-le")
+    # an expanding character is left as it is by the table: translate finds it there
+    return mapped.translate(expansions) if worst == _EXPANDS else mapped
 
 
 def exact_key(normalized: str) -> tuple[int, int]:
