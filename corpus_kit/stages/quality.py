@@ -136,8 +136,10 @@ class _Powers:
         if values.dtype != np.uint64:
             # non-negative ints; int64 * uint64 would promote to float64
             values = values.view(np.uint64) if values.dtype == np.int64 else values.astype(np.uint64)
-        prefix = np.zeros(len(values) + 1, dtype=np.uint64)
-        np.cumsum(values * self.get(len(values))[1][: len(values)], out=prefix[1:])
+        prefix = np.empty(len(values) + 1, dtype=np.uint64)
+        prefix[0] = 0
+        np.multiply(values, self.get(len(values))[1][: len(values)], out=prefix[1:])
+        np.cumsum(prefix[1:], out=prefix[1:])
         return prefix
 
     def windows(self, prefix: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -287,8 +289,9 @@ class _NGrams:
             positions = (keys & low).astype(np.intp)
             keys >>= np.uint64(bits)
             np.not_equal(keys[1:], keys[:-1], out=run_start[1:])
-            ordered = hashes[positions]
-            if not ((ordered[1:] != ordered[:-1]) & ~run_start[1:]).any():
+            # only the slots that continue a run can hide two different n-grams: few in most texts
+            continuing = (~run_start).nonzero()[0]
+            if not (hashes[positions[continuing]] != hashes[positions[continuing - 1]]).any():
                 return positions, run_start
         positions = hashes.argsort(kind="stable")  # stable: text order within runs
         ordered = hashes[positions]
