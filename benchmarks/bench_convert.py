@@ -37,9 +37,7 @@ def timed(command: list[str]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="corpus-kit convert vs the orjson + pyarrow floor")
-    parser.add_argument(
-        "--corpus", type=Path, help="folder of .jsonl/.jsonl.gz files (default: make one)"
-    )
+    parser.add_argument("--corpus", type=Path, help="folder of .jsonl/.jsonl.gz files (default: make one)")
     parser.add_argument("--mb", type=int, default=100, help="size of the generated corpus")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--repeat", type=int, default=3)
