@@ -108,6 +108,19 @@ def test_croissant_validates_and_streams_offline(tmp_path: Path, cli) -> None:
 
 
 @pytest.mark.parametrize("mode", list(MODE_FIELDS))
+def test_card_and_croissant_agree_on_commercial_use(datasets_by_mode: dict[str, Path], mode: str) -> None:
+    from corpus_kit.catalog.card import card_body
+    from corpus_kit.catalog.croissant import _usage_offer
+    from corpus_kit.governance.manifest import Manifest
+
+    manifest = Manifest.read(datasets_by_mode[mode] / "manifest.json")
+    offer = _usage_offer(manifest) or {}
+    prohibited = {"odrl:action": "commercialize"} in offer.get("odrl:prohibition", [])
+    # commercial_use is not set in these supply files: granted only where a permitted use says so
+    assert ("Out of scope: commercial use" in card_body(manifest)) == prohibited
+
+
+@pytest.mark.parametrize("mode", list(MODE_FIELDS))
 @pytest.mark.parametrize("visibility", ["public", "gated", "private"])
 def test_gate_matrix(datasets_by_mode: dict[str, Path], mode: str, visibility: str) -> None:
     dataset = datasets_by_mode[mode]

@@ -101,6 +101,17 @@ def test_pipeline_yaml_errors_point_at_the_line(
     assert "\n" not in text
 
 
+def test_a_second_dedup_step_is_refused_at_its_line(tmp_path: Path, cli) -> None:
+    # both would keep their state in WORK/dedup, and the second would overwrite the first's
+    write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": "same text"}, {"id": "b", "text": "same text"}])
+    pipeline = tmp_path / "two.yaml"
+    pipeline.write_text("name: two\nsteps:\n  - dedup: {mode: exact}\n  - dedup: {mode: near}\n")
+    result = cli("run", pipeline, "-i", tmp_path / "in.jsonl", "-o", tmp_path / "out", "-q")
+    assert result.exit_code == 2
+    assert f"{pipeline}:4:" in result.output and "one dedup step" in result.output
+    assert not (tmp_path / "out" / "data").exists()
+
+
 def test_yaml_is_loaded_safely(tmp_path: Path) -> None:
     path = tmp_path / "evil.yaml"
     path.write_text("name: !!python/object/apply:os.system ['echo pwned']\n")

@@ -190,8 +190,10 @@ def card_body(manifest: Manifest) -> str:
         out += ["Permitted uses: " + ", ".join(supply.permitted_uses) + ".", ""]
     if licence is not None and licence.use != "commercial":
         out += [f"Out of scope: commercial use ({_USE_WORDS[licence.use]} under the licences above).", ""]
-    elif supply is not None and supply.commercial_use is False:
-        out += ["Out of scope: commercial use (excluded by the supply terms).", ""]
+    elif supply is not None and not supply.commercial:
+        # as the Croissant offer reads it: commercial use is out unless the terms grant it
+        how = "excluded by" if supply.commercial_use is False else "not granted by"
+        out += [f"Out of scope: commercial use ({how} the supply terms).", ""]
     out += ["## Source Data", "", "### Data Collection and Processing", ""]
     out += [
         _table(

@@ -313,11 +313,12 @@ def run(
         where = f":{lines[index]}" if index < len(lines) else ""
         raise UsageError(f"{pipeline}{where}: {error}") from None
     except SlurmLaunched as launched:
-        action = "wrote" if dry_run else "submitted"
+        # a real submission writes datatrove's scripts in each phase's log folder, not in this one
         typer.echo(
-            f"{action} Slurm jobs for {len(list(launched.folder.glob('*.slurm'))) - 1} phases + a "
-            f"finalising job in {launched.folder}"
-            + (f"; submit with: bash {launched.folder / 'submit.sh'}" if dry_run else "")
+            f"wrote Slurm jobs for {launched.phases} phases + a finalising job in {launched.folder}; "
+            f"submit with: bash {launched.folder / 'submit.sh'}"
+            if dry_run
+            else f"submitted Slurm jobs for {launched.phases} phases + a finalising job"
         )
 
 

@@ -105,7 +105,7 @@ class RunSpec:
     slurm: dict[str, Any] = field(default_factory=dict)  # partition, time, dry_run, sbatch_args, venv
     command: list[str] = field(default_factory=list)  # the CLI invocation, for Slurm's finalising job
     min_part_bytes: int = MIN_PART_BYTES  # smallest part a large JSONL file is cut into
-    _parts: list[InputUnit] | None = field(default=None, repr=False, compare=False)
+    _parts: list[InputUnit] | None = field(default=None, init=False, repr=False, compare=False)
 
     def resolved_config(self) -> dict[str, Any]:
         """What determines the output (not workers, paths of the output, or verbosity)."""
@@ -190,7 +190,14 @@ def _stage_steps(
 ) -> list[PipelineStep]:
     """The pipeline's stages, built; ``count``: only the first ``count`` of them."""
     steps = []
+    seen: set[str] = set()
     for index, step in enumerate(spec.steps[:count]):
+        if step.name == "dedup" and step.name in seen:
+            # its phases and state live in fixed places under the work folder (WORK/dedup)
+            error = UsageError("a pipeline can have one dedup step; give it mode: both for exact and near")
+            error.step_index = index  # type: ignore[attr-defined]
+            raise error
+        seen.add(step.name)
         removed = str(staging / "removed" / step.name) if keep_removed else None
         context = StageContext(work_dir=str(work), removed_dir=removed, base_dir=str(spec.base_dir))
         try:
@@ -399,7 +406,7 @@ def run_pipeline(spec: RunSpec, progress: ProgressCallback | None = None) -> Run
             from corpus_kit.pipeline.executors import launch_slurm
 
             launch_slurm(spec, work, phases)
-            raise SlurmLaunched(work / "slurm")
+            raise SlurmLaunched(work / "slurm", len(phases))
         if spec.executor == "ray":
             from corpus_kit.pipeline.executors import connect_ray
 
@@ -432,9 +439,10 @@ def run_pipeline(spec: RunSpec, progress: ProgressCallback | None = None) -> Run
 class SlurmLaunched(Exception):
     """Jobs were submitted (or, with --dry-run, written); the dataset is finalised by the last job."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, phases: int):
         super().__init__(str(folder))
         self.folder = folder
+        self.phases = phases
 
 
 RUN_STATE = "run.json"
