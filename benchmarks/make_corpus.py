@@ -451,8 +451,8 @@ def generate(out: Path, total_mb: float, files: int, seed: int, demo: Path) -> S
     return stats
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+def add_size_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every corpus generator here shares: where, how big, in how many files, which seed."""
     parser.add_argument("-o", "--out", type=Path, required=True, help="output folder")
     parser.add_argument("--mb", type=float, default=100.0, help="total size in MB (10^6 bytes), default 100")
     parser.add_argument("--files", type=int, default=5, help="number of part-NNNNN.jsonl files, default 5")
@@ -460,6 +460,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--demo", type=Path, default=DEMO_DIR, help="seed sample folder (default samples/demo)"
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    add_size_arguments(parser)
     args = parser.parse_args(argv)
     if args.files < 1 or args.mb <= 0:
         parser.error("--files must be >= 1 and --mb > 0")

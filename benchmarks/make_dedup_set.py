@@ -62,9 +62,19 @@ import orjson
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from make_corpus import DEMO_DIR, EN_SOURCES, ZH_SOURCES, _mu_for_mean, load_pools  # noqa: E402
+from make_corpus import (  # noqa: E402
+    _EN_SENT,
+    _HAN,
+    _ZH_SENT,
+    DEMO_DIR,
+    EN_SOURCES,
+    MB,
+    ZH_SOURCES,
+    _mu_for_mean,
+    add_size_arguments,
+    load_pools,
+)
 
-MB = 1_000_000
 MIN_DOC, MAX_DOC, MEAN_DOC = 300, 20_000, 4_000
 DOC_SIGMA = 0.9
 ZH_SHARE = 0.60  # of the originals' bytes
@@ -79,10 +89,7 @@ DISTINCT_N = {"zh": 5, "en": 3}
 
 START, END = "\x02", "\x03"
 _PLACEHOLDER = re.compile(r"%\(\w+\)[sdrif]|%[sdrif]|\{\w*\}|<[^>]+>|&\w+;")
-_HAN = re.compile(r"[\u4e00-\u9fff]")
 _ZH_UNIT = re.compile(r"[A-Za-z0-9]+(?:\.[0-9]+)?%?|\S")
-_ZH_SENT = re.compile(r"(?<=[。！？；])")
-_EN_SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
 _DIGITS = re.compile(r"\d+")
 _ASCII_ALNUM = re.compile(r"[A-Za-z0-9]")
 _WORD = re.compile(r"\w+")
@@ -767,13 +774,7 @@ def print_report(report: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("-o", "--out", type=Path, required=True, help="output folder")
-    parser.add_argument("--mb", type=float, default=100.0, help="total size in MB (10^6 bytes), default 100")
-    parser.add_argument("--files", type=int, default=5, help="number of part-NNNNN.jsonl files, default 5")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--demo", type=Path, default=DEMO_DIR, help="demo sample folder (default samples/demo)"
-    )
+    add_size_arguments(parser)
     parser.add_argument("--stats", action="store_true", help="also measure and print the similarity report")
     parser.add_argument("--stats-only", action="store_true", help="report on an existing set in --out")
     parser.add_argument("--stats-json", type=Path, help="write the similarity report to this JSON file")

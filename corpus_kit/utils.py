@@ -29,6 +29,11 @@ def load_yaml(stream: str | bytes | IO[str]) -> Any:
     return yaml.load(stream, Loader=_SAFE_LOADER)
 
 
+def split_list(values: str | None) -> list[str] | None:
+    """``"a, b,c"`` -> ``["a", "b", "c"]``; ``None`` or empty -> ``None``."""
+    return [item.strip() for item in values.split(",") if item.strip()] if values else None
+
+
 def parse_size(text: str | int) -> int:
     """Parse ``"512MiB"``, ``"2GB"``, ``"1048576"`` into bytes."""
     if isinstance(text, int):

@@ -7,9 +7,10 @@ from typing import Annotated, Literal
 
 import typer
 
-from corpus_kit.cli.common import handle_errors, split_list, stdout
+from corpus_kit.cli.common import handle_errors, stdout
 from corpus_kit.errors import CheckFailed, UsageError
 from corpus_kit.governance.manifest import MANIFEST_NAME
+from corpus_kit.utils import split_list
 
 
 def _dataset_dir(dataset: Path) -> Path:

@@ -168,11 +168,6 @@ def _display_path(path: Path) -> str:
         return path.as_posix()
 
 
-def split_list(values: str | None) -> list[str] | None:
-    """``"a, b,c"`` -> ``["a", "b", "c"]``; ``None`` or empty -> ``None``."""
-    return [item.strip() for item in values.split(",") if item.strip()] if values else None
-
-
 def size_option(value: str | None, name: str) -> int | None:
     if value is None:
         return None

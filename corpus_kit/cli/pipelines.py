@@ -38,7 +38,6 @@ from corpus_kit.cli.common import (
     progress_display,
     progress_wanted,
     size_option,
-    split_list,
 )
 from corpus_kit.errors import UsageError
 from corpus_kit.governance.manifest import Supply
@@ -47,7 +46,7 @@ from corpus_kit.io.readers import ReadOptions
 from corpus_kit.pipeline.config import PipelineConfig, load_pipeline, parse_max_rejects
 from corpus_kit.pipeline.runner import RunResult, RunSpec, SlurmLaunched, StepSpec, run_pipeline
 from corpus_kit.resources import resource_path
-from corpus_kit.utils import load_yaml
+from corpus_kit.utils import load_yaml, split_list
 
 
 def _spec_from_config(

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
@@ -196,6 +197,25 @@ def _bundled_registry_file() -> RegistryFile:
 @lru_cache(maxsize=1)
 def default_registry() -> LicenceRegistry:
     return LicenceRegistry.load()
+
+
+_REGISTRIES: dict[str, LicenceRegistry] = {}
+
+
+def registry_key(extra: list[LicenceFacts] | None) -> str:
+    """What tells registries apart: a data repository's own entries (``""`` for none)."""
+    return orjson.dumps([entry.model_dump() for entry in extra]).decode() if extra else ""
+
+
+def registry_for(extra: list[LicenceFacts] | None, key: str | None = None) -> LicenceRegistry:
+    """The bundled registry plus ``extra``, built once per process (``key``: its registry_key)."""
+    if not extra:
+        return default_registry()
+    key = registry_key(extra) if key is None else key
+    registry = _REGISTRIES.get(key)
+    if registry is None:
+        registry = _REGISTRIES[key] = LicenceRegistry.load(extra)
+    return registry
 
 
 def _bracket(expression: str) -> str:

@@ -663,9 +663,9 @@ def finalize(
 
     sections = _contributions(pipeline, merged)
     extras = sections.pop("extra_licences", [])
-    from corpus_kit.governance.licences import LicenceRegistry, default_registry, resolve_dataset
+    from corpus_kit.governance.licences import registry_for, resolve_dataset
 
-    registry = LicenceRegistry.load(extras) if extras else default_registry()
+    registry = registry_for(extras)
     dataset_licence = resolve_dataset(tally.licenses, registry)
     config = spec.resolved_config()
     manifest = Manifest(

@@ -12,11 +12,14 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from datatrove.pipeline.base import PipelineStep
+
+from corpus_kit.utils import split_list
 
 if TYPE_CHECKING:
     from corpus_kit.io.parquet_writer import ParquetShardWriter
@@ -46,6 +49,18 @@ class StageContext:
         return ParquetShardWriter(self.removed_dir)
 
 
+HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))  # CJK ideographs, ext. A, compat.
+
+
+@lru_cache(maxsize=4)
+def every_character(size: int) -> str:
+    """Code points ``0 .. size - 1`` as one string, for building per-code-point tables with regexes and
+    str methods in C; surrogates, which cannot be encoded, stand as spaces."""
+    codes = np.arange(size, dtype=np.uint32)
+    codes[(codes >= 0xD800) & (codes < 0xE000)] = 0x20
+    return codes.astype("<u4").tobytes().decode("utf-32-le")
+
+
 def code_points(text: str) -> np.ndarray:
     """One uint32 per character of ``text`` (a lone surrogate stays one code point, as in Python)."""
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
@@ -54,7 +69,7 @@ def code_points(text: str) -> np.ndarray:
 def as_list(value: Any) -> list[str] | None:
     """A step parameter given as a list or as a comma-separated string."""
     if isinstance(value, str):
-        return [item.strip() for item in value.split(",") if item.strip()]
+        return split_list(value)
     return list(value) if value else None
 
 

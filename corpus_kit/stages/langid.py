@@ -29,11 +29,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from corpus_kit.errors import UsageError
 from corpus_kit.io.parquet_writer import ParquetShardWriter
 from corpus_kit.resources import resource_path
-from corpus_kit.stages import StageContext, as_list, code_points
+from corpus_kit.stages import HAN_RANGES, StageContext, as_list, code_points, every_character
 from corpus_kit.utils import load_yaml
 
 UNDETERMINED = "und"
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_HAN = re.compile("[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in HAN_RANGES) + "]+")
 _KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9d]+")
 _HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]+")
 _OTHER_LETTERS = re.compile(
@@ -63,29 +63,11 @@ _HAN_SIMPLIFIED, _HAN_TRADITIONAL = 5, 6  # Han characters found in only one of 
 _CLASSES = 7
 
 
-@lru_cache(maxsize=1)
-def _script_table() -> np.ndarray:
-    """Script class of every BMP code point, from the same patterns (one pass per process)."""
-    codes = np.arange(0x10000, dtype=np.uint32)
-    codes[(codes >= 0xD800) & (codes < 0xE000)] = 0x20  # surrogates cannot be encoded
-    everything = codes.astype("<u4").tobytes().decode("utf-32-le")
-    table = np.zeros(0x10000, dtype=np.uint8)
-    for pattern, code in (
-        (_OTHER_LETTERS, _OTHER_CODE),
-        (_HAN, _HAN_CODE),
-        (_KANA, _KANA_CODE),
-        (_HANGUL, _HANGUL_CODE),
-    ):
-        for match in pattern.finditer(everything):
-            table[match.start() : match.end()] = code
-    return table
-
-
-def _class_counts(codes: np.ndarray) -> np.ndarray:
-    """Characters per entry of :func:`_class_table` (script, and for Han its writing system): one table
-    lookup instead of a regex pass per script. The patterns cover the BMP only, so code points beyond
-    it are clamped to U+FFFF, which is none of them."""
-    return np.bincount(_class_table()[np.minimum(codes, 0xFFFF)], minlength=_CLASSES)
+def _classes(codes: np.ndarray) -> np.ndarray:
+    """The :func:`_class_table` entry of each character: one table lookup instead of a regex pass per
+    script. The patterns cover the BMP only, so code points beyond it are clamped to U+FFFF, which
+    is none of them."""
+    return _class_table()[np.minimum(codes, 0xFFFF)]
 
 
 def _han_count(counts: np.ndarray) -> int:
@@ -108,10 +90,20 @@ def _variant_characters() -> tuple[frozenset[str], frozenset[str]]:
 
 @lru_cache(maxsize=1)
 def _class_table() -> np.ndarray:
-    """Script class of every BMP code point, Han split by writing system: ``_HAN_CODE`` (shared by
-    both), ``_HAN_SIMPLIFIED`` (Simplified only), ``_HAN_TRADITIONAL`` (Traditional only)."""
-    table = _script_table().copy()
-    han = table == _HAN_CODE  # only what the Han pattern would have matched
+    """Script class of every BMP code point (from the same patterns, one pass per process), Han split
+    by writing system: ``_HAN_CODE`` (shared by both), ``_HAN_SIMPLIFIED`` (Simplified only),
+    ``_HAN_TRADITIONAL`` (Traditional only)."""
+    everything = every_character(0x10000)
+    table = np.zeros(0x10000, dtype=np.uint8)
+    for pattern, code in (
+        (_OTHER_LETTERS, _OTHER_CODE),
+        (_HAN, _HAN_CODE),
+        (_KANA, _KANA_CODE),
+        (_HANGUL, _HANGUL_CODE),
+    ):
+        for match in pattern.finditer(everything):
+            table[match.start() : match.end()] = code
+    han = table == _HAN_CODE  # only what the Han pattern matched
     for value, characters in zip((_HAN_SIMPLIFIED, _HAN_TRADITIONAL), _variant_characters(), strict=True):
         codes = [ord(char) for char in characters if len(char) == 1 and ord(char) <= 0xFFFF]
         mask = np.zeros(0x10000, dtype=bool)
@@ -172,7 +164,8 @@ class LanguageIdentifier:
     def identify(self, text: str) -> tuple[str, float]:
         rules = self.rules
         codes = code_points(text)
-        counts = _class_counts(codes)
+        classes = _classes(codes)
+        counts = np.bincount(classes, minlength=_CLASSES)
         han, kana, hangul, other = (
             _han_count(counts),
             int(counts[_KANA_CODE]),
@@ -191,31 +184,33 @@ class LanguageIdentifier:
         if hangul * rules.han_weight > max(han * rules.han_weight, other):
             return "ko", round(hangul * rules.han_weight / total, 4)
         if han * rules.han_weight >= other:
-            return self._chinese_variant(codes, counts), round(han * rules.han_weight / total, 4)
-        return self._backend_identify(text)
+            return self._chinese_variant(codes, classes, counts), round(han * rules.han_weight / total, 4)
+        return self._backend_identify(text, codes)
 
-    def _chinese_variant(self, codes: np.ndarray, counts: np.ndarray | None = None) -> str:
+    def _chinese_variant(
+        self, codes: np.ndarray, classes: np.ndarray | None = None, counts: np.ndarray | None = None
+    ) -> str:
         """Traditional when more distinct characters are Traditional-only than Simplified-only."""
+        if classes is None:
+            classes = _classes(codes)
         if counts is None:
-            counts = _class_counts(codes)
+            counts = np.bincount(classes, minlength=_CLASSES)
         if not counts[_HAN_TRADITIONAL]:
             return "zh-Hans"  # no Traditional-only character (the common case): nothing to count
         if not counts[_HAN_SIMPLIFIED]:
             return "zh-Hant"
-        table = _class_table()
-        classes = table[np.minimum(codes, 0xFFFF)]
         # distinct characters of one system only: those are sorted, not the whole text
         distinct = np.unique(codes[classes >= _HAN_SIMPLIFIED])
-        by_system = np.bincount(table[distinct], minlength=_CLASSES)
+        by_system = np.bincount(_class_table()[distinct], minlength=_CLASSES)
         return "zh-Hant" if by_system[_HAN_TRADITIONAL] > by_system[_HAN_SIMPLIFIED] else "zh-Hans"
 
-    def _backend_identify(self, text: str) -> tuple[str, float]:
+    def _backend_identify(self, text: str, codes: np.ndarray) -> tuple[str, float]:
         sample = _WHITESPACE.sub(" ", text[: self.rules.sample_chars]).strip()
         if self.rules.backend == "langdetect":
             return self._langdetect(sample)
         language, score = fasttext_predict(sample)
         if language in ("zh", "yue", "wuu"):  # Chinese by the model: the script decides the variant
-            language = self._chinese_variant(code_points(text))
+            language = self._chinese_variant(codes)
         return language, round(score, 4)
 
     def _langdetect(self, sample: str) -> tuple[str, float]:

@@ -30,7 +30,6 @@ import fnmatch
 from pathlib import Path
 from typing import Any, Literal
 
-import orjson
 import yaml
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
@@ -39,7 +38,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from corpus_kit.errors import UsageError
 from corpus_kit.governance.accounting import metric_total
-from corpus_kit.governance.licences import NOASSERTION, LicenceFacts, LicenceRegistry
+from corpus_kit.governance.licences import (
+    NOASSERTION,
+    LicenceFacts,
+    LicenceRegistry,
+    registry_for,
+    registry_key,
+)
 from corpus_kit.governance.manifest import SourceRuleRecord
 from corpus_kit.io.parquet_writer import ParquetShardWriter
 from corpus_kit.stages import StageContext
@@ -47,9 +52,9 @@ from corpus_kit.utils import load_yaml
 
 _RESOLVED_CACHE = 4096  # distinct licence strings remembered per process and registry
 
-# Built once per process (and in the parent before workers are forked, by ``warm_up``): parsing the
-# SPDX list into license-expression's automaton takes ~20 ms, a task of 5 MB takes ~25 ms of licence work
-_REGISTRIES: dict[str, tuple[LicenceRegistry, dict[str, tuple[str | None, bool]]]] = {}
+# Resolutions per registry (registry_key), kept for the process: the registry and these are built
+# in the parent before workers are forked (``warm_up``) instead of once per task
+_RESOLVED: dict[str, dict[str, tuple[str | None, bool]]] = {}
 
 SourceType = Literal["open_source", "self_collected", "commercial", "user_input", "public_data"]
 
@@ -100,7 +105,7 @@ def load_sources(path: str | Path) -> SourcesFile:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise UsageError(f"{path}: {where}: {first['msg'].removeprefix('Value error, ')}") from None
-    registry = LicenceRegistry.load(sources.licences)
+    registry = registry_for(sources.licences)
     for index, rule in enumerate(sources.sources):
         normalized = registry.normalize(rule.license)
         if normalized is None or not registry.facts(normalized).known:
@@ -132,7 +137,7 @@ class LicenseTagger(BaseFilter):
         self.unknown = unknown
         self._path_cache: dict[str, int | None] = {}
         # which process-wide registry this step uses: the bundled one plus its sources' own licences
-        self._registry_key = orjson.dumps([entry.model_dump() for entry in self.sources.licences]).decode()
+        self._registry_key = registry_key(self.sources.licences)
 
     def manifest_contribution(self, stats: Stats) -> dict[str, Any]:
         """The sources.yaml entries used (with evidence and records licensed) and our own LicenseRefs."""
@@ -148,15 +153,10 @@ class LicenseTagger(BaseFilter):
         ]
         return {"provenance": provenance, "extra_licences": list(self.sources.licences)}
 
-    def registry(self) -> LicenceRegistry:
-        return self._cached()[0]
-
     def _cached(self) -> tuple[LicenceRegistry, dict[str, tuple[str | None, bool]]]:
-        # built where it is used (once per process) instead of being pickled with the step
-        cached = _REGISTRIES.get(self._registry_key)
-        if cached is None:
-            cached = _REGISTRIES[self._registry_key] = (LicenceRegistry.load(self.sources.licences), {})
-        return cached
+        # found where it is used (once per process) instead of being pickled with the step
+        registry = registry_for(self.sources.licences, self._registry_key)
+        return registry, _RESOLVED.setdefault(self._registry_key, {})
 
     def warm_up(self) -> None:
         """Build the registry and resolve the configured licences now (in a parent, before workers fork)."""
@@ -234,7 +234,7 @@ def build_license_stage(params: dict[str, Any], context: StageContext) -> Licens
         sources = load_sources(context.resolve_path(params["sources"]))
     default = params.get("default")
     if default is not None:
-        registry = LicenceRegistry.load(sources.licences if sources else None)
+        registry = registry_for(sources.licences if sources else None)
         normalized = registry.normalize(default)
         if normalized is None or not registry.facts(normalized).known:
             raise UsageError(f"--default {default!r} is not a licence in the registry (rules/licences.yaml)")

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from corpus_kit.errors import UsageError
 from corpus_kit.io.parquet_writer import ParquetShardWriter
 from corpus_kit.resources import resource_path
-from corpus_kit.stages import StageContext, code_points
+from corpus_kit.stages import HAN_RANGES, StageContext, code_points
 from corpus_kit.utils import load_yaml
 
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
@@ -50,7 +50,7 @@ class Rule(BaseModel):
     n: int = Field(1, ge=1, le=50)
     unit: str = "word"
     phrases: list[str] = Field(default_factory=list)
-    words: list[str] = Field(default_factory=list)
+    words: frozenset[str] = Field(default_factory=frozenset)  # hashable: stop-word hashes are cached by it
     short_chars: int = 30
 
     @model_validator(mode="after")
@@ -170,7 +170,6 @@ _MIX = np.uint64(0xBF58476D1CE4E5B9)  # odd: multiplying by it permutes 64-bit v
 # Character classes, one bit each, taken per code point from Python's own str methods so that they
 # agree exactly with ``re`` (``[^\W_]`` is str.isalnum, ``\s`` is str.isspace) and with str.isalpha.
 _ALNUM, _JOINER, _ALPHA, _WHITESPACE, _HAN_CHAR = 1, 2, 4, 8, 16
-_HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))  # CJK ideographs, ext. A, compat.
 _JOINERS = "'’-"  # as _WORD: joins two alphanumeric runs into one word
 # the only character that str.lower maps by context (final sigma): lowering a whole text can give
 # it another form than lowering the word alone
@@ -193,7 +192,7 @@ class _CharTables:
         for bit, test in ((_ALNUM, str.isalnum), (_ALPHA, str.isalpha), (_WHITESPACE, str.isspace)):
             classes[np.frombuffer(bytes(map(test, block)), dtype=np.bool_)] |= bit
         if plane == 0:
-            for low, high in _HAN_RANGES:
+            for low, high in HAN_RANGES:
                 classes[low : high + 1] |= _HAN_CHAR
             for char in _JOINERS:
                 classes[ord(char)] |= _JOINER
@@ -531,7 +530,7 @@ SIGNALS: dict[str, Callable[[TextView, Rule], float]] = {
         v.text.count("#") + sum(v.text.count(e) for e in _ELLIPSIS), v.word_count
     ),
     "alphabetic_word_fraction": lambda v, r: _ratio(v.alphabetic_words(), v.word_count),
-    "stop_word_count": lambda v, r: float(v.stop_words(frozenset(r.words))),
+    "stop_word_count": lambda v, r: float(v.stop_words(r.words)),
     "duplicate_line_fraction": lambda v, r: _ratio(v.line_duplicates[0], len(v.lines)),
     "duplicate_line_char_fraction": lambda v, r: _ratio(v.line_duplicates[1], sum(map(len, v.lines))),
     "duplicate_paragraph_fraction": lambda v, r: _ratio(find_duplicates(v.paragraphs)[0], len(v.paragraphs)),
@@ -572,11 +571,6 @@ class QualityFilter(BaseFilter):
             raise UsageError(f"quality rules: {error}") from None
         self._identifier: Any = None
         self._rule_lists: dict[str, list[Rule]] = {}
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_identifier"] = None
-        return state
 
     def warm_up(self) -> None:
         """Build the character tables now (in a parent, before workers are forked)."""

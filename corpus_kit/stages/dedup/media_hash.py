@@ -29,6 +29,8 @@ import imagehash
 import numpy as np
 from PIL import Image, ImageOps
 
+from corpus_kit.stages.dedup.config import DEFAULT_IMAGE_HAMMING
+
 __all__ = [
     "DEFAULT_IMAGE_HAMMING",
     "IDENTICAL_GROUP_CAP",
@@ -44,17 +46,6 @@ __all__ = [
 # 89 Mpx by default), so Pillow's DecompressionBombWarning never fires for an image we accept.
 IMAGE_MAX_PIXELS: int = 64_000_000
 
-# Two images whose pHashes differ in at most this many of the 64 bits are the same picture.
-# Measured on the synthetic set of tests/test_media_hash.py (40 pictures, each published as a q95
-# JPEG, with 9 copies: PNG, JPEG q30, 50 % / 75 % / 130 % resizes, +-10 % brightness, WebP q60,
-# double recompression): copies are 0-4 bits from their original (mean 0.4) and 2-3 % crops up
-# to 6; different pictures are 16-44 bits apart (mean 31; the minimum is 12 over 400 pictures).
-# pHash sets exactly 32 bits, so distances are even. 10 sits in the gap with margin both ways and
-# is the usual pHash near-duplicate cut-off for real photographs, whose copies drift further
-# (crops, overlays, colour grading). The price is false matches at scale: two unrelated hashes
-# fall within 10 bits with probability ~1e-7 if independent (more for similar photos), i.e.
-# about 100 false pairs per 100 000 images; a stricter run can pass a lower threshold.
-DEFAULT_IMAGE_HAMMING: int = 10
 
 # A hash value shared by more identical copies than this is not expanded into all of its
 # k*(k-1)/2 pairs (2000 identical copies would already be 2 million edges): its members are

@@ -31,6 +31,8 @@ from itertools import compress, repeat
 import numpy as np
 import xxhash
 
+from corpus_kit.stages import code_points, every_character
+
 EMPTY_BIN = np.uint32(0xFFFFFFFF)
 _TABLE_SIZE = 0x40000  # planes 0-3 hold every script we treat specially; beyond: word characters
 _SEPARATOR, _UNSPACED, _SPACED = 0, 1, 2
@@ -75,9 +77,8 @@ def _nfkc_table() -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
     import regex
 
     codes = np.arange(_TABLE_SIZE, dtype=np.uint32)
-    surrogate = (codes >= 0xD800) & (codes < 0xE000)
-    codes[surrogate] = 0x20  # surrogates cannot be encoded: a space stands in, then they are reset
-    everything = codes.astype("<u4").tobytes().decode("utf-32-le")
+    surrogate = (codes >= 0xD800) & (codes < 0xE000)  # spaces in every_character; reset below
+    everything = every_character(_TABLE_SIZE)
     # map() over C functions: no Python frame per code point (~2x faster than a loop)
     normals = list(map(unicodedata.normalize, repeat("NFKC"), everything))
     lengths = np.fromiter(map(len, normals), dtype=np.int64, count=_TABLE_SIZE)
@@ -110,7 +111,7 @@ def warm_up(seed: int = 1) -> None:
 
 
 def _nfkc(text: str) -> str:
-    codes = np.minimum(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32), _TABLE_SIZE - 1)
+    codes = np.minimum(code_points(text), _TABLE_SIZE - 1)
     table, kind, expansions = _nfkc_table()
     worst = kind[codes].max()
     if worst == _COMPLEX:
@@ -131,9 +132,7 @@ def character_classes() -> np.ndarray:
     """Class of every code point below U+40000: separator, unspaced-script character, or word character."""
     import regex
 
-    codes = np.arange(_TABLE_SIZE, dtype=np.uint32)
-    codes[(codes >= 0xD800) & (codes < 0xE000)] = 0x20  # surrogates cannot be encoded: treat as space
-    everything = codes.astype("<u4").tobytes().decode("utf-32-le")
+    everything = every_character(_TABLE_SIZE)  # surrogates as spaces: separators
     table = np.zeros(_TABLE_SIZE, dtype=np.uint8)
     for pattern, value in (
         (r"[\p{L}\p{N}\p{M}]", _SPACED),
@@ -194,7 +193,7 @@ def shingle_hashes(
     if not texts:
         return np.empty(0, np.uint64), np.empty(0, np.int64)
     joined = "\n".join(texts)
-    codes = np.minimum(np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32), _TABLE_SIZE - 1)
+    codes = np.minimum(code_points(joined), _TABLE_SIZE - 1)
     lengths = np.fromiter((len(text) for text in texts), dtype=np.int64, count=len(texts))
     doc_starts = np.concatenate(([0], np.cumsum(lengths[:-1] + 1)))
     classes = character_classes()[codes]
