@@ -43,6 +43,31 @@ def test_cli_py_is_the_same_program() -> None:
         assert command in listing.stdout
 
 
+def test_the_process_exit_keeps_codes_output_and_atexit_handlers(tmp_path: Path) -> None:
+    # main() ends the process itself (no interpreter teardown): what a normal exit does must still happen
+    script = (
+        "import atexit, sys\n"
+        "atexit.register(print, 'atexit ran')\n"
+        "from corpus_kit.cli import main\n"
+        "sys.argv = ['corpus-kit', *sys.argv[1:]]\n"
+        "main()\n"
+    )
+    version = subprocess.run([sys.executable, "-c", script, "--version"], capture_output=True, text=True)
+    assert version.returncode == 0
+    assert version.stdout.splitlines() == [f"corpus-kit {__version__}", "atexit ran"]
+    failed = subprocess.run(
+        [sys.executable, "-c", script, "run", str(tmp_path / "none.yaml")], capture_output=True, text=True
+    )
+    assert failed.returncode == 2
+    assert "none.yaml" in failed.stderr + failed.stdout
+    assert failed.stdout.endswith("atexit ran\n")
+    long_output = subprocess.run(
+        [sys.executable, "-c", script, "run", "--help"], capture_output=True, text=True
+    )
+    assert long_output.returncode == 0
+    assert long_output.stdout.rstrip().endswith("atexit ran") and "--workers" in long_output.stdout
+
+
 def test_usage_errors_exit_2_with_one_line(tmp_path: Path, cli) -> None:
     missing = cli("convert", tmp_path / "nope.jsonl", "-o", tmp_path / "out")
     assert missing.exit_code == 2

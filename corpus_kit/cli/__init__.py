@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import sys
+import threading
+
 import typer
 
 from corpus_kit import __version__
@@ -54,4 +59,39 @@ app.add_typer(manifest_app, name="manifest")
 
 
 def main() -> None:
-    app()
+    """Console entry point (``corpus-kit``, ``python -m corpus_kit``, ``python cli.py``)."""
+    try:
+        app()
+    except SystemExit as finished:
+        _leave(finished)
+        raise
+
+
+def _leave(finished: SystemExit) -> None:
+    """End the process once the command is done, without the interpreter's teardown.
+
+    Tearing down the modules and objects a pipeline run loaded (presidio, spaCy, pyarrow, NumPy
+    tables) took ~0.25 s of a 9 s benchmark run, doing nothing the operating system does not do
+    when the process ends. Everything a command writes is closed and renamed before it returns;
+    what Python itself would still do is done here: the atexit handlers (logging, multiprocessing's
+    children) and flushing stdout/stderr. If a non-daemon thread is still running, the normal
+    exit (which waits for it) is left to happen.
+    """
+    main_thread = threading.main_thread()
+    if any(thread is not main_thread and not thread.daemon for thread in threading.enumerate()):
+        return
+    code = finished.code
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # sys.exit("message"): Python prints it and exits with 1
+        print(code, file=sys.stderr)
+        status = 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (corpus-kit ... | head); Python exits 120 then
+            status = status or 120
+    os._exit(status)
