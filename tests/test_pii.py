@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from datatrove.data import Document
 
 from corpus_kit.governance.manifest import Manifest
 from corpus_kit.stages.pii import (
     HASH_KEY_ENV,
     PiiScrubber,
     digit_runs,
+    digit_runs_vectorised,
     mask_value,
     prescan_hits,
     windows_around,
@@ -140,7 +142,12 @@ def test_prescan_covers_the_reference_pattern_everywhere() -> None:
         assert ours == sorted(ours)
         assert _covered(windows_around(text, reference, 24)) <= _covered(windows_around(text, ours, 24)), text
         runs = [match.span() for match in re.finditer(r"(?:\d[ \-()（）]?){6,}", text)]
-        assert digit_runs(text) == runs, text
+        assert digit_runs(text) == digit_runs_vectorised(text) == runs, text
+    # long texts: digit_runs takes the vectorised path
+    for _ in range(200):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(512, 3000)))
+        runs = [match.span() for match in re.finditer(r"(?:\d[ \-()（）]?){6,}", text)]
+        assert digit_runs(text) == runs
 
 
 @pytest.mark.parametrize("text", ["call +1 (555) 12 34 now", "tel +1 (555) 123 45", "电话+44 (20) 79 46 09"])
@@ -148,6 +155,21 @@ def test_short_digit_groups_after_a_plus_are_found_with_the_prescan(text: str) -
     windowed, full = PiiScrubber(), PiiScrubber(prescan=False)
     assert [r.entity_type for r in full.find(text)] == ["PHONE_NUMBER"]
     assert [(r.start, r.end) for r in windowed.find(text)] == [(r.start, r.end) for r in full.find(text)]
+
+
+def test_metadata_strings_are_scrubbed_but_record_ids_and_provenance_are_not(scrubber: PiiScrubber) -> None:
+    phone = "13812345678"
+    document = Document(
+        text=f"请拨打{phone}",
+        id=phone,
+        metadata={"note": f"电话{phone}", "dup_cluster": phone, "dup_of": phone, "source": phone},
+    )
+    found = scrubber._scrub_document(document)
+    assert found == ["PHONE_NUMBER", "PHONE_NUMBER"]
+    assert phone not in document.text and phone not in document.metadata["note"]
+    # dup_cluster / dup_of name a record by its id, which the id column keeps too
+    assert document.metadata["dup_cluster"] == document.metadata["dup_of"] == phone
+    assert document.metadata["source"] == phone and document.metadata["pii_spans"] == 2
 
 
 def test_a_rule_file_with_its_own_patterns_is_not_prescanned(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ Operators: ``replace`` (``<CN_ID_CARD>``), ``mask`` (all but the last 4 characte
 for values of 8 characters or fewer), ``hash`` (``<PHONE_NUMBER:…>``, keyed HMAC-SHA256; the key
 comes from ``CORPUS_KIT_PII_KEY`` or ``--hash-key-file`` and is read in each worker, never stored
 in the step, logs or manifest), ``redact`` (removed). Text and the string values of metadata are
-scrubbed; media bytes are not (no OCR or speech model ships offline).
+scrubbed, except provenance (``_METADATA_KEPT``); media bytes are not (no OCR or speech model ships
+offline).
 Stats: ``pii_documents`` and ``pii/<ENTITY>``; the manifest's ``pii`` block is built from them.
 """
 
@@ -41,7 +42,9 @@ HASH_KEY_ENV = "CORPUS_KIT_PII_KEY"
 _LANGUAGE = "xx"  # recognizers are script-agnostic; one analysis language for mixed zh/en text
 _MIN_KEY_BYTES = 16
 _MASK_KEEP = 4
-# metadata that is provenance or governance, not content: never rewritten
+# metadata that is provenance or governance, not content: never rewritten. ``dup_cluster`` and
+# ``dup_of`` hold a record id, which is never rewritten in the ``id`` column either (rewriting
+# them would break the link to the survivor); ``language`` is a language code.
 _METADATA_KEPT = frozenset(
     {
         "source",
@@ -52,6 +55,9 @@ _METADATA_KEPT = frozenset(
         "source_split",
         "source_type",
         "license",
+        "dup_cluster",
+        "dup_of",
+        "language",
     }
 )
 _TOKEN_BEFORE = re.compile(r"[0-9A-Za-z@._%+\-]{1,128}$")
@@ -73,6 +79,8 @@ _PRESCAN_ANCHORS = re.compile(
 # (``(?:\d[ \-()（）]?){6,}``) it is tried at every digit, and numbers are everywhere.
 _PRESCAN_MIN_DIGITS = 6
 _PRESCAN_SEPARATORS = " -()（）"
+_DIGIT_RUN = re.compile(r"(?:\d[ \-()（）]?){6,}")  # the definition; used as such on short texts
+_DIGIT_RUN_NUMPY_FROM = 512  # characters: below, NumPy's per-call overhead costs more than the regex
 _DIGIT, _SEPARATOR = 1, 2
 # presidio engines per configuration, built once per process: a scrubber unpickled for each task
 # finds them here, and workers forked after warm_up() inherit them
@@ -89,7 +97,15 @@ def _digit_classes() -> np.ndarray:
 
 
 def digit_runs(text: str) -> list[tuple[int, int]]:
-    """Spans of the matches of ``(?:\\d[ \\-()（）]?){6,}`` in ``text``, vectorised."""
+    """Spans of the matches of ``(?:\\d[ \\-()（）]?){6,}`` in ``text``: the regex on short texts,
+    :func:`digit_runs_vectorised` on longer ones."""
+    if len(text) < _DIGIT_RUN_NUMPY_FROM:
+        return [match.span() for match in _DIGIT_RUN.finditer(text)]
+    return digit_runs_vectorised(text)
+
+
+def digit_runs_vectorised(text: str) -> list[tuple[int, int]]:
+    """:func:`digit_runs` with NumPy: the regex is tried at every digit, and numbers are everywhere."""
     codes = code_points(text)
     classes = _digit_classes()[np.minimum(codes, 0xFFFF)]
     if codes.size and codes.max() > 0xFFFF:  # digits beyond the BMP (mathematical, rare)
