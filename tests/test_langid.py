@@ -42,6 +42,20 @@ def test_identifies(identifier: LanguageIdentifier, text: str, language: str) ->
     assert identifier.identify(text)[0] == language
 
 
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("發發發發發发经的人是", "zh-Hans"),  # one distinct Traditional-only character, two Simplified-only
+        ("發經发发发发的人是", "zh-Hant"),  # two distinct Traditional-only, one Simplified-only
+        ("發经的人是", "zh-Hans"),  # a tie is Simplified
+    ],
+)
+def test_writing_system_counts_distinct_characters(
+    identifier: LanguageIdentifier, text: str, language: str
+) -> None:
+    assert identifier.identify(text)[0] == language
+
+
 def test_scores_and_determinism(identifier: LanguageIdentifier) -> None:
     text = "Le gouvernement municipal a annoncé un nouveau plan pour la logistique par drone."
     first = identifier.identify(text)

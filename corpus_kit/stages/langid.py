@@ -199,10 +199,16 @@ class LanguageIdentifier:
             return "zh-Hans"  # no Traditional-only character (the common case): nothing to count
         if not counts[_HAN_SIMPLIFIED]:
             return "zh-Hant"
-        # distinct characters of one system only: those are sorted, not the whole text
-        distinct = np.unique(codes[classes >= _HAN_SIMPLIFIED])
-        by_system = np.bincount(_class_table()[distinct], minlength=_CLASSES)
-        return "zh-Hant" if by_system[_HAN_TRADITIONAL] > by_system[_HAN_SIMPLIFIED] else "zh-Hans"
+        # distinct characters of one system only: those are sorted, not the whole text (a sort and a
+        # comparison: np.unique's own overhead was half the time of this branch)
+        variants = codes[classes >= _HAN_SIMPLIFIED]
+        variants.sort()
+        first = np.empty(variants.size, dtype=bool)
+        first[0] = True
+        np.not_equal(variants[1:], variants[:-1], out=first[1:])
+        traditional = np.count_nonzero(_class_table()[variants[first]] == _HAN_TRADITIONAL)
+        # more distinct Traditional-only than Simplified-only characters
+        return "zh-Hant" if 2 * traditional > np.count_nonzero(first) else "zh-Hans"
 
     def _backend_identify(self, text: str, codes: np.ndarray) -> tuple[str, float]:
         sample = _WHITESPACE.sub(" ", text[: self.rules.sample_chars]).strip()
