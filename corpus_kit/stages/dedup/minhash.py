@@ -106,19 +106,32 @@ def _nfkc_table() -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
 def warm_up(seed: int = 1) -> None:
     """Build the lookup tables now (workers forked afterwards inherit them)."""
     character_classes()
-    _nfkc_table()
+    _nfkc_packed()
     _code_point_hashes(seed)
+
+
+_KIND_SHIFT = 24  # code points need 21 bits: a table entry holds its kind above them
+
+
+@lru_cache(maxsize=1)
+def _nfkc_packed() -> tuple[np.ndarray, dict[int, str]]:
+    """:func:`_nfkc_table` as one lookup: ``normal | kind << _KIND_SHIFT`` per code point."""
+    table, kind, expansions = _nfkc_table()
+    return table | (kind.astype(np.uint32) << np.uint32(_KIND_SHIFT)), expansions
 
 
 def _nfkc(text: str) -> str:
     codes = np.minimum(code_points(text), _TABLE_SIZE - 1)
-    table, kind, expansions = _nfkc_table()
-    worst = kind[codes].max()
+    packed, expansions = _nfkc_packed()
+    mapped = packed.take(codes)
+    worst = int(mapped.max()) >> _KIND_SHIFT  # the kind bits dominate the maximum
     if worst == _COMPLEX:
         return unicodedata.normalize("NFKC", text)
-    mapped = table[codes].tobytes().decode("utf-32-le")
+    if worst == _EXPANDS:
+        mapped &= np.uint32((1 << _KIND_SHIFT) - 1)
+    normal = mapped.tobytes().decode("utf-32-le")
     # an expanding character is left as it is by the table: translate finds it there
-    return mapped.translate(expansions) if worst == _EXPANDS else mapped
+    return normal.translate(expansions) if worst == _EXPANDS else normal
 
 
 def exact_key(normalized: str) -> tuple[int, int]:
