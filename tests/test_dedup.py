@@ -100,6 +100,16 @@ def test_near_copies_score_high_unrelated_low_in_every_script_mix() -> None:
     assert (empty == 0xFFFFFFFF).all()
 
 
+def test_a_signature_does_not_depend_on_the_batch_around_it() -> None:
+    """Batches join documents; empty ones (first, between, last) and short ones must not shift the rest."""
+    rng = random.Random(11)
+    texts = ["", _zh(rng, 40), "", "a", _en(rng, 30), "!!", "中", "", _zh(rng, 5) + " " + _en(rng, 4), ""]
+    normalized = [normalize_text(text) for text in texts]
+    together = signatures(normalized, 64, 2, 2)
+    for index, text in enumerate(normalized):
+        assert (together[index] == signatures([text], 64, 2, 2)[0]).all(), index
+
+
 def test_bands_and_rows_follow_the_threshold() -> None:
     assert derive_bands_rows(0.8, 256, 0.995, 0.05) == (42, 6)
     for threshold in (0.7, 0.8, 0.9):

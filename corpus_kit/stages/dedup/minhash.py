@@ -239,7 +239,11 @@ def shingle_hashes(
     token_hash = char_token_hash[codes[token_positions]]
     if word_hash is not None:
         token_hash[~token_is_char] = word_hash  # the other tokens are the word starts, in word order
-    token_doc = np.searchsorted(doc_starts, token_positions, side="right") - 1
+    # where each document's tokens begin (a lookup per document, not per token), then repeated
+    first_token = np.searchsorted(token_positions, doc_starts)
+    token_doc = np.repeat(
+        np.arange(len(texts), dtype=np.int64), np.diff(first_token, append=token_positions.size)
+    )
 
     tokens = token_hash.size
     multipliers = _odd_randoms(max(ngram_unspaced, ngram_spaced), seed + 3)
