@@ -162,3 +162,36 @@ def test_ray_local_cluster_gives_the_same_dataset_as_local(corpus: Path, tmp_pat
     assert result.returncode == 0, result.stderr
     assert _data(on_ray) == _data(local)
     assert _counts(on_ray) == _counts(local)
+
+
+class _Emit:
+    """A pipeline step that logs one line naming its task (datatrove steps log through loguru)."""
+
+    name = "emit"
+    type = "test"
+
+    def __call__(self, data, rank: int = 0, world_size: int = 1):
+        from loguru import logger
+
+        logger.info(f"emitted by task {rank}")
+        return iter(())
+
+
+def test_each_task_logs_to_its_own_file_and_nothing_to_the_console(tmp_path: Path, capfd) -> None:
+    from corpus_kit.pipeline.executor import CorpusLocalExecutor, restore_console_logs, silence_console_logs
+
+    silence_console_logs()
+    try:
+        executor = CorpusLocalExecutor(
+            [_Emit()], tasks=5, workers=2, logging_dir=str(tmp_path / "logs"), start_method="fork"
+        )
+        executor.run()
+    finally:
+        restore_console_logs()
+    for rank in range(5):
+        log = (tmp_path / "logs" / "logs" / f"task_{rank:05d}.log").read_text()
+        assert f"Launching pipeline for rank={rank}" in log and "Processing done" in log
+        # a worker runs several tasks: each task's lines are in its own file only
+        assert f"emitted by task {rank}" in log
+        assert all(f"emitted by task {other}" not in log for other in range(5) if other != rank)
+    assert "emitted by task" not in capfd.readouterr().err
