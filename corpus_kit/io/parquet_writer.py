@@ -7,10 +7,16 @@ by default, and writes straight to the final file name. Here each task writes
 flushes a row group every ``row_group_bytes`` of input, starts a new file past ``shard_bytes``, and
 renames a file to ``.parquet`` only once it is closed. The run's finaliser later gives the files
 their Hub names (``train-00000-of-00003.parquet``) and moves them into ``OUT/data`` in one rename.
+
+Where the installed pyarrow supports them (checked once, at import), files are written with
+content-defined chunking (pyarrow >= 21), so the Hub's Xet storage dedups the pages a new release
+leaves unchanged, and with the page index. Older pyarrow (17-20) writes the same layout without
+them. See ``docs/parquet-layout.md``.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 from typing import Any
@@ -30,19 +36,57 @@ _DICTIONARY_COLUMNS = ["source", "license", "language"]
 _INT32_MAX = 2**31 - 1
 _STATISTICS_COLUMNS = ["id", "source", "license", "language", "language_score", "pii_spans"]
 
+#: Content-defined chunking parameters: pyarrow's documented defaults, spelled out (as datatrove
+#: does) so a change of pyarrow's defaults cannot move every page boundary between two releases.
+CDC_OPTIONS: dict[str, int] = {"min_chunk_size": 256 * 1024, "max_chunk_size": 1024 * 1024, "norm_level": 0}
+
+
+def _supported_writer_options(writer_class: type = pq.ParquetWriter) -> dict[str, Any]:
+    """The optional ``ParquetWriter`` keywords this pyarrow accepts: CDC (21+) and the page index.
+
+    Detected by feature, not version. A named parameter of ``ParquetWriter.__init__`` is accepted;
+    anything else is tried on an in-memory writer, because ``__init__`` also takes ``**options``
+    and hands them to the Cython writer: pyarrow 21-23 accept ``use_content_defined_chunking``
+    only that way (26 names it), while 17-20 raise ``TypeError`` for it.
+    """
+    wanted: dict[str, Any] = {"use_content_defined_chunking": dict(CDC_OPTIONS), "write_page_index": True}
+    try:
+        named = set(inspect.signature(writer_class.__init__).parameters)
+    except (TypeError, ValueError):
+        named = set()
+    probe_schema = pa.schema([("probe", pa.string())])
+    supported: dict[str, Any] = {}
+    for name, value in wanted.items():
+        if name not in named:
+            try:
+                writer_class(pa.BufferOutputStream(), probe_schema, **{name: value}).close()
+            except (TypeError, ValueError, pa.ArrowException):
+                continue
+        supported[name] = value
+    return supported
+
+
+#: Computed once per process; ``open_parquet_writer`` passes these to every writer.
+WRITER_OPTIONS: dict[str, Any] = _supported_writer_options()
+
 
 def staged_file_name(rank: int, sequence: int) -> str:
     return f"{rank:05d}-{sequence:04d}.parquet"
 
 
 def open_parquet_writer(path: str | Path, schema: pa.Schema = OUTPUT_SCHEMA) -> pq.ParquetWriter:
-    """A zstd ParquetWriter tuned for long text: no dictionary or min/max stats on text and bytes."""
+    """A zstd ParquetWriter tuned for long text: no dictionary or min/max stats on text and bytes.
+
+    Adds content-defined chunking and the page index where pyarrow supports them
+    (``WRITER_OPTIONS``); the page index's column index covers the statistics columns only.
+    """
     return pq.ParquetWriter(
         str(path),
         schema,
         compression="zstd",
         use_dictionary=_DICTIONARY_COLUMNS,
         write_statistics=_STATISTICS_COLUMNS,
+        **WRITER_OPTIONS,
     )
 
 
