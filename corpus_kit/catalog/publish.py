@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from corpus_kit.catalog.card import CARD_NAME, LICENCE_NOTE_NAME, write_card
 from corpus_kit.catalog.croissant import CROISSANT_NAME, write_croissant
@@ -30,6 +30,9 @@ from corpus_kit.governance.manifest import MANIFEST_NAME, read_dataset_manifest
 from corpus_kit.governance.policy import validate_manifest_data
 from corpus_kit.governance.verify import verify_dataset
 from corpus_kit.utils import format_size
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
 
 Visibility = Literal["public", "gated", "private"]
 CATALOG_INDEX = "catalog.json"
@@ -86,18 +89,26 @@ def plan_publication(dataset: Path, target: str, visibility: Visibility, card_on
     # the manifest alone first: an expired or invalid one is refused before any file is hashed
     errors = [f for f in validate_manifest_data(manifest_path.read_bytes()) if f.severity == "error"]
     if errors:
-        first = errors[0]
-        plan.refusal = f"manifest validate failed: {first.rule} {first.field}: {first.message}"
+        finding = errors[0]
+        plan.refusal = f"manifest validate failed: {finding.rule} {finding.field}: {finding.message}"
         return plan
     plan.gates.append("manifest validate (no errors, supply terms not expired)")
     report = verify_dataset(dataset)
     if report.problems:
-        first = report.problems[0]
-        plan.refusal = f"manifest verify failed: {first.path} {first.message}; rebuild or restore the dataset"
+        problem = report.problems[0]
+        plan.refusal = (
+            f"manifest verify failed: {problem.path} {problem.message}; rebuild or restore the dataset"
+        )
         return plan
     plan.gates.append(f"manifest verify ({report.files} data files)")
     manifest = read_dataset_manifest(dataset)
-    mode = manifest.supply.mode.value  # validate guarantees a supply block
+    if manifest.supply is None:  # validate refused this above (CK102): the manifest changed since
+        plan.refusal = (
+            f"{MANIFEST_NAME} has no supply block (it changed while the gates ran); "
+            "declare a supply mode and publish again"
+        )
+        return plan
+    mode = manifest.supply.mode.value
     data_ok = visibility in DATA_ALLOWED[mode]
     if not data_ok and not card_only:
         allowed = " or ".join(sorted(DATA_ALLOWED[mode]))
@@ -196,7 +207,7 @@ def publish_to_folder(dataset: Path, catalog: str, plan: Plan) -> str:
     return target
 
 
-def _write_whole(fs, path: str, text: str) -> None:
+def _write_whole(fs: AbstractFileSystem, path: str, text: str) -> None:
     """Write through a temporary name and move it over the old file."""
     temporary = f"{path}.tmp"
     with fs.open(temporary, "w", encoding="utf-8") as handle:
@@ -204,7 +215,7 @@ def _write_whole(fs, path: str, text: str) -> None:
     fs.mv(temporary, path)
 
 
-def _read_index(fs, root: str) -> list[dict]:
+def _read_index(fs: AbstractFileSystem, root: str) -> list[dict[str, Any]]:
     path = f"{root}/{CATALOG_INDEX}"
     if not fs.exists(path):
         return []
@@ -217,7 +228,7 @@ def _read_index(fs, root: str) -> list[dict]:
         ) from None
 
 
-def render_index(entries: list[dict]) -> str:
+def render_index(entries: list[dict[str, Any]]) -> str:
     """A self-contained HTML page (no scripts, no CDN) listing the catalog's datasets."""
     rows = []
     for entry in entries:

@@ -76,7 +76,8 @@ def _parquet_report(files: list[Path], rows: int) -> dict[str, Any]:
 
 def _input_report(path: Path, rows: int) -> dict[str, Any]:
     units = resolve_inputs([str(path)])
-    samples, rejects, seen = [], 0, 0
+    samples: list[dict[str, Any]] = []
+    rejects = seen = 0
     with tempfile.TemporaryDirectory() as scratch:
         folders = TaskFolders(rejects=scratch, sources=scratch)
         for unit in units:

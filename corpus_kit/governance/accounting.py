@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from datatrove.utils.stats import MetricStats, PipelineStats, Stats
 
@@ -43,13 +44,12 @@ class Tally:
         return self.input == self.output + sum(self.dropped.values()) + self.rejected
 
 
-def metric_total(metric: MetricStats | dict | float | None) -> int:
+def metric_total(metric: MetricStats | dict[str, Any] | float | None) -> int:
     """A stat's total; a stats file read back by datatrove keeps single-task values as dicts or numbers."""
     if metric is None:
         return 0
-    if not isinstance(metric, MetricStats):
-        metric = MetricStats.from_dict(metric)
-    return round(metric.total or 0)
+    parsed = metric if isinstance(metric, MetricStats) else MetricStats.from_dict(metric)
+    return round(parsed.total or 0)
 
 
 def _count(stats: Stats, label: str) -> int:

@@ -28,7 +28,7 @@ from corpus_kit.resources import resource_path
 from corpus_kit.utils import load_yaml
 
 UseClass = Literal["commercial", "unspecified", "non-commercial", "academic-only"]
-USE_LADDER: tuple[str, ...] = ("commercial", "unspecified", "non-commercial", "academic-only")
+USE_LADDER: tuple[UseClass, ...] = ("commercial", "unspecified", "non-commercial", "academic-only")
 NO_LICENCE = "(none)"  # what the writer counts for rows without a licence
 NOASSERTION = "NOASSERTION"
 
@@ -60,7 +60,7 @@ class RegistryFile(BaseModel):
 class ExpressionFacts:
     """What an expression allows; ``known`` is False when a licence in it is not in the registry."""
 
-    use: str
+    use: UseClass
     open: bool
     attribution: bool
     share_alike: bool

@@ -8,7 +8,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol, final
 
 import orjson
 import zstandard
@@ -21,6 +21,7 @@ _READ_BUFFER = 1 << 20
 _REPORT_EVERY_LINES = 2048
 
 
+@final  # lets mypy narrow ``type(line) is _TooLong`` in both branches
 class _TooLong:
     """Marker for a line longer than the record cap; only its head is kept."""
 
@@ -31,7 +32,13 @@ class _TooLong:
         self.size = size
 
 
-def open_decompressed(raw: IO[bytes], name: str, stack: ExitStack) -> IO[bytes]:
+class LineStream(Protocol):
+    """What :func:`iter_bounded_lines` reads from (``IO[bytes]``, ``GzipFile``, ``BufferedReader``)."""
+
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+
+def open_decompressed(raw: IO[bytes], name: str, stack: ExitStack) -> LineStream:
     """A buffered, streaming, decompressed view of ``raw`` chosen by the file name."""
     lowered = name.lower()
     if lowered.endswith(".gz"):
@@ -39,12 +46,12 @@ def open_decompressed(raw: IO[bytes], name: str, stack: ExitStack) -> IO[bytes]:
     if lowered.endswith((".zst", ".zstd")):
         # libzstd's default window limit (128 MiB) bounds the decoder's memory
         reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-        return stack.enter_context(io.BufferedReader(reader, buffer_size=_READ_BUFFER))  # type: ignore[arg-type]
+        return stack.enter_context(io.BufferedReader(reader, buffer_size=_READ_BUFFER))
     return raw
 
 
 def iter_bounded_lines(
-    stream: IO[bytes], max_bytes: int, first_line: int = 0, stop_after: int | None = None
+    stream: LineStream, max_bytes: int, first_line: int = 0, stop_after: int | None = None
 ) -> Iterator[tuple[int, bytes | _TooLong]]:
     """Yield ``(line number, line)``; a line over ``max_bytes`` is skipped in chunks, never held whole.
 

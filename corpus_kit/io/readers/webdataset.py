@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Any
 
 import orjson
 
@@ -107,7 +108,7 @@ class WebDatasetReader(CorpusReader):
         key = sample.key
         if sample.too_large:
             return Reject("record.too_large", sample.excerpt(), member=key, detail=f"{sample.total} bytes")
-        record: dict = {}
+        record: dict[str, Any] = {}
         text: str | None = None
         extra: dict[str, str] = {}
         media = []

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import io
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 from datatrove.data import DocumentsPipeline
 
 from corpus_kit.stages.dedup.state import KIND_MEDIA, KIND_TEXT, DedupPhase, DedupState
 from corpus_kit.utils import atomic_write_bytes
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 _KIND_SALT = np.uint64(0x9E3779B97F4A7C15)
 
@@ -50,7 +54,7 @@ def run_edges(keys: np.ndarray, eligible: np.ndarray | None = None) -> np.ndarra
     return np.stack((first_rows, member_rows), axis=1).astype(np.int64)
 
 
-def load_column(paths: list[str], counts: list[int], dtype: type = np.uint64) -> np.ndarray:
+def load_column(paths: list[str], counts: list[int], dtype: npt.DTypeLike = np.uint64) -> np.ndarray:
     """Per-task files of one value per document, read into one preallocated global array."""
     column = np.empty(sum(counts), dtype=dtype)
     offset = 0

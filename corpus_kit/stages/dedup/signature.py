@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -160,7 +160,9 @@ class DedupSignatures(DedupPhase):
         checks: list[int],
         items: dict[str, list[Any]],
     ) -> None:
-        table = pa.table({"id": string_array(ids)})  # pa.array would import pandas in every worker
+        # pa.array would import pandas in every worker; the cast only widens the element type
+        # (string_array takes list[str | None] and does not modify it)
+        table = pa.table({"id": string_array(cast("list[str | None]", ids))})
         sink = pa.BufferOutputStream()
         with pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)
