@@ -299,3 +299,113 @@ def test_catalog_on_an_fsspec_filesystem(datasets_by_mode: dict[str, Path], cli)
     assert [entry["name"] for entry in index["datasets"]] == ["ds-open"]
     assert not fs.exists("/catalog/.ds-open.incoming")
     fs.rm("/catalog", recursive=True)
+
+
+def test_markdown_escaping_keeps_tables_whole() -> None:
+    from markupsafe import Markup
+
+    from corpus_kit.catalog.card import md, md_code, md_table
+
+    assert md("<b>a|b`c\\d</b> & 'q'") == "&lt;b&gt;a\\|b\\`c\\\\d&lt;/b&gt; &amp; &#39;q&#39;"
+    assert md(Markup("<br>")) == "<br>"  # trusted fragments pass
+    assert md_code("CC-BY-4.0") == "`CC-BY-4.0`"
+    assert md_code("a`b|<c>") == "<code>a\\`b\\|&lt;c&gt;</code>"
+    table = md_table(
+        ["k", "v"], [{"k": "x|y\nz", "v": 1234567, "other": "-"}, ("a", None)], columns=["k", "v"]
+    )
+    assert table.splitlines() == ["| k | v |", "|---|---|", "| x\\|y z | 1,234,567 |", "| a |  |"]
+
+
+def _card_copy(datasets_by_mode: dict[str, Path], tmp_path: Path, description: str = "") -> Path:
+    dataset = tmp_path / "dataset"
+    shutil.copytree(datasets_by_mode["open"], dataset)
+    if description:
+        manifest = json.loads((dataset / "manifest.json").read_text())
+        manifest["dataset"]["description"] = description
+        (dataset / "manifest.json").write_text(json.dumps(manifest))
+    return dataset
+
+
+def test_custom_card_template(datasets_by_mode: dict[str, Path], tmp_path: Path, cli) -> None:
+    hostile = "<script>alert(1)</script> | x |"
+    dataset = _card_copy(datasets_by_mode, tmp_path, description=hostile)
+    template = tmp_path / "card.md.j2"
+    template.write_text(
+        "# {{ dataset.name }} (our card)\n\n"
+        "{{ dataset.description }} / {{ [dataset.description]|join(', ') }}\n\n"
+        "Rows: {{ rows|num }}; licence {{ licence.expression|code }}; PII step: {{ pii_ran }}.\n\n"
+        "{{ table(['source', 'records'], sources, columns=['uri', 'records']) }}\n\n"
+        "{% for section in stage_sections %}## {{ section.title }}\n\n{{ section.body }}\n\n{% endfor %}"
+        "## The standard card\n\n{{ default_body }}"
+    )
+    result = cli("card", dataset, "--card-template", template)
+    assert result.exit_code == 0, result.output
+    text = (dataset / "README.md").read_text()
+    assert text.startswith("---\n") and "pretty_name: ds-open" in text  # the front matter is unchanged
+    body = text.split("\n---\n", 1)[1]
+    assert body.lstrip().startswith("# ds-open (our card)")
+    assert "<script" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; \\| x \\| / &lt;script&gt;" in body
+    assert "Rows: 12; licence `CC-BY-4.0`; PII step: True." in body
+    assert "| source | records |\n|---|---|\n| " in body and "/open/in.jsonl | 13 |" in body
+    assert body.count("## Personal and Sensitive Information") == 2  # the stage section, and default_body's
+    assert "## Dataset Details" in body and "Scrubbed with the `replace` operator" in body
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "message"),
+    [
+        ("fine\n{{ ''.__class__ }}\n", 2, "access to attribute '__class__' of 'str' object is unsafe"),
+        ("{{ dataset.name.__class__.__mro__ }}", 1, "is unsafe"),
+        ("{{ cycler.__init__.__globals__ }}", 1, "is unsafe"),
+        ("one\n\n{% for x in %}\n", 3, "Expected an expression"),
+        ("{{ rows }}\n{{ not_a_variable }}", 2, "'not_a_variable' is undefined"),
+        ("{% include 'secrets.txt' %}", 1, "secrets.txt not found"),
+    ],
+)
+def test_card_template_is_sandboxed_and_errors_are_one_line(
+    datasets_by_mode: dict[str, Path], tmp_path: Path, cli, source: str, line: int, message: str
+) -> None:
+    dataset = _card_copy(datasets_by_mode, tmp_path)
+    before = (dataset / "README.md").read_bytes()
+    template = tmp_path / "evil.md.j2"
+    template.write_text(source)
+    result = cli("card", dataset, "--card-template", template)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {template}:{line}: card template error: ")
+    assert message in lines[0]
+    assert (dataset / "README.md").read_bytes() == before  # nothing written
+
+
+def test_missing_card_template_is_a_usage_error(
+    datasets_by_mode: dict[str, Path], tmp_path: Path, cli
+) -> None:
+    result = cli("card", datasets_by_mode["open"], "--card-template", tmp_path / "nope.md.j2")
+    assert result.exit_code == 2
+    assert f"{tmp_path / 'nope.md.j2'}: cannot read the card template" in result.output
+
+
+def test_card_stage_sections(datasets_by_mode: dict[str, Path]) -> None:
+    from markupsafe import Markup
+
+    from corpus_kit.catalog.card import card_body, pii_card_section, stage_card_sections
+    from corpus_kit.governance.manifest import Manifest
+
+    manifest = Manifest.read(datasets_by_mode["open"] / "manifest.json")
+    title, text = pii_card_section(manifest.pii, manifest)
+    assert title == "Personal and Sensitive Information" and isinstance(text, Markup)
+    assert stage_card_sections(manifest) == [(title, text)]
+    assert card_body(manifest) == card_body(manifest, [(title, text)])
+    sections = [("Word <count>", Markup("| a | b |\n|---|---|\n| 1 | 2 |")), ("Plain", "<i>text</i>")]
+    body = card_body(manifest, sections)
+    # after the processing section, in order; a stage that did not run (PII, here) adds nothing
+    assert body.index("### Data Collection and Processing") < body.index("## Word &lt;count&gt;")
+    assert body.index("## Word &lt;count&gt;\n\n| a | b |") < body.index(
+        "## Plain\n\n&lt;i&gt;text&lt;/i&gt;"
+    )
+    assert body.index("## Plain") < body.index("## Bias, Risks, and Limitations")
+    assert "Scrubbed with" not in body
+    # without a PII summary the card says so, whatever the stages add
+    no_pii = manifest.model_copy(update={"pii": None})
+    assert "No PII step ran on this dataset: it may contain personal data." in card_body(no_pii)

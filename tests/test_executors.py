@@ -178,7 +178,11 @@ class _Emit:
 
 
 def test_each_task_logs_to_its_own_file_and_nothing_to_the_console(tmp_path: Path, capfd) -> None:
-    from corpus_kit.pipeline.executor import CorpusLocalExecutor, restore_console_logs, silence_console_logs
+    from corpus_kit.pipeline.local_executor import (
+        CorpusLocalExecutor,
+        restore_console_logs,
+        silence_console_logs,
+    )
 
     silence_console_logs()
     try:

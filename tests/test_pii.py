@@ -13,16 +13,7 @@ import pytest
 from datatrove.data import Document
 
 from corpus_kit.governance.manifest import Manifest
-from corpus_kit.stages.pii import (
-    HASH_KEY_ENV,
-    PiiScrubber,
-    digit_runs,
-    digit_runs_vectorised,
-    mask_value,
-    prescan_hits,
-    windows_around,
-)
-from corpus_kit.stages.pii_recognizers import (
+from corpus_kit.stages.pii.recognizers import (
     bank_card,
     cn_id_card,
     cn_uscc,
@@ -30,6 +21,15 @@ from corpus_kit.stages.pii_recognizers import (
     iban,
     luhn,
     tw_id,
+)
+from corpus_kit.stages.pii.scrubber import (
+    HASH_KEY_ENV,
+    PiiScrubber,
+    digit_runs,
+    digit_runs_vectorised,
+    mask_value,
+    prescan_hits,
+    windows_around,
 )
 from tests.conftest import write_jsonl
 

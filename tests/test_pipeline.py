@@ -301,7 +301,7 @@ def test_stage_drops_are_counted_by_reason_and_kept_with_keep_removed(tmp_path: 
 
     from corpus_kit.io.parquet_writer import ParquetShardWriter
     from corpus_kit.pipeline.runner import StepSpec
-    from corpus_kit.stages import STAGES
+    from corpus_kit.stages import Stage, register_stage, registry
 
     class DropOddIds(BaseFilter):
         name = "drop odd ids"
@@ -309,11 +309,16 @@ def test_stage_drops_are_counted_by_reason_and_kept_with_keep_removed(tmp_path: 
         def filter(self, doc):
             return (False, "test.odd") if int(doc.id[1:]) % 2 else True
 
-    def build(params, context):
-        writer = ParquetShardWriter(context.removed_dir) if context.removed_dir else None
-        return DropOddIds(exclusion_writer=writer)
+    class DropOdd(Stage):
+        name = "drop_odd"
+        reasons = ("test.odd",)
 
-    monkeypatch.setitem(STAGES, "drop_odd", build)
+        def build(self, params, context):
+            writer = ParquetShardWriter(context.removed_dir) if context.removed_dir else None
+            return DropOddIds(exclusion_writer=writer)
+
+    monkeypatch.setattr(registry, "_registered", {})  # registrations end with the test
+    register_stage(DropOdd)
     write_jsonl(tmp_path / "in.jsonl", [record(i) for i in range(10)] + [{"id": "r99"}])
     out = tmp_path / "out"
     spec = RunSpec(

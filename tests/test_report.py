@@ -13,13 +13,27 @@ from types import SimpleNamespace
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from markupsafe import Markup
 from PIL import Image
 from typer.testing import CliRunner
 
+from corpus_kit.catalog import report
+from corpus_kit.catalog.report import (
+    N_BINS,
+    Bar,
+    ReportSection,
+    bar_chart,
+    collect_lengths,
+    facts,
+    note,
+    render_fragment,
+    render_report,
+    stage_report_sections,
+    table,
+    write_report,
+)
 from corpus_kit.cli import app
 from corpus_kit.governance.manifest import Manifest
-from corpus_kit.pipeline import report
-from corpus_kit.pipeline.report import N_BINS, collect_lengths, render_report, write_report
 from tests.conftest import skip_unless_required
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,7 +87,18 @@ def test_report_is_self_contained_and_shows_every_section(demo_report: tuple[Pat
         assert f">{licence}</text>" in page and f'<td class="">{licence}</td><td class="num">{rows:,}' in page
     for entity, spans in manifest.pii.entities.items():
         assert re.search(rf">{entity}</text>.*?>{spans}</text>", page)
-    assert "Quality filtering not run." in page and "Deduplication not run." in page
+    # a stage that did not run adds no section (the funnel shows which steps ran)
+    assert '<section id="quality">' not in page and '<section id="dedup">' not in page
+    nav = re.search(r"<nav>(.*?)</nav>", page).group(1)
+    assert re.findall(r'href="#(\w+)"', nav) == [
+        "funnel",
+        "languages",
+        "lengths",
+        "licences",
+        "pii",
+        "timings",
+    ]
+    assert re.findall(r'<section id="(\w+)">', page) == re.findall(r'href="#(\w+)"', nav)
     # the length histogram counted every output row
     assert f"<dt>rows</dt><dd>{manifest.counts.output:,}</dd>" in page
 
@@ -107,16 +132,141 @@ def test_report_escapes_user_strings_and_notes_missing_sections(
     data["license"] = data["pii"] = data["quality"] = None
     data["languages"] = {}
     data["dedup"] = {"mode": "exact&near", "documents": 20000, "clusters": 12345, "largest_cluster": 2}
+    data["pipeline"]["steps"].insert(1, {"name": "dedup"})  # a section is shown for a step that ran
     edited = Manifest.model_validate(data)
     stats = report.LengthStats()
-    page = render_report(edited, stats)
+    page = render_report(edited, stats, stage_report_sections(edited))
     assert "<script" not in page and "<b>&co" not in page
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
     assert "LicenseRef-&lt;b&gt;&amp;co" in page
-    for note in ("PII scrubbing not run.", "Language identification not run", "No output rows"):
-        assert note in page
+    for missing in ("Language identification not run", "No output rows"):
+        assert missing in page
+    assert '<section id="pii">' not in page and 'href="#pii"' not in page  # PII did not run
     # dedup is rendered generically from whatever the dedup stage records
     assert "<h2>Deduplication</h2>" in page and "exact&amp;near" in page and "12,345" in page
+
+
+HOSTILE = "<script>alert(1)</script> | x |"
+
+
+def _unescaped_pipes(line: str) -> int:
+    return len(re.findall(r"(?<!\\)\|", line))
+
+
+def test_hostile_strings_are_escaped_in_the_report_and_the_card(
+    demo: tuple[Path, Manifest], tmp_path: Path
+) -> None:
+    from huggingface_hub import DatasetCard
+
+    out = tmp_path / "hostile"
+    shutil.copytree(demo[0], out)
+    data = json.loads((out / "manifest.json").read_text())
+    data["dataset"]["name"] = f"evil {HOSTILE}"
+    data["dataset"]["description"] = f"about {HOSTILE}"
+    reason = f"license.{HOSTILE}"
+
+    def rename(dropped: dict[str, int]) -> dict[str, int]:
+        return {reason if key == "license.unknown" else key: n for key, n in dropped.items()}
+
+    data["counts"]["dropped"] = rename(data["counts"]["dropped"])
+    for step in data["pipeline"]["steps"]:
+        step["dropped"] = rename(step["dropped"])
+    data["sources"][0]["uri"] = f"corpus-kit:{HOSTILE}.jsonl"
+    (out / "manifest.json").write_text(json.dumps(data))
+    manifest = Manifest.model_validate(data)
+
+    page = write_report(out, manifest).read_text()
+    assert "<script" not in page
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt; | x |"
+    assert f"<h1>evil {escaped} " in page and f'<p class="sub">about {escaped}</p>' in page
+    assert f'<td class="">license.{escaped}</td>' in page  # the drop reason, as HTML text
+
+    result = CliRunner().invoke(app, ["card", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    text = (out / "README.md").read_text()
+    body = text.split("\n---\n", 1)[1]
+    assert "<script" not in body
+    in_markdown = "&lt;script&gt;alert(1)&lt;/script&gt; \\| x \\|"
+    assert f"# evil {in_markdown}" in body and f"about {in_markdown}" in body
+    assert f"license.{in_markdown}: 8" in body and f"corpus-kit:{in_markdown}.jsonl" in body
+    # the escaped pipes do not split table cells: every row keeps its table's column count
+    tables = [line for line in body.splitlines() if line.startswith("| ")]
+    assert [line for line in tables if "alert" in line and _unescaped_pipes(line) not in (5, 6)] == []
+    # the front matter is YAML data, not Markdown: the name round-trips unchanged
+    assert DatasetCard.load(out / "README.md").data.pretty_name == f"evil {HOSTILE}"
+
+
+def test_stage_sections_go_in_the_nav_and_the_page_in_order(demo: tuple[Path, Manifest]) -> None:
+    out, manifest = demo
+    stats = collect_lengths(out, manifest)
+    sections = [
+        ReportSection(
+            "wordcount",
+            "Word <count>",
+            table(["language", "words"], [("en", "1,234"), ("<i>", "5")], numeric=(1,)),
+            lead="Words per <language>.",
+            nav="Words",
+        ),
+        ReportSection(
+            "toxicity",
+            "Toxicity",
+            facts({"flagged": "12", "model": "<m>"})
+            + bar_chart([Bar("<b>x", 3, "#123456")], title="t<")
+            + note("<not> run"),
+        ),
+        ReportSection(
+            "custom",
+            "Custom",
+            render_fragment("<p>{{ who }} and {{ trusted }}</p>", who=HOSTILE, trusted=Markup("<em>ok</em>")),
+        ),
+    ]
+    page = render_report(manifest, stats, sections)
+    nav = re.search(r"<nav>(.*?)</nav>", page).group(1)
+    expected = ["funnel", "languages", "lengths", "licences", "wordcount", "toxicity", "custom", "timings"]
+    assert re.findall(r'href="#(\w+)"', nav) == expected
+    assert re.findall(r'<section id="(\w+)">', page) == expected
+    assert '<a href="#wordcount">Words</a><a href="#toxicity">Toxicity</a><a href="#custom">Custom</a>' in nav
+    assert '<h2>Word &lt;count&gt;</h2><p class="lead">Words per &lt;language&gt;.</p><table>' in page
+    assert '<td class="">&lt;i&gt;</td><td class="num">5</td>' in page
+    assert "<dt>model</dt><dd>&lt;m&gt;</dd>" in page and '<p class="note">&lt;not&gt; run</p>' in page
+    assert ">&lt;b&gt;x</text>" in page and 'aria-label="t&lt;"' in page
+    assert "<p>&lt;script&gt;alert(1)&lt;/script&gt; | x | and <em>ok</em></p>" in page
+    assert "<script" not in page
+    # the report adds no stage section itself: the caller passes them
+    assert '<section id="pii">' not in page
+    assert stage_report_sections(manifest)[0].anchor == "pii"
+    # a plain str body is shown as text
+    plain = render_report(manifest, stats, [ReportSection("plain", "Plain", "<b>bold</b>")])  # type: ignore[arg-type]
+    assert "&lt;b&gt;bold&lt;/b&gt;</section>" in plain
+    with pytest.raises(ValueError, match="anchor"):
+        ReportSection("two words", "x", Markup(""))
+    with pytest.raises(ValueError, match="'timings'"):
+        render_report(manifest, stats, [ReportSection("timings", "Again", Markup(""))])
+
+
+def test_stage_report_sections_follow_the_pipeline_steps(demo: tuple[Path, Manifest], tmp_path: Path) -> None:
+    out = tmp_path / "copy"
+    shutil.copytree(demo[0], out)
+    data = demo[1].model_dump(mode="json")
+    data["quality"] = {"rules_version": "q1", "checked": {"en": 4}, "dropped": {"en": {"quality.short": 1}}}
+    data["dedup"] = {"mode": "exact", "documents": 4, "clusters": 1, "largest_cluster": 2}
+    data["pipeline"]["steps"].insert(1, {"name": "dedup"})  # read, dedup, ..., pii, quality, write
+    data["pipeline"]["steps"].insert(-1, {"name": "quality"})
+    edited = Manifest.model_validate(data)
+    assert [s.anchor for s in stage_report_sections(edited)] == ["dedup", "pii", "quality"]
+    # write_report adds the built-in stage sections by default; an explicit list replaces them
+    page = write_report(out, edited).read_text()
+    expected = ["funnel", "languages", "lengths", "licences", "dedup", "pii", "quality", "timings"]
+    assert re.findall(r'<section id="(\w+)">', page) == expected
+    assert "<h2>Quality rules</h2>" in page and "Rule set version q1." in page
+    page = write_report(out, edited, stage_sections=[]).read_text()
+    assert re.findall(r'<section id="(\w+)">', page) == [
+        "funnel",
+        "languages",
+        "lengths",
+        "licences",
+        "timings",
+    ]
 
 
 def test_report_on_an_empty_dataset(tmp_path: Path) -> None:
@@ -128,7 +278,7 @@ def test_report_on_an_empty_dataset(tmp_path: Path) -> None:
     manifest = Manifest.model_validate_json((out / "manifest.json").read_text())
     assert manifest.counts.output == 0
     page = write_report(out, manifest).read_text()
-    assert "No output rows: nothing to measure." in page and "PII scrubbing not run." in page
+    assert "No output rows: nothing to measure." in page and '<section id="pii">' not in page
 
 
 def test_length_histogram_reads_only_text_and_language_in_batches(

@@ -4,20 +4,79 @@ Built with ``huggingface_hub``'s ``DatasetCardData`` / ``DatasetCard``. Everythi
 comes from the manifest and the Parquet schema, so no section is left at "[More Information
 Needed]"; a section with nothing to say is left out. Confidential supply fields (buyers, contract,
 agreement and authorisation ids, partners) appear only as a short sha256 commitment.
+
+The body (the Markdown after the front matter) is rendered from the Jinja2 template
+``templates/card.md.j2``. The Hub renders HTML inside Markdown, so every value is escaped for
+Markdown on its way into the card (:func:`md`): HTML-escaped (``< > & " '``), with ``\\``, ``|``
+and backquotes backslash-escaped, so that no value can open a tag, split a table or start a code
+span. Only :class:`~markupsafe.Markup` (fragments this module or a stage built) passes as it is.
+
+``corpus-kit card --card-template FILE`` replaces the body template with the user's own. It is
+rendered in Jinja2's immutable sandbox (templates may come from anyone: no access to Python
+internals, files or the manifest object, only the plain values below) with the same escaping, and
+any error becomes one ``UsageError`` line naming the file and line. Variables (see
+``docs/card-template.md``):
+
+* ``dataset``: ``name``, ``version``, ``description``, ``created`` (ISO 8601);
+* ``rows``, ``files``, ``bytes``: output rows, Parquet files, their bytes;
+* ``corpus_kit_version``; ``pipeline``: ``name``, ``config_sha256``;
+* ``counts``: ``input``, ``output``, ``dropped`` (total), ``rejected``, ``dropped_by_reason``;
+* ``steps``: ``name``, ``input``, ``output``, ``dropped`` (reason -> count), ``dropped_summary``;
+* ``supply``: ``None`` or ``mode``, ``terms`` ((field, value) pairs, confidential fields as
+  commitments, without the mode), ``permitted_uses``;
+* ``licence``: ``None`` or ``expression``, ``use``, ``obligations``, ``attribution``,
+  ``share_alike``, ``share_alike_licences``, ``registry_version``, ``hub_id``, ``hub_name``,
+  ``licences`` (``licence``, ``records``, ``use``, ``open``, ``attribution``, ``share_alike``, ``hub``,
+  ``registered``);
+* ``out_of_scope``: why commercial use is out of scope, or ``""``;
+* ``sources``: ``uri``, ``format``, ``records``, ``rejected``, ``sha256``, ``sha256_short``;
+* ``provenance``: ``match``, ``license``, ``source_type``, ``evidence``, ``records``;
+* ``languages``: ``code``, ``rows``, ``share`` (0-1), ``percent``;
+* ``pii_ran``: whether a PII step ran; ``stage_sections``: ``title``, ``body`` (what the stages add);
+* ``manifest_name``; ``default_body``: the built-in body, rendered (custom templates only).
+
+Filters ``md`` (escape, e.g. before ``join``), ``code`` (a code span), ``num`` (``1,234``) and
+``pct`` (``12.5%``), and the function ``table(header, rows, columns=None, code=())`` (a Markdown
+table; rows are sequences, or mappings read by ``columns``; integers get thousands separators).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import re
+import traceback
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+from jinja2 import (
+    Environment,
+    FunctionLoader,
+    PackageLoader,
+    StrictUndefined,
+    Template,
+    TemplateError,
+    TemplateNotFound,
+    TemplateSyntaxError,
+)
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup, escape
 
-from corpus_kit.governance.manifest import MANIFEST_NAME, Manifest, Supply, read_dataset_manifest
+from corpus_kit.errors import UsageError
+from corpus_kit.governance.manifest import (
+    MANIFEST_NAME,
+    Manifest,
+    PiiSummary,
+    Supply,
+    read_dataset_manifest,
+)
 
 CARD_NAME = "README.md"
 LICENCE_NOTE_NAME = "LICENSE.md"
+CARD_TEMPLATE = "card.md.j2"
+LICENCE_TEMPLATE = "licence.md.j2"
 CONFIDENTIAL_SUPPLY_FIELDS = ("buyers", "contract_id", "agreement_id", "authorisation_id", "partners")
 _SIZE_CATEGORIES = (
     (1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
@@ -110,7 +169,8 @@ def build_card_data(
         extra["license_link"] = LICENCE_NOTE_NAME
     supply = manifest.supply
     if supply is not None and supply.mode.value == "conditional_open":
-        extra["extra_gated_prompt"] = f"Access is conditional: {supply.conditions or 'see the card'}"
+        # the Hub renders the prompt as Markdown: the conditions are escaped like the body
+        extra["extra_gated_prompt"] = f"Access is conditional: {md(supply.conditions or 'see the card')}"
         extra["extra_gated_fields"] = {
             "Organisation": "text",
             "Intended use": "text",
@@ -126,191 +186,375 @@ def build_card_data(
     )
 
 
-def _table(header: list[str], rows: list[list[Any]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
+# --------------------------------------------------------------------------- Markdown escaping
+
+_MD_BACKSLASHED = str.maketrans({"\\": "\\\\", "|": "\\|", "`": "\\`"})
+#: Characters that a backquoted code span cannot hold safely (or that need escaping in a table).
+_NOT_FOR_CODE_SPAN = re.compile(r"[<>&\"'`|\r\n]")
+_NEWLINES = re.compile(r"\r\n|\r|\n")
 
 
-def card_body(manifest: Manifest) -> str:
-    """The Markdown body, section by section, from the manifest only."""
-    counts = manifest.counts
-    out: list[str] = [f"# {manifest.dataset.name}", ""]
-    if manifest.dataset.description:
-        out += [manifest.dataset.description, ""]
-    out += [
-        "## Dataset Details",
-        "",
-        f"- **Version:** {manifest.dataset.version}",
-        f"- **Created:** {manifest.dataset.created_at.isoformat()}",
-        f"- **Rows:** {counts.output:,} in {len(manifest.files)} Parquet file(s), "
-        f"{sum(f.bytes for f in manifest.files):,} bytes",
-        f"- **Made with:** corpus-kit {manifest.pipeline.versions.get('corpus-kit', '?')} "
-        f"(pipeline `{manifest.pipeline.name}`, "
-        f"configuration sha256 `{manifest.pipeline.config_sha256[:16]}…`)",
-        "",
+def md(value: object) -> Markup:
+    """``value`` as Markdown text: HTML-escaped, ``\\``, ``|`` and backquotes backslash-escaped.
+
+    Markup (a fragment built by a template or a stage) is trusted and returned as it is.
+    """
+    if hasattr(value, "__html__"):
+        return Markup(value.__html__())
+    return Markup(str(escape(value)).translate(_MD_BACKSLASHED))
+
+
+def md_code(value: object) -> Markup:
+    """A code span: backquotes when the value is plain, else ``<code>`` around the escaped value
+    (in a backquoted span nothing can be escaped, so a backquote or pipe would break out)."""
+    text = str(value)
+    if text and not _NOT_FOR_CODE_SPAN.search(text):
+        return Markup(f"`{text}`")
+    return Markup("<code>") + md(_NEWLINES.sub(" ", text)) + Markup("</code>")
+
+
+def _cell(value: object) -> Markup:
+    if value is None:
+        value = ""
+    elif isinstance(value, int) and not isinstance(value, bool):
+        value = f"{value:,}"
+    return Markup(_NEWLINES.sub(" ", md(value)))
+
+
+def md_table(
+    header: Sequence[object],
+    rows: Iterable[Sequence[object] | Mapping[str, object]],
+    columns: Sequence[str] | None = None,
+    code: Sequence[str | int] = (),
+) -> Markup:
+    """A Markdown table with every cell escaped (``|`` too) and kept on one line.
+
+    Rows are sequences, or mappings read in the order of ``columns``. Integers get thousands
+    separators, ``None`` is an empty cell; columns named (or numbered) in ``code`` are code spans.
+    """
+    lines = [
+        "| " + " | ".join(_cell(cell) for cell in header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
     ]
-    supply = manifest.supply
-    out += ["## Supply Mode and Obligations", ""]
-    if supply is None:
-        out += ["No supply mode was declared: this dataset may not be supplied until one is.", ""]
-    else:
-        out += [f"Supply mode: **{supply.mode.value}**.", ""]
-        terms = public_supply_terms(supply)
-        out += (
-            [_table(["term", "value"], [[k, v] for k, v in terms if k != "mode"]), ""]
-            if len(terms) > 1
-            else []
-        )
-    licence = manifest.license
-    out += ["## Licence", ""]
-    if licence is None:
-        out += ["The dataset holds no rows, so no licence applies.", ""]
-    else:
-        obligations = [_USE_WORDS[licence.use]]
-        if licence.attribution:
-            obligations.append("attribution required")
-        if licence.share_alike:
-            obligations.append("share-alike: " + ", ".join(licence.share_alike_licences))
-        out += [
-            f"`{licence.expression}` — {'; '.join(obligations)} (most restrictive licence wins; "
-            f"registry {licence.registry_version}).",
-            "",
-            _table(
-                ["licence", "rows", "use", "open", "attribution", "share-alike"],
-                [
-                    [key, f"{e.records:,}", e.use, e.open, e.attribution, e.share_alike]
-                    for key, e in licence.licences.items()
-                ],
-            ),
-            "",
+    for row in rows:
+        if isinstance(row, Mapping):
+            keys: Sequence[str | int] = list(columns) if columns is not None else list(row)
+            cells = [row[key] for key in keys]  # type: ignore[index]
+        else:
+            cells = list(row)
+            keys = columns if columns is not None else list(range(len(cells)))
+        shown = [
+            md_code(cell) if key in code else _cell(cell) for key, cell in zip(keys, cells, strict=False)
         ]
-    out += ["## Uses", ""]
-    if supply is not None and supply.permitted_uses:
-        out += ["Permitted uses: " + ", ".join(supply.permitted_uses) + ".", ""]
+        lines.append("| " + " | ".join(shown) + " |")
+    return Markup("\n".join(lines))
+
+
+def _num(value: int | float) -> str:
+    return f"{value:,}"
+
+
+def _pct(value: float) -> str:
+    return f"{value:.1%}"
+
+
+_OPTIONS: dict[str, Any] = {
+    "autoescape": True,
+    "undefined": StrictUndefined,
+    "finalize": md,  # every {{ value }}: escaped for Markdown (Markup passes)
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+    "keep_trailing_newline": True,
+}
+
+
+def _equip(env: Environment) -> Environment:
+    env.filters.update(md=md, code=md_code, num=_num, pct=_pct)
+    env.globals["table"] = md_table
+    return env
+
+
+@functools.cache
+def card_environment() -> Environment:
+    """The environment of the built-in card templates: Markdown escaping, undefined names fail."""
+    return _equip(Environment(loader=PackageLoader("corpus_kit.catalog", "templates"), **_OPTIONS))
+
+
+@functools.lru_cache(maxsize=32)
+def _fragment_template(source: str) -> Template:
+    return card_environment().from_string(source)
+
+
+def render_card_fragment(template_source: str, **values: Any) -> Markup:
+    """Render a Jinja2 string template with the card's escaping: Markdown a stage can put in a section."""
+    return Markup(_fragment_template(template_source).render(**values))
+
+
+# --------------------------------------------------------------------------- template variables
+
+
+def _licence_context(manifest: Manifest) -> dict[str, Any] | None:
+    licence = manifest.license
+    if licence is None:
+        return None
+    obligations = [_USE_WORDS[licence.use]]
+    if licence.attribution:
+        obligations.append("attribution required")
+    if licence.share_alike:
+        obligations.append("share-alike: " + ", ".join(licence.share_alike_licences))
+    return {
+        "expression": licence.expression,
+        "use": licence.use,
+        "use_words": _USE_WORDS[licence.use],
+        "obligations": "; ".join(obligations),
+        "attribution": licence.attribution,
+        "share_alike": licence.share_alike,
+        "share_alike_licences": list(licence.share_alike_licences),
+        "registry_version": licence.registry_version,
+        "hub_id": licence.hub_id,
+        "hub_name": licence.hub_name,
+        "licences": [
+            {
+                "licence": key,
+                "records": entry.records,
+                "use": entry.use,
+                "open": entry.open,
+                "attribution": entry.attribution,
+                "share_alike": entry.share_alike,
+                "hub": entry.hub,
+                "registered": entry.registered,
+            }
+            for key, entry in licence.licences.items()
+        ],
+    }
+
+
+def _out_of_scope(manifest: Manifest) -> str:
+    licence, supply = manifest.license, manifest.supply
     if licence is not None and licence.use != "commercial":
-        out += [f"Out of scope: commercial use ({_USE_WORDS[licence.use]} under the licences above).", ""]
-    elif supply is not None and not supply.commercial:
+        return f"commercial use ({_USE_WORDS[licence.use]} under the licences above)"
+    if supply is not None and not supply.commercial:
         # as the Croissant offer reads it: commercial use is out unless the terms grant it
         how = "excluded by" if supply.commercial_use is False else "not granted by"
-        out += [f"Out of scope: commercial use ({how} the supply terms).", ""]
-    out += ["## Source Data", "", "### Data Collection and Processing", ""]
-    out += [
-        _table(
-            ["source", "format", "records", "rejected", "sha256"],
-            [
-                [s.uri, s.format, f"{s.records:,}", f"{s.rejected:,}", f"`{s.sha256[:16]}…`"]
-                for s in manifest.sources
-            ],
-        ),
-        "",
+        return f"commercial use ({how} the supply terms)"
+    return ""
+
+
+def _stage_sections(sections: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+    shown = []
+    for title, body in sections:
+        # a str body is text (escaped); Markup from the stage is Markdown, used as it is
+        shown.append({"title": title, "body": body.rstrip()})
+    return shown
+
+
+def card_context(
+    manifest: Manifest, stage_sections: Sequence[tuple[str, str]] | None = None
+) -> dict[str, Any]:
+    """The template variables: plain values only (no model objects, no confidential supply fields)."""
+    counts = manifest.counts
+    supply = manifest.supply
+    total_languages = sum(manifest.languages.values()) or 1
+    sections = stage_card_sections(manifest) if stage_sections is None else stage_sections
+    return {
+        "dataset": {
+            "name": manifest.dataset.name,
+            "version": manifest.dataset.version,
+            "description": manifest.dataset.description,
+            "created": manifest.dataset.created_at.isoformat(),
+        },
+        "rows": counts.output,
+        "files": len(manifest.files),
+        "bytes": sum(f.bytes for f in manifest.files),
+        "corpus_kit_version": manifest.pipeline.versions.get("corpus-kit", "?"),
+        "pipeline": {"name": manifest.pipeline.name, "config_sha256": manifest.pipeline.config_sha256},
+        "counts": {
+            "input": counts.input,
+            "output": counts.output,
+            "dropped": sum(counts.dropped.values()),
+            "rejected": counts.rejected,
+            "dropped_by_reason": dict(counts.dropped),
+        },
+        "steps": [
+            {
+                "name": step.name,
+                "input": step.input,
+                "output": step.output,
+                "dropped": dict(step.dropped),
+                "dropped_summary": ", ".join(f"{k}: {v:,}" for k, v in step.dropped.items()),
+            }
+            for step in manifest.pipeline.steps
+        ],
+        "supply": None
+        if supply is None
+        else {
+            "mode": supply.mode.value,
+            "terms": [(k, v) for k, v in public_supply_terms(supply) if k != "mode"],
+            "permitted_uses": list(supply.permitted_uses),
+        },
+        "licence": _licence_context(manifest),
+        "out_of_scope": _out_of_scope(manifest),
+        "sources": [
+            {
+                "uri": s.uri,
+                "format": s.format,
+                "records": s.records,
+                "rejected": s.rejected,
+                "sha256": s.sha256,
+                "sha256_short": f"{s.sha256[:16]}…",
+            }
+            for s in manifest.sources
+        ],
+        "provenance": [
+            {
+                "match": p.match,
+                "license": p.license,
+                "source_type": p.source_type,
+                "evidence": p.evidence,
+                "records": p.records,
+            }
+            for p in manifest.provenance
+        ],
+        "languages": [
+            {"code": k, "rows": v, "share": v / total_languages, "percent": f"{v / total_languages:.1%}"}
+            for k, v in manifest.languages.items()
+        ],
+        "pii_ran": manifest.pii is not None,
+        "stage_sections": _stage_sections(sections),
+        "manifest_name": MANIFEST_NAME,
+    }
+
+
+# --------------------------------------------------------------------------- stage sections
+
+_PII_CARD = (
+    "Scrubbed with the {{ operator|code }} operator in {{ documents|num }} document(s): "
+    "{% for entity, count in entities %}{{ entity }} {{ count|num }}{{ ', ' if not loop.last }}"
+    "{% else %}none found{% endfor %}. "
+    "Checked: {{ checked|map('md')|join(', ') }} (rules {{ rules_version }}).\n\n"
+    "Not detected automatically: person names, postal addresses, and personal data inside images "
+    "or audio."
+)
+
+
+def pii_card_section(pii: PiiSummary, manifest: Manifest) -> tuple[str, str]:
+    """The PII stage's card section: how personal data was scrubbed, and what is not detected."""
+    body = render_card_fragment(
+        _PII_CARD,
+        operator=pii.operator,
+        documents=pii.documents,
+        entities=list(pii.entities.items()),
+        checked=list(pii.checked),
+        rules_version=pii.rules_version,
+    )
+    return "Personal and Sensitive Information", body
+
+
+def stage_card_sections(manifest: Manifest) -> list[tuple[str, str]]:
+    """The sections the manifest's stages add (each stage's ``card_section``), in pipeline order.
+
+    Stages are looked up in the registry by step name; a plugin that is not installed here adds
+    nothing (its section stays in the manifest as data).
+    """
+    from corpus_kit.governance.assemble import manifest_sections
+
+    rendered = (stage.card_section(section, manifest) for _, stage, section in manifest_sections(manifest))
+    return [section for section in rendered if section is not None]
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _template_line(error: BaseException, filename: str) -> int | None:
+    """The template line an error was raised at: Jinja puts template frames in the traceback."""
+    if isinstance(error, TemplateSyntaxError) and error.lineno:
+        return error.lineno
+    lines = [
+        frame.lineno for frame in traceback.extract_tb(error.__traceback__) if frame.filename == filename
     ]
-    if manifest.provenance:
-        out += [
-            "Licences assigned from the source map:",
-            "",
-            _table(
-                ["source", "licence", "type", "evidence", "records"],
-                [
-                    [p.match, p.license, p.source_type or "", p.evidence or "", f"{p.records:,}"]
-                    for p in manifest.provenance
-                ],
-            ),
-            "",
-        ]
-    out += [
-        f"Processing: {counts.input:,} records read = {counts.output:,} kept + "
-        f"{sum(counts.dropped.values()):,} dropped + {counts.rejected:,} rejected as malformed.",
-        "",
-        _table(
-            ["step", "in", "out", "dropped (reason: count)"],
-            [
-                [
-                    s.name,
-                    f"{s.input:,}",
-                    f"{s.output:,}",
-                    ", ".join(f"{k}: {v:,}" for k, v in s.dropped.items()),
-                ]
-                for s in manifest.pipeline.steps
-            ],
-        ),
-        "",
-    ]
-    if manifest.languages:
-        total = sum(manifest.languages.values()) or 1
-        out += [
-            "### Languages",
-            "",
-            _table(
-                ["language", "rows", "share"],
-                [[k, f"{v:,}", f"{v / total:.1%}"] for k, v in manifest.languages.items()],
-            ),
-            "",
-        ]
-    out += ["## Personal and Sensitive Information", ""]
-    pii = manifest.pii
-    if pii is None:
-        out += ["No PII step ran on this dataset: it may contain personal data.", ""]
-    else:
-        found = ", ".join(f"{k} {v:,}" for k, v in pii.entities.items()) or "none found"
-        out += [
-            f"Scrubbed with the `{pii.operator}` operator in {pii.documents:,} document(s): {found}. "
-            f"Checked: {', '.join(pii.checked)} (rules {pii.rules_version}).",
-            "",
-            "Not detected automatically: person names, postal addresses, and personal data inside images "
-            "or audio.",
-            "",
-        ]
-    out += [
-        "## Bias, Risks, and Limitations",
-        "",
-        "- Records that could not be read are kept apart in `rejects/`; dropped records (with "
-        "`--keep-removed`) in `removed/`. Both are restricted and never published with this card.",
-        "- Quality and language filters, where listed above, are heuristic; see the drop counts per reason.",
-        "",
-        "## Files",
-        "",
-        f"Checksums of every file are in `{MANIFEST_NAME}`; `corpus-kit manifest verify` checks them.",
-        "",
-    ]
-    return "\n".join(out)
+    return lines[-1] if lines else None
+
+
+def render_card_template(path: str | Path, context: Mapping[str, Any]) -> str:
+    """Render a user's card template in the sandbox; any problem is one ``UsageError`` line."""
+    path = Path(path)
+    try:
+        source = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: the card template is not UTF-8 text") from None
+    except OSError as error:
+        raise UsageError(f"{path}: cannot read the card template ({error.strerror or error})") from None
+    filename = str(path)
+    name = path.name
+    # only this one template: {% include %} / {% extends %} of anything else is "not found"
+    loader = FunctionLoader(lambda wanted: (source, filename, lambda: True) if wanted == name else None)
+    env = _equip(ImmutableSandboxedEnvironment(loader=loader, **_OPTIONS))
+    try:
+        return env.get_template(name).render(context)
+    except Exception as error:  # the template is user code: whatever it raises is its error
+        line = _template_line(error, filename)
+        where = f"{path}:{line}" if line else f"{path}"
+        if isinstance(error, TemplateNotFound):
+            message = f"{error.name} not found (a card template cannot include or extend other files)"
+        elif isinstance(error, TemplateError):
+            message = str(error.message or error)
+        else:
+            message = f"{type(error).__name__}: {error}"
+        raise UsageError(f"{where}: card template error: {_one_line(message)}") from None
+
+
+def card_body(
+    manifest: Manifest,
+    stage_sections: Sequence[tuple[str, str]] | None = None,
+    template: str | Path | None = None,
+) -> str:
+    """The Markdown body, from the manifest only.
+
+    ``stage_sections`` ((title, Markdown body) pairs) go after the processing section; ``None``
+    means :func:`stage_card_sections`. ``template``: a user's template file instead of the
+    built-in one, rendered in the sandbox (it also gets ``default_body``).
+    """
+    context = card_context(manifest, stage_sections)
+    default_body = card_environment().get_template(CARD_TEMPLATE).render(context)
+    if template is None:
+        return default_body
+    return render_card_template(template, {**context, "default_body": Markup(default_body)})
 
 
 def licence_note(manifest: Manifest) -> str:
     """``LICENSE.md`` for cards whose Hub licence is ``other``: every licence and what it requires."""
-    licence = manifest.license
-    lines = [f"# Licences of {manifest.dataset.name}", ""]
-    if licence is None:
-        return "\n".join([*lines, "No rows, no licence.", ""])
-    lines += [
-        f"The dataset is available under `{licence.expression}`: "
-        "each row carries its own licence in the `license` column.",
-        "",
-    ]
-    lines.append(
-        _table(
-            ["licence", "rows", "use", "attribution", "share-alike", "Hub id"],
-            [
-                [k, f"{e.records:,}", e.use, e.attribution, e.share_alike, e.hub]
-                for k, e in licence.licences.items()
-            ],
-        )
+    return (
+        card_environment()
+        .get_template(LICENCE_TEMPLATE)
+        .render(dataset={"name": manifest.dataset.name}, licence=_licence_context(manifest))
     )
-    return "\n".join([*lines, ""])
 
 
 def write_card(
-    dataset_dir: str | Path, languages: list[str] | None = None, task_categories: list[str] | None = None
+    dataset_dir: str | Path,
+    languages: list[str] | None = None,
+    task_categories: list[str] | None = None,
+    stage_sections: Sequence[tuple[str, str]] | None = None,
+    template: str | Path | None = None,
 ) -> list[Path]:
-    """Write ``README.md`` (and ``LICENSE.md`` when the Hub licence is ``other``); returns the paths."""
+    """Write ``README.md`` (and ``LICENSE.md`` when the Hub licence is ``other``); returns the paths.
+
+    ``stage_sections=None`` uses :func:`stage_card_sections`; a sequence (even empty) replaces
+    them. ``template`` is a user's body template (see the module docstring).
+    """
     from huggingface_hub import DatasetCard
 
     from corpus_kit.utils import atomic_write_bytes
 
     dataset_dir = Path(dataset_dir)
     manifest = read_dataset_manifest(dataset_dir)
+    body = card_body(manifest, stage_sections, template)  # before anything is written
     data = build_card_data(dataset_dir, manifest, languages, task_categories)
-    card = DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{card_body(manifest)}")
+    card = DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{body}")
     written = [dataset_dir / CARD_NAME]
     atomic_write_bytes(written[0], str(card).encode())
     if manifest.license is not None and manifest.license.hub_id == "other":

@@ -3,32 +3,58 @@
 The manifest is the compliance record a machine checks; the report is the same facts for a person
 (a data officer, a reviewer, a reader of the published dataset). It is one self-contained HTML file
 (inline CSS, hand-made inline SVG, no script, nothing fetched) so that it can be attached to a
-ticket, opened offline or published beside the dataset.
+ticket, opened offline or published beside the dataset. Like the dataset card and Croissant, it is
+a rendering of the manifest, so it lives in :mod:`corpus_kit.catalog`.
 
 It is built from the manifest plus one streaming pass over the ``text`` and ``language`` columns of
 the data files (for the length histograms). It never shows record text, ids or metadata: the
-report may be published, and a published report must not carry personal data. Every string that
-reaches the page (dataset names, drop reasons, licence ids, language codes) is HTML-escaped
-because all of them can come from user input.
+report may be published, and a published report must not carry personal data.
+
+The page comes from the Jinja2 template ``templates/report.html.j2`` with autoescaping on: every
+string that reaches it (dataset names, drop reasons, licence ids, language codes) is HTML-escaped,
+because all of them can come from user input. Only :class:`~markupsafe.Markup` passes unescaped,
+and Markup is made only by the helpers below (which escape what they are given) and by templates.
+
+Sections. The report builds the generic sections itself (funnel, languages, lengths, licences,
+timings); a stage adds its own as a :class:`ReportSection`, placed after the licences and before
+the timings, in the order given::
+
+    from corpus_kit.catalog.report import Bar, ReportSection, bar_chart, facts, table
+
+    def report_section(self, section, manifest):
+        body = facts({"words counted": f"{section.words:,}"}) + table(
+            ["language", "words"], sorted(section.per_language.items()), numeric=(1,)
+        )
+        return ReportSection("wordcount", "Word count", body, lead="Words per output language.")
+
+The helpers (:func:`table`, :func:`facts`, :func:`bar_chart`, :func:`note`,
+:func:`render_fragment`) return Markup and escape everything they are given, so a section built
+with them is safe whatever the strings hold. A plain ``str`` passed as a body is shown as text.
 """
 
 from __future__ import annotations
 
-import html
+import functools
 import json
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template
+from markupsafe import Markup, escape
 
-from corpus_kit.governance.manifest import Manifest
+from corpus_kit.governance.manifest import DedupSummary, Manifest, PiiSummary, QualitySummary
 from corpus_kit.utils import atomic_write_bytes, format_size
 
 REPORT_NAME = "report.html"
+TEMPLATE_NAME = "report.html.j2"
+MACROS_NAME = "report_macros.html.j2"
 
 #: Rows per batch when streaming the data files: bounded memory whatever the dataset size. Small
 #: batches are both leaner and faster here (1.6 GB of text: 4,096 rows 0.8 s / 270 MB peak RSS,
@@ -55,10 +81,45 @@ COLOURS = {
     "hist": "#4a78b5",
 }
 
+#: A section anchor: an HTML id that needs no escaping and makes a plain ``#anchor`` link.
+_ANCHOR = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
-def e(value: object) -> str:
-    """Escape anything for HTML text or attribute context (quotes too)."""
-    return html.escape(str(value), quote=True)
+
+# --------------------------------------------------------------------------- templates
+
+
+@functools.cache
+def environment() -> Environment:
+    """The report's Jinja2 environment: HTML autoescaping, and an undefined name is an error."""
+    return Environment(
+        loader=PackageLoader("corpus_kit.catalog", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _fragment_template(source: str) -> Template:
+    return environment().from_string(source)
+
+
+def render_fragment(template_source: str, **values: Any) -> Markup:
+    """Render a Jinja2 string template with the report's autoescaping environment.
+
+    For stages that prefer a template to the helpers: ``{{ value }}`` is escaped unless it is
+    Markup (for example the output of :func:`table` or :func:`bar_chart`).
+    """
+    return Markup(_fragment_template(template_source).render(**values))
+
+
+def _macro(name: str) -> Any:
+    return getattr(environment().get_template(MACROS_NAME).module, name)
+
+
+# --------------------------------------------------------------------------- formatting
 
 
 def _n(value: int | float) -> str:
@@ -93,10 +154,6 @@ def _rows(count: int) -> str:
 
 def _short(label: str, limit: int = MAX_LABEL_CHARS) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
-
-
-def _not_run(what: str) -> str:
-    return f'<p class="note">{e(what)}</p>'
 
 
 # --------------------------------------------------------------------------- length statistics
@@ -177,6 +234,50 @@ def collect_lengths(output: Path, manifest: Manifest) -> LengthStats:
     return stats
 
 
+# --------------------------------------------------------------------------- section API
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """One ``<section>`` of the page, with its link in the navigation bar.
+
+    ``body`` is Markup built with the helpers of this module or a template; a plain ``str`` is
+    shown as text (escaped). ``lead`` is one line of plain text under the heading; ``nav`` is a
+    short navigation label (default: the title).
+    """
+
+    anchor: str  # id of the <section>, also the nav link
+    title: str  # heading and nav label
+    body: Markup  # built with the helpers below (escaped) or a template
+    lead: str = ""  # one-line explanation under the heading (escaped)
+    nav: str = ""  # shorter nav label; empty: the title
+
+    def __post_init__(self) -> None:
+        if not _ANCHOR.match(self.anchor):
+            raise ValueError(
+                f"report section anchor {self.anchor!r}: use a letter then letters, digits, '-' or '_'"
+            )
+
+    @property
+    def label(self) -> str:
+        return self.nav or self.title
+
+
+def table(header: Sequence[object], rows: Iterable[Sequence[object]], numeric: Sequence[int] = ()) -> Markup:
+    """A ``<table>``; columns whose index is in ``numeric`` are right-aligned. Cells are escaped."""
+    return Markup(_macro("table")(list(header), [list(row) for row in rows], list(numeric)))
+
+
+def facts(items: Mapping[str, object]) -> Markup:
+    """The ``<dl class="facts">`` block of big figures: label -> value, both escaped."""
+    return Markup(_macro("facts")(list(items.items())))
+
+
+def note(text: object) -> Markup:
+    """A muted italic line, e.g. "No personal data found." (escaped)."""
+    return Markup(_macro("note")(text))
+
+
 # --------------------------------------------------------------------------- SVG charts
 
 
@@ -193,10 +294,10 @@ class Bar:
     note: str = ""  # a smaller second line under the bar (e.g. drop reasons)
 
 
-def hbar_chart(bars: Sequence[Bar], width: int = 900, title: str = "") -> str:
-    """Horizontal bars with labels left and values right, as inline SVG."""
+def bar_chart(bars: Sequence[Bar], title: str = "", *, width: int = 900) -> Markup:
+    """Horizontal bars with labels left and values right, as inline SVG (every string escaped)."""
     if not bars:
-        return ""
+        return Markup("")
     label_w = min(320.0, max(90.0, max(_text_width(_short(bar.label)) for bar in bars) + 16))
     value_w = 150
     plot_w = width - label_w - value_w
@@ -215,26 +316,27 @@ def hbar_chart(bars: Sequence[Bar], width: int = 900, title: str = "") -> str:
         label = _short(bar.label)
         tip = f"{bar.label}: {text}" + (f" ({bar.note})" if bar.note else "")
         rows.append(
-            f"<g><title>{e(tip)}</title>"
-            f'<text x="{label_w - 10:.0f}" y="{y + 15:.1f}" class="lbl" text-anchor="end">{e(label)}</text>'
+            f"<g><title>{escape(tip)}</title>"
+            f'<text x="{label_w - 10:.0f}" y="{y + 15:.1f}" class="lbl" text-anchor="end">'
+            f"{escape(label)}</text>"
             f'<rect x="{label_w:.1f}" y="{y + 3:.1f}" width="{main:.1f}" height="16" rx="2" '
-            f'fill="{bar.colour}"/>'
+            f'fill="{escape(bar.colour)}"/>'
         )
         if extra:
             rows.append(
                 f'<rect x="{label_w + main:.1f}" y="{y + 3:.1f}" width="{extra:.1f}" height="16" rx="2" '
-                f'fill="{bar.extra_colour}" opacity="0.85"/>'
+                f'fill="{escape(bar.extra_colour)}" opacity="0.85"/>'
             )
         rows.append(
-            f'<text x="{label_w + main + extra + 6:.1f}" y="{y + 15:.1f}" class="val">{e(text)}</text>'
+            f'<text x="{label_w + main + extra + 6:.1f}" y="{y + 15:.1f}" class="val">{escape(text)}</text>'
         )
         if bar.note:
-            rows.append(f'<text x="{label_w:.1f}" y="{y + 33:.1f}" class="sub">{e(bar.note)}</text>')
+            rows.append(f'<text x="{label_w:.1f}" y="{y + 33:.1f}" class="sub">{escape(bar.note)}</text>')
         rows.append("</g>")
         y += row_h
     height = y + 4
-    label_attr = f' aria-label="{e(title)}"' if title else ""
-    return (
+    label_attr = f' aria-label="{escape(title)}"' if title else ""
+    return Markup(
         f'<svg class="chart" role="img"{label_attr} viewBox="0 0 {width} {height:.0f}" '
         f'width="{width}" height="{height:.0f}" xmlns="http://www.w3.org/2000/svg">{"".join(rows)}</svg>'
     )
@@ -272,7 +374,7 @@ def histogram_svg(
     width: int = 900,
     height: int = 230,
     small: bool = False,
-) -> str:
+) -> Markup:
     """Vertical bars over log-scale length bins; tick labels sit on the bin edges.
 
     ``span`` and ``show_empty`` come from the overall histogram so that every panel shares one x axis.
@@ -304,7 +406,7 @@ def histogram_svg(
             bar_h = max(bar_h, 1.5)
         colour = COLOURS["time"] if index == 0 else COLOURS["hist"]
         parts.append(
-            f"<g><title>{e(_bin_label(index))}: {_n(value)} rows</title>"
+            f"<g><title>{escape(_bin_label(index))}: {_n(value)} rows</title>"
             f'<rect x="{x + 1.5:.1f}" y="{base_y - bar_h:.1f}" width="{max(slot - 3, 1):.1f}" '
             f'height="{bar_h:.1f}" fill="{colour}"/></g>'
         )
@@ -336,32 +438,23 @@ def histogram_svg(
         f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" class="tick" text-anchor="middle">'
         "characters per row (log scale)</text>"
     )
-    return (
+    return Markup(
         f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>'
     )
 
 
-# --------------------------------------------------------------------------- sections
+# --------------------------------------------------------------------------- generic sections
+
+_FUNNEL_HEAD = (
+    '<p>{% if holds %}<span class="ok">input = output + dropped + rejected holds</span>'
+    '{% else %}<span class="bad">input ≠ output + dropped + rejected: the manifest does not add up</span>'
+    '{% endif %}</p><p class="legend">{% for colour, text in legend %}'
+    '<i style="background:{{ colour }}"></i>{{ text }}{{ " " if not loop.last }}{% endfor %}</p>'
+)
 
 
-def _table(header: Sequence[str], rows: Iterable[Sequence[object]], numeric: Sequence[int] = ()) -> str:
-    head = "".join(f'<th class="{"num" if i in numeric else ""}">{e(h)}</th>' for i, h in enumerate(header))
-    body = "".join(
-        "<tr>"
-        + "".join(f'<td class="{"num" if i in numeric else ""}">{e(c)}</td>' for i, c in enumerate(row))
-        + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _section(anchor: str, title: str, body: str, lead: str = "") -> str:
-    lead_html = f'<p class="lead">{e(lead)}</p>' if lead else ""
-    return f'<section id="{anchor}"><h2>{e(title)}</h2>{lead_html}{body}</section>'
-
-
-def funnel_section(manifest: Manifest) -> str:
+def funnel_section(manifest: Manifest) -> ReportSection:
     """Input -> after each step -> output, with what each step removed and why."""
     counts = manifest.counts
     steps = manifest.pipeline.steps
@@ -372,8 +465,8 @@ def funnel_section(manifest: Manifest) -> str:
         reasons = [f"{reason} {_n(n)}" for reason, n in sorted(step.dropped.items(), key=lambda kv: -kv[1])]
         if lost > itemised:
             reasons.append(f"{'rejected' if step.name == 'read' else 'not itemised'} {_n(lost - itemised)}")
-        note = ("−" + _n(lost) + ": " + ", ".join(reasons)) if lost else ""
-        bars.append(Bar(f"after {step.name}", step.output, COLOURS["flow"], extra=lost, note=note))
+        lost_note = ("−" + _n(lost) + ": " + ", ".join(reasons)) if lost else ""
+        bars.append(Bar(f"after {step.name}", step.output, COLOURS["flow"], extra=lost, note=lost_note))
     dropped_total = sum(counts.dropped.values())
     bars += [
         Bar(
@@ -395,12 +488,6 @@ def funnel_section(manifest: Manifest) -> str:
             text=f"{_n(counts.rejected)} ({_pct(counts.rejected, counts.input)})",
         ),
     ]
-    holds = counts.invariant_holds()
-    badge = (
-        '<span class="ok">input = output + dropped + rejected holds</span>'
-        if holds
-        else '<span class="bad">input ≠ output + dropped + rejected: the manifest does not add up</span>'
-    )
     reason_rows = [
         (reason, _n(n), _pct(n, counts.input))
         for reason, n in sorted(counts.dropped.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -412,74 +499,90 @@ def funnel_section(manifest: Manifest) -> str:
             _pct(counts.rejected, counts.input),
         )
     )
-    legend = (
-        f'<p class="legend"><i style="background:{COLOURS["flow"]}"></i>records passed on '
-        f'<i style="background:{COLOURS["lost"]}"></i>removed at that step '
-        f'<i style="background:{COLOURS["output"]}"></i>output '
-        f'<i style="background:{COLOURS["rejected"]}"></i>rejected</p>'
-    )
+    legend = [
+        (COLOURS["flow"], "records passed on"),
+        (COLOURS["lost"], "removed at that step"),
+        (COLOURS["output"], "output"),
+        (COLOURS["rejected"], "rejected"),
+    ]
     body = (
-        f"<p>{badge}</p>{legend}"
-        + hbar_chart(bars, title="records by stage")
-        + "<h3>Removed, by reason</h3>"
-        + _table(["reason", "records", "share of input"], reason_rows, numeric=(1, 2))
+        render_fragment(_FUNNEL_HEAD, holds=counts.invariant_holds(), legend=legend)
+        + bar_chart(bars, title="records by stage")
+        + render_fragment("<h3>{{ heading }}</h3>", heading="Removed, by reason")
+        + table(["reason", "records", "share of input"], reason_rows, numeric=(1, 2))
     )
     if not steps:
-        body += _not_run("No pipeline steps recorded.")
-    return _section(
+        body += note("No pipeline steps recorded.")
+    return ReportSection(
         "funnel",
         "Record funnel",
         body,
         "Records entering the run, left after each step, and where the rest went.",
+        nav="Funnel",
     )
 
 
-def languages_section(manifest: Manifest) -> str:
+def languages_section(manifest: Manifest) -> ReportSection:
     languages = manifest.languages
     if not languages:
-        return _section(
-            "languages", "Language mix", _not_run("Language identification not run (no language counts).")
+        return ReportSection(
+            "languages",
+            "Language mix",
+            note("Language identification not run (no language counts)."),
+            nav="Languages",
         )
     total = sum(languages.values())
     ordered = sorted(languages.items(), key=lambda kv: (-kv[1], kv[0]))
     bars = [Bar(code, n, COLOURS["lang"], text=f"{_n(n)} ({_pct(n, total)})") for code, n in ordered]
-    return _section(
+    return ReportSection(
         "languages",
         "Language mix",
-        hbar_chart(bars, title="rows per language"),
+        bar_chart(bars, title="rows per language"),
         f"Output rows per language ({_n(total)} rows).",
+        nav="Languages",
     )
 
 
-def lengths_section(stats: LengthStats, manifest: Manifest) -> str:
-    notes: list[str] = []
+_LANGUAGE_PANELS = (
+    '<h3>By language</h3><div class="grid">{% for label, rows, chart in panels %}'
+    "<figure><figcaption><b>{{ label }}</b> · {{ rows }}</figcaption>{{ chart }}</figure>"
+    "{% endfor %}</div>"
+)
+
+
+def lengths_section(stats: LengthStats, manifest: Manifest) -> ReportSection:
+    notes: list[Markup] = []
     if stats.missing_files:
-        notes.append(_not_run("Data files missing, not counted: " + ", ".join(stats.missing_files)))
+        notes.append(note("Data files missing, not counted: " + ", ".join(stats.missing_files)))
     if stats.no_text_files:
-        notes.append(_not_run("Data files without a text column: " + ", ".join(stats.no_text_files)))
+        notes.append(note("Data files without a text column: " + ", ".join(stats.no_text_files)))
     if stats.rows == 0:
-        return _section(
-            "lengths", "Text length", "".join(notes) + _not_run("No output rows: nothing to measure.")
-        )
+        body = Markup("").join([*notes, note("No output rows: nothing to measure.")])
+        return ReportSection("lengths", "Text length", body, nav="Lengths")
     if stats.rows != manifest.counts.output:
         expected = _n(manifest.counts.output)
-        notes.append(
-            _not_run(f"Rows read ({_n(stats.rows)}) differ from the manifest's output ({expected}).")
-        )
+        notes.append(note(f"Rows read ({_n(stats.rows)}) differ from the manifest's output ({expected})."))
     span = histogram_range(stats.overall)
     mean = stats.chars / stats.rows
     empty = int(stats.overall[0])
     show_empty = empty > 0
-    summary = (
-        f'<dl class="facts"><div><dt>rows</dt><dd>{_n(stats.rows)}</dd></div>'
-        f"<div><dt>characters</dt><dd>{_n(stats.chars)}</dd></div>"
-        f"<div><dt>mean</dt><dd>{mean:,.0f}</dd></div>"
-        f"<div><dt>longest</dt><dd>{_n(stats.max_len)}</dd></div>"
-        f"<div><dt>empty (media only)</dt><dd>{_n(empty)}</dd></div></dl>"
+    summary = facts(
+        {
+            "rows": _n(stats.rows),
+            "characters": _n(stats.chars),
+            "mean": f"{mean:,.0f}",
+            "longest": _n(stats.max_len),
+            "empty (media only)": _n(empty),
+        }
     )
-    body = summary + "".join(notes) + "<h3>All rows</h3>" + histogram_svg(stats.overall, span, show_empty)
+    body = (
+        summary
+        + Markup("").join(notes)
+        + render_fragment("<h3>{{ heading }}</h3>", heading="All rows")
+        + histogram_svg(stats.overall, span, show_empty)
+    )
     if not stats.has_language:
-        body += _not_run("Per-language histograms: no language column (language identification not run).")
+        body += note("Per-language histograms: no language column (language identification not run).")
     else:
         ordered = sorted(stats.by_language.items(), key=lambda kv: (-int(kv[1].sum()), str(kv[0])))
         shown, rest = ordered[:MAX_LANGUAGE_PANELS], ordered[MAX_LANGUAGE_PANELS:]
@@ -487,68 +590,51 @@ def lengths_section(stats: LengthStats, manifest: Manifest) -> str:
         if rest:
             pooled = np.sum([counts for _, counts in rest], axis=0)
             panels.append((f"other ({len(rest)} languages)", pooled))
-        cells = "".join(
-            f"<figure><figcaption><b>{e(_short(label))}</b> · {_rows(int(counts.sum()))}</figcaption>"
-            + histogram_svg(counts, span, show_empty, width=430, height=170, small=True)
-            + "</figure>"
+        cells = [
+            (
+                _short(label),
+                _rows(int(counts.sum())),
+                histogram_svg(counts, span, show_empty, width=430, height=170, small=True),
+            )
             for label, counts in panels
-        )
-        body += f'<h3>By language</h3><div class="grid">{cells}</div>'
-    return _section(
+        ]
+        body += render_fragment(_LANGUAGE_PANELS, panels=cells)
+    return ReportSection(
         "lengths",
         "Text length",
         body,
         "Characters per output row, on log-scale bins (same bins in every panel).",
+        nav="Lengths",
     )
 
 
-def pii_section(manifest: Manifest) -> str:
-    pii = manifest.pii
-    if pii is None:
-        return _section("pii", "Personal data scrubbed", _not_run("PII scrubbing not run."))
-    total = sum(pii.entities.values())
-    found = sorted(((k, v) for k, v in pii.entities.items() if v), key=lambda kv: (-kv[1], kv[0]))
-    clean = sorted(set(pii.checked) - {k for k, _ in found})
-    facts = (
-        f'<dl class="facts"><div><dt>operator</dt><dd>{e(pii.operator)}</dd></div>'
-        f"<div><dt>spans scrubbed</dt><dd>{_n(total)}</dd></div>"
-        f"<div><dt>documents touched</dt><dd>{_n(pii.documents)}"
-        f" ({_pct(pii.documents, manifest.counts.output)})</dd></div>"
-        f"<div><dt>rules</dt><dd>{e(pii.rules_version or '–')}</dd></div></dl>"
-    )
-    chart = (
-        hbar_chart([Bar(k, v, COLOURS["pii"]) for k, v in found], title="PII spans per entity")
-        if found
-        else _not_run("No personal data found.")
-    )
-    tail = f'<p class="muted">Also checked, none found: {e(", ".join(clean))}</p>' if clean else ""
-    return _section(
-        "pii",
-        "Personal data scrubbed",
-        facts + chart + tail,
-        "Spans scrubbed per entity type (counts only; values never leave the run).",
-    )
-
-
-def licences_section(manifest: Manifest) -> str:
+def licences_section(manifest: Manifest) -> ReportSection:
     licenses = manifest.licenses
     if not licenses:
-        return _section("licences", "Licence mix", _not_run("Licence tagging not run (no licence counts)."))
+        return ReportSection(
+            "licences",
+            "Licence mix",
+            note("Licence tagging not run (no licence counts)."),
+            nav="Licences",
+        )
     total = sum(licenses.values())
     ordered = sorted(licenses.items(), key=lambda kv: (-kv[1], kv[0]))
     bars = [Bar(lic, n, COLOURS["licence"], text=f"{_n(n)} ({_pct(n, total)})") for lic, n in ordered]
-    body = hbar_chart(bars, title="rows per licence")
+    body = bar_chart(bars, title="rows per licence")
     resolved = manifest.license
     if resolved is not None:
-        body += (
-            '<dl class="facts"><div><dt>dataset licence</dt>'
-            f"<dd>{e(resolved.hub_name or resolved.hub_id)}</dd></div>"
-            f"<div><dt>use</dt><dd>{e(resolved.use)}</dd></div>"
-            f"<div><dt>open</dt><dd>{'yes' if resolved.open else 'no'}</dd></div>"
-            f"<div><dt>share-alike</dt><dd>{'yes' if resolved.share_alike else 'no'}</dd></div>"
-            f"<div><dt>unlicensed rows</dt><dd>{_n(resolved.unlicensed)}</dd></div></dl>"
-            '<p class="expr"><span class="muted">SPDX expression:</span> '
-            f"<code>{e(resolved.expression)}</code></p>"
+        body += facts(
+            {
+                "dataset licence": resolved.hub_name or resolved.hub_id,
+                "use": resolved.use,
+                "open": "yes" if resolved.open else "no",
+                "share-alike": "yes" if resolved.share_alike else "no",
+                "unlicensed rows": _n(resolved.unlicensed),
+            }
+        )
+        body += render_fragment(
+            '<p class="expr"><span class="muted">SPDX expression:</span> <code>{{ expression }}</code></p>',
+            expression=resolved.expression,
         )
         rows = [
             (
@@ -562,53 +648,19 @@ def licences_section(manifest: Manifest) -> str:
             )
             for lic, entry in sorted(resolved.licences.items(), key=lambda kv: (-kv[1].records, kv[0]))
         ]
-        body += _table(
+        body += table(
             ["licence", "rows", "use", "open", "share-alike", "Hub id", "in registry"], rows, numeric=(1,)
         )
-    return _section("licences", "Licence mix", body, f"Output rows per licence ({_n(total)} rows).")
+    return ReportSection(
+        "licences", "Licence mix", body, f"Output rows per licence ({_n(total)} rows).", nav="Licences"
+    )
 
 
-def quality_section(manifest: Manifest) -> str:
-    quality = manifest.quality
-    if quality is None:
-        return _section("quality", "Quality rules", _not_run("Quality filtering not run."))
-    rows = []
-    for language in sorted(set(quality.checked) | set(quality.dropped)):
-        per_rule = quality.dropped.get(language, {})
-        checked = quality.checked.get(language, 0)
-        dropped = sum(per_rule.values())
-        rules = ", ".join(f"{rule} {_n(n)}" for rule, n in sorted(per_rule.items(), key=lambda kv: -kv[1]))
-        rows.append((language, _n(checked), _n(dropped), _pct(dropped, checked), rules or "–"))
-    body = _table(["language", "checked", "dropped", "share", "by rule"], rows, numeric=(1, 2, 3))
-    return _section("quality", "Quality rules", body, f"Rule set version {quality.rules_version}.")
-
-
-def dedup_section(manifest: Manifest) -> str:
-    """Rendered generically: the dedup summary's shape belongs to the dedup stage, not to the report."""
-    dedup = getattr(manifest, "dedup", None)
-    if dedup is None:
-        ran = any(step.name.startswith("dedup") for step in manifest.pipeline.steps)
-        note = "No dedup summary in the manifest; see the funnel." if ran else "Deduplication not run."
-        return _section("dedup", "Deduplication", _not_run(note))
-    data = dedup.model_dump(mode="json") if hasattr(dedup, "model_dump") else dict(dedup)
-    rows = []
-    for key, value in data.items():
-        shown = (
-            value
-            if isinstance(value, (str, int, float, bool)) or value is None
-            else json.dumps(value, ensure_ascii=False, sort_keys=True)
-        )
-        if isinstance(shown, int) and not isinstance(shown, bool):
-            shown = _n(shown)
-        rows.append((key, "–" if shown is None else shown))
-    return _section("dedup", "Deduplication", _table(["field", "value"], rows))
-
-
-def timings_section(manifest: Manifest) -> str:
+def timings_section(manifest: Manifest) -> ReportSection:
     pipeline = manifest.pipeline
     steps = pipeline.steps
     if not steps:
-        return _section("timings", "Timings", _not_run("No pipeline steps recorded."))
+        return ReportSection("timings", "Timings", note("No pipeline steps recorded."))
     step_total = sum(step.seconds for step in steps)
     wall = pipeline.wall_seconds
     bars = [
@@ -635,124 +687,147 @@ def timings_section(manifest: Manifest) -> str:
         f"Wall time {wall:.3f} s over {pipeline.tasks} task(s). Step seconds are summed over tasks, so with "
         "several tasks they can add up to more than the wall time."
     )
-    body = hbar_chart(bars, title="seconds per step") + _table(
+    body = bar_chart(bars, title="seconds per step") + table(
         ["step", "seconds", "share of step time", "of wall time", "records in", "records/s"],
         rows,
         numeric=(1, 2, 3, 4, 5),
     )
-    return _section("timings", "Timings", body, lead)
+    return ReportSection("timings", "Timings", body, lead)
+
+
+# --------------------------------------------------------------------------- stage sections
+# Called by the stages (Stage.report_section) with their manifest section; a stage that did not
+# run contributes no section.
+
+
+def pii_report_section(pii: PiiSummary, manifest: Manifest) -> ReportSection:
+    """Spans scrubbed per entity type, the operator, documents touched, types checked and not found."""
+    total = sum(pii.entities.values())
+    found = sorted(((k, v) for k, v in pii.entities.items() if v), key=lambda kv: (-kv[1], kv[0]))
+    clean = sorted(set(pii.checked) - {k for k, _ in found})
+    body = facts(
+        {
+            "operator": pii.operator,
+            "spans scrubbed": _n(total),
+            "documents touched": f"{_n(pii.documents)} ({_pct(pii.documents, manifest.counts.output)})",
+            "rules": pii.rules_version or "–",
+        }
+    )
+    body += (
+        bar_chart([Bar(k, v, COLOURS["pii"]) for k, v in found], title="PII spans per entity")
+        if found
+        else note("No personal data found.")
+    )
+    if clean:
+        body += render_fragment(
+            '<p class="muted">Also checked, none found: {{ clean|join(", ") }}</p>', clean=clean
+        )
+    return ReportSection(
+        "pii",
+        "Personal data scrubbed",
+        body,
+        "Spans scrubbed per entity type (counts only; values never leave the run).",
+        nav="PII",
+    )
+
+
+def quality_report_section(quality: QualitySummary, manifest: Manifest) -> ReportSection:
+    """Records checked and dropped per language, with the drops per rule."""
+    rows = []
+    for language in sorted(set(quality.checked) | set(quality.dropped)):
+        per_rule = quality.dropped.get(language, {})
+        checked = quality.checked.get(language, 0)
+        dropped = sum(per_rule.values())
+        rules = ", ".join(f"{rule} {_n(n)}" for rule, n in sorted(per_rule.items(), key=lambda kv: -kv[1]))
+        rows.append((language, _n(checked), _n(dropped), _pct(dropped, checked), rules or "–"))
+    body = table(["language", "checked", "dropped", "share", "by rule"], rows, numeric=(1, 2, 3))
+    return ReportSection(
+        "quality", "Quality rules", body, f"Rule set version {quality.rules_version}.", nav="Quality"
+    )
+
+
+def dedup_report_section(dedup: DedupSummary, manifest: Manifest) -> ReportSection:
+    """Rendered generically: the dedup summary's shape belongs to the dedup stage, not to the report."""
+    data = dedup.model_dump(mode="json") if hasattr(dedup, "model_dump") else dict(dedup)
+    rows = []
+    for key, value in data.items():
+        shown = (
+            value
+            if isinstance(value, (str, int, float, bool)) or value is None
+            else json.dumps(value, ensure_ascii=False, sort_keys=True)
+        )
+        if isinstance(shown, int) and not isinstance(shown, bool):
+            shown = _n(shown)
+        rows.append((key, "–" if shown is None else shown))
+    return ReportSection("dedup", "Deduplication", table(["field", "value"], rows), nav="Dedup")
+
+
+def stage_report_sections(manifest: Manifest) -> list[ReportSection]:
+    """The sections the manifest's stages add (each stage's ``report_section``), in pipeline order.
+
+    Stages are looked up in the registry by step name; a plugin that is not installed here adds
+    nothing (its section stays in the manifest as data).
+    """
+    from corpus_kit.governance.assemble import manifest_sections
+
+    rendered = (stage.report_section(section, manifest) for _, stage, section in manifest_sections(manifest))
+    return [section for section in rendered if section is not None]
 
 
 # --------------------------------------------------------------------------- page
 
-CSS = """
-:root{--ink:#1f2733;--muted:#5f6b7a;--line:#dde3ea;--bg:#f5f7fa;--card:#fff}
-*{box-sizing:border-box}
-body{margin:0;background:var(--bg);color:var(--ink);
- font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans CJK SC",sans-serif}
-main{max-width:1000px;margin:0 auto;padding:28px 24px 48px}
-header{margin-bottom:18px}
-header h1{margin:0 0 4px;font-size:26px}
-header .sub{color:var(--muted);margin:0}
-nav{margin:12px 0 0;font-size:14px}
-nav a{color:#3867a6;text-decoration:none;margin-right:14px}
-section{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:18px 22px;margin:16px 0;
- overflow-x:auto}
-h2{margin:0 0 4px;font-size:19px}
-h3{margin:18px 0 8px;font-size:15px;color:#334}
-.lead{color:var(--muted);margin:0 0 12px;font-size:14px}
-.note{color:var(--muted);font-style:italic;margin:6px 0}
-.muted{color:var(--muted);font-size:13px}
-.ok,.bad{display:inline-block;border-radius:12px;padding:2px 10px;font-size:13px}
-.ok{background:#e3f3e8;color:#22663a}.bad{background:#fbe4e4;color:#8e2626}
-.legend{font-size:13px;color:var(--muted);margin:4px 0 6px}
-.legend i{display:inline-block;width:11px;height:11px;border-radius:2px;margin:0 5px 0 12px;
- vertical-align:-1px}
-.legend i:first-child{margin-left:0}
-svg.chart{display:block;max-width:100%;height:auto}
-svg .lbl{font-size:13px;fill:#2a3340}
-svg .val{font-size:12.5px;fill:#2a3340}
-svg .sub{font-size:11.5px;fill:#b0601d}
-svg .tick{font-size:11px;fill:#5f6b7a}
-svg .grid{stroke:#e8ecf1;stroke-width:1}
-svg .axis{stroke:#9aa5b3;stroke-width:1}
-table{border-collapse:collapse;width:100%;font-size:13.5px;margin:6px 0}
-th,td{border-bottom:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top}
-th{color:var(--muted);font-weight:600;background:#fafbfc}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-dl.facts{display:flex;flex-wrap:wrap;gap:10px 28px;margin:4px 0 14px}
-dl.facts div{min-width:90px}
-dt{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.03em}
-dd{margin:0;font-size:17px;font-weight:600}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(430px,1fr));gap:10px 18px}
-figure{margin:0}
-figcaption{font-size:13px;color:var(--muted);margin:0 0 2px 44px}
-figcaption b{color:var(--ink)}
-code{font-size:12.5px;background:#f1f3f6;padding:1px 4px;border-radius:3px;word-break:break-word}
-.expr{margin:0 0 10px}
-footer{color:var(--muted);font-size:12.5px;margin-top:20px}
-"""
 
+def render_report(
+    manifest: Manifest, stats: LengthStats, stage_sections: Sequence[ReportSection] = ()
+) -> str:
+    """The page as a string (split from the write so that tests and tools can render without files).
 
-def render_report(manifest: Manifest, stats: LengthStats) -> str:
-    """The page as a string (split from the write so that tests and tools can render without files)."""
-    info = manifest.dataset
-    supply = manifest.supply.mode.value if manifest.supply is not None else "not declared"
-    total_bytes = sum(item.bytes for item in manifest.files)
-    subtitle = (
-        f"version {e(info.version)} · pipeline {e(manifest.pipeline.name)} · supply mode {e(supply)} · "
-        f"{_n(manifest.counts.output)} rows in {len(manifest.files)} file(s), "
-        f"{e(format_size(total_bytes))} · "
-        f"made {e(info.created_at.strftime('%Y-%m-%d %H:%M %Z').strip())}"
-    )
-    description = f'<p class="sub">{e(info.description)}</p>' if info.description else ""
+    ``stage_sections`` go after the licences and before the timings, in the order given.
+    """
     sections = [
         funnel_section(manifest),
         languages_section(manifest),
         lengths_section(stats, manifest),
-        pii_section(manifest),
         licences_section(manifest),
-        quality_section(manifest),
-        dedup_section(manifest),
+        *stage_sections,
         timings_section(manifest),
     ]
-    nav = "".join(
-        f'<a href="#{anchor}">{title}</a>'
-        for anchor, title in (
-            ("funnel", "Funnel"),
-            ("languages", "Languages"),
-            ("lengths", "Lengths"),
-            ("pii", "PII"),
-            ("licences", "Licences"),
-            ("quality", "Quality"),
-            ("dedup", "Dedup"),
-            ("timings", "Timings"),
+    seen: set[str] = set()
+    for section in sections:
+        if not isinstance(section, ReportSection):
+            raise TypeError(f"report sections must be ReportSection, not {type(section).__name__}")
+        if section.anchor in seen:
+            raise ValueError(f"two report sections have the anchor {section.anchor!r}")
+        seen.add(section.anchor)
+    info = manifest.dataset
+    return (
+        environment()
+        .get_template(TEMPLATE_NAME)
+        .render(
+            dataset=info,
+            pipeline=manifest.pipeline,
+            supply=manifest.supply.mode.value if manifest.supply is not None else "not declared",
+            rows=_n(manifest.counts.output),
+            files=len(manifest.files),
+            size=format_size(sum(item.bytes for item in manifest.files)),
+            made=info.created_at.strftime("%Y-%m-%d %H:%M %Z").strip(),
+            versions=", ".join(f"{k} {v}" for k, v in manifest.pipeline.versions.items()),
+            sections=sections,
         )
     )
-    versions = ", ".join(f"{k} {v}" for k, v in manifest.pipeline.versions.items())
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        # no network: the page must render the same offline and when published
-        '<meta http-equiv="Content-Security-Policy" '
-        "content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
-        f"<title>{e(info.name)} · run report</title><style>{CSS}</style></head><body><main>"
-        f'<header><h1>{e(info.name)} <span class="muted">run report</span></h1>'
-        f'<p class="sub">{subtitle}</p>{description}<nav>{nav}</nav></header>'
-        + "".join(sections)
-        + f"<footer>Made by corpus-kit from manifest.json and the data files' text and language columns. "
-        f"Counts only: no record text, ids or personal data. Config sha256 "
-        f"<code>{e(manifest.pipeline.config_sha256[:16])}…</code>; {e(versions)}.</footer>"
-        "</main></body></html>\n"
-    )
 
 
-def write_report(output: Path, manifest: Manifest) -> Path:
-    """Write ``output/report.html`` atomically (a reader never sees half a page) and return its path."""
+def write_report(
+    output: Path, manifest: Manifest, stage_sections: Sequence[ReportSection] | None = None
+) -> Path:
+    """Write ``output/report.html`` atomically (a reader never sees half a page) and return its path.
+
+    ``stage_sections=None`` adds :func:`stage_report_sections`; a sequence (even empty) replaces them.
+    """
     output = Path(output)
     stats = collect_lengths(output, manifest)
-    page = render_report(manifest, stats)
+    sections = stage_report_sections(manifest) if stage_sections is None else stage_sections
+    page = render_report(manifest, stats, sections)
     path = output / REPORT_NAME
     atomic_write_bytes(path, page.encode("utf-8"))
     return path

@@ -13,7 +13,10 @@ from corpus_kit import __version__
 from corpus_kit.cli.catalog import card, publish
 from corpus_kit.cli.inspect import inspect
 from corpus_kit.cli.manifest import manifest_app
-from corpus_kit.cli.pipelines import convert, dedup, demo, langid, license, pii, quality, run
+from corpus_kit.cli.pipelines import convert, demo, run
+from corpus_kit.cli.stage_commands import stage_command
+from corpus_kit.cli.stages import stages
+from corpus_kit.stages.registry import BUILTIN_STAGES, get_stage
 
 app = typer.Typer(
     name="corpus-kit",
@@ -47,11 +50,9 @@ def _root(
 app.command(name="demo")(demo)
 app.command(name="run")(run)
 app.command(name="convert")(convert)
-app.command(name="dedup")(dedup)
-app.command(name="langid")(langid)
-app.command(name="license")(license)
-app.command(name="pii")(pii)
-app.command(name="quality")(quality)
+for _name in BUILTIN_STAGES:  # one command per built-in stage, its options from the params model
+    app.command(name=_name)(stage_command(get_stage(_name)))
+app.command(name="stages")(stages)
 app.command(name="inspect")(inspect)
 app.command(name="card")(card)
 app.command(name="publish")(publish)

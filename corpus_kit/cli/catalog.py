@@ -39,6 +39,13 @@ def card(
     creator: Annotated[
         str | None, typer.Option("--creator", help="Publishing organisation for croissant.json.")
     ] = None,
+    card_template: Annotated[
+        Path | None,
+        typer.Option(
+            "--card-template",
+            help="Jinja2 template for the README.md body (rendered in a sandbox; see docs/card-template.md).",
+        ),
+    ] = None,
 ) -> None:
     """Write README.md (Hub dataset card) and croissant.json (Croissant 1.1 + RAI) from the manifest.
 
@@ -48,7 +55,7 @@ def card(
     from corpus_kit.catalog.croissant import write_croissant
 
     folder = _dataset_dir(dataset)
-    written = write_card(folder, split_list(language), split_list(task_categories))
+    written = write_card(folder, split_list(language), split_list(task_categories), template=card_template)
     written.append(write_croissant(folder, url, creator))
     for path in written:
         stdout.print(f"wrote {path}", highlight=False, soft_wrap=True)

@@ -24,7 +24,7 @@ from rich.table import Table
 
 from corpus_kit.errors import CorpusKitError, UsageError
 from corpus_kit.io.rejects import REJECT_REASONS
-from corpus_kit.pipeline.runner import ProgressCallback, RunResult
+from corpus_kit.pipeline.spec import ProgressCallback, RunResult
 from corpus_kit.utils import format_size, parse_size
 
 stdout = Console(highlight=False)
@@ -35,12 +35,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def fail(message: str, code: int) -> typer.Exit:
     """Print one ``error:`` line to stderr and return the Exit to raise."""
-    stderr.print(f"[bold red]error:[/] {message}", soft_wrap=True, markup=True)
+    from rich.markup import escape
+
+    # the message is text, not markup: "[pii]" in a pip hint or a path must print as it is
+    stderr.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, markup=True)
     return typer.Exit(code)
 
 
 def handle_errors(function: F) -> F:
-    """Turn corpus-kit errors into one line on stderr and the exit code of DESIGN.md §4."""
+    """Turn corpus-kit errors into one line on stderr and the exit code of docs/architecture.md §4."""
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -1,4 +1,5 @@
-"""The commands that write a dataset: run, convert, langid, quality, license, pii, demo."""
+"""The commands that write a dataset: run, convert, demo, and the shared runner of the stage commands
+(:mod:`corpus_kit.cli.stage_commands`)."""
 
 from __future__ import annotations
 
@@ -44,9 +45,10 @@ from corpus_kit.governance.manifest import Supply
 from corpus_kit.io.inputs import resolve_inputs
 from corpus_kit.io.readers import ReadOptions
 from corpus_kit.pipeline.config import PipelineConfig, load_pipeline, parse_max_rejects
-from corpus_kit.pipeline.runner import RunResult, RunSpec, SlurmLaunched, StepSpec, run_pipeline
+from corpus_kit.pipeline.runner import SlurmLaunched, run_pipeline
+from corpus_kit.pipeline.spec import RunResult, RunSpec, StepSpec
 from corpus_kit.resources import resource_path
-from corpus_kit.utils import load_yaml, split_list
+from corpus_kit.utils import load_yaml
 
 
 def _spec_from_config(
@@ -91,6 +93,9 @@ def _spec_from_config(
 
 
 def _execute(spec: RunSpec, quiet: bool, title: str) -> RunResult:
+    from corpus_kit.pipeline.tuning import keep_freed_memory
+
+    keep_freed_memory()  # process-wide, so the CLI's choice: before tables are built and workers fork
     total = sum(unit.size for unit in spec.units)
     with progress_display(progress_wanted(quiet), total, title) as callback:
         result = run_pipeline(spec, callback)
@@ -225,7 +230,7 @@ def _build_spec(
     )
 
 
-def _stage_command(
+def run_single_stage(
     step: str,
     params: dict[str, Any],
     inputs: list[str],
@@ -328,197 +333,7 @@ def convert(inputs: InputsArgument, output: OutputOption, *, options: DatasetOpt
 
     Example: corpus-kit convert 'raw/*.jsonl.gz' media/shard-0001.tar -o datasets/intake-2026-11
     """
-    _stage_command("convert", {}, inputs, output, False, options)
-
-
-@handle_errors
-@dataset_command
-def dedup(
-    inputs: InputsArgument,
-    output: OutputOption,
-    mode: Annotated[
-        str, typer.Option("--mode", help="exact | near | both (near includes media when records have any).")
-    ] = "both",
-    threshold: Annotated[
-        float | None,
-        typer.Option(
-            "--threshold",
-            help="Estimated Jaccard similarity at or above which texts are near duplicates [default: 0.8].",
-            min=0.05,
-            max=1.0,
-            show_default=False,
-        ),
-    ] = None,
-    image_hamming: Annotated[
-        int | None,
-        typer.Option(
-            "--image-hamming",
-            help="Max differing bits between two images' 64-bit pHashes [default: rules/dedup.yaml].",
-            min=0,
-            max=20,
-            show_default=False,
-        ),
-    ] = None,
-    no_media: Annotated[
-        bool, typer.Option("--no-media", help="Do not deduplicate images and audio.")
-    ] = False,
-    keep_removed: KeepRemovedOption = False,
-    *,
-    options: DatasetOptions,
-) -> None:
-    """Remove exact, near-duplicate (MinHash, CJK-aware) and media duplicates across all inputs.
-
-    The first record of each cluster in input order survives, with dup_cluster/dup_count columns;
-    copies go to removed/dedup/ with --keep-removed. Defaults live in rules/dedup.yaml.
-
-    Example: corpus-kit dedup intake/ -o out/intake --mode both --threshold 0.8 --keep-removed
-    """
-    if mode not in ("exact", "near", "both"):
-        raise typer.BadParameter(f"--mode must be exact, near or both, not {mode!r}", param_hint="--mode")
-    params: dict[str, Any] = {"mode": mode}
-    if threshold is not None:
-        params["threshold"] = threshold
-    if image_hamming is not None:
-        params["image_hamming"] = image_hamming
-    if no_media:
-        params["media"] = False
-    _stage_command("dedup", params, inputs, output, keep_removed, options)
-
-
-@handle_errors
-@dataset_command
-def langid(
-    inputs: InputsArgument,
-    output: OutputOption,
-    keep: Annotated[
-        str | None,
-        typer.Option(
-            "--keep", help="Languages to keep, e.g. zh-Hans,zh-Hant,en (default: keep all, label only)."
-        ),
-    ] = None,
-    min_score: Annotated[
-        float,
-        typer.Option("--min-score", help="Drop records whose language score is below this.", min=0, max=1),
-    ] = 0.0,
-    keep_removed: KeepRemovedOption = False,
-    *,
-    options: DatasetOptions,
-) -> None:
-    """Identify each record's language (zh-Hans, zh-Hant, ISO 639-1, und), offline; optionally filter.
-
-    Example: corpus-kit langid intake/ -o out/intake --keep zh-Hans,zh-Hant,en --min-score 0.5
-    """
-    params: dict[str, Any] = {"min_score": min_score}
-    if keep:
-        params["keep"] = split_list(keep)
-    _stage_command("langid", params, inputs, output, keep_removed, options)
-
-
-@handle_errors
-@dataset_command
-def quality(
-    inputs: InputsArgument,
-    output: OutputOption,
-    rules: Annotated[
-        Path | None,
-        typer.Option(
-            "--rules", help="Quality rule file (default rules/quality/default.yaml).", show_default=False
-        ),
-    ] = None,
-    keep_removed: KeepRemovedOption = False,
-    *,
-    options: DatasetOptions,
-) -> None:
-    """Drop low-quality records by rules chosen per language (Gopher, C4, FineWeb, ChineseWebText).
-
-    Example: corpus-kit quality intake/ -o out/intake --rules rules/quality/default.yaml --keep-removed
-    """
-    _stage_command("quality", {"rules": str(rules)} if rules else {}, inputs, output, keep_removed, options)
-
-
-@handle_errors
-@dataset_command
-def pii(
-    inputs: InputsArgument,
-    output: OutputOption,
-    operator: Annotated[
-        str,
-        typer.Option("--operator", help="replace (<TYPE>), mask (keep last 4), hash (keyed HMAC) or redact."),
-    ] = "replace",
-    entities: Annotated[
-        str | None,
-        typer.Option(
-            "--entities", help="Comma-separated entity types (default: all in the rules).", show_default=False
-        ),
-    ] = None,
-    rules: Annotated[
-        Path | None,
-        typer.Option("--rules", help="PII rule file (default rules/pii/default.yaml).", show_default=False),
-    ] = None,
-    hash_key_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--hash-key-file",
-            help="HMAC key for --operator hash (else $CORPUS_KIT_PII_KEY).",
-            show_default=False,
-        ),
-    ] = None,
-    *,
-    options: DatasetOptions,
-) -> None:
-    """Find personal data (Chinese IDs, phones, bank cards, credit codes, e-mails, IPs...) and scrub it.
-
-    Example: corpus-kit pii intake/ -o out/intake --operator mask --entities CN_ID_CARD,PHONE_NUMBER
-    """
-    params: dict[str, Any] = {"operator": operator}
-    if entities:
-        params["entities"] = split_list(entities)
-    if rules is not None:
-        params["rules"] = str(rules)
-    if hash_key_file is not None:
-        params["hash_key_file"] = str(hash_key_file)
-    _stage_command("pii", params, inputs, output, False, options)
-
-
-@handle_errors
-@dataset_command
-def license(
-    inputs: InputsArgument,
-    output: OutputOption,
-    default: Annotated[
-        str | None,
-        typer.Option(
-            "--default", help="Licence for records that have none and match no source.", show_default=False
-        ),
-    ] = None,
-    sources: Annotated[
-        Path | None,
-        typer.Option(
-            "--sources",
-            help="sources.yaml: source name / path glob / URL prefix -> licence.",
-            show_default=False,
-        ),
-    ] = None,
-    unknown: Annotated[
-        str,
-        typer.Option(
-            "--unknown", help="Records with no known licence: drop (license.unknown) or keep (NOASSERTION)."
-        ),
-    ] = "drop",
-    keep_removed: KeepRemovedOption = False,
-    *,
-    options: DatasetOptions,
-) -> None:
-    """Tag every record with a normalised SPDX licence (own metadata > sources.yaml > --default).
-
-    Example: corpus-kit license intake/ -o out/intake --sources sources.yaml --default CC-BY-4.0
-    """
-    params: dict[str, Any] = {"unknown": unknown}
-    if sources is not None:
-        params["sources"] = str(sources)
-    if default is not None:
-        params["default"] = default
-    _stage_command("license", params, inputs, output, keep_removed, options)
+    run_single_stage("convert", {}, inputs, output, False, options)
 
 
 @handle_errors

@@ -1,4 +1,4 @@
-"""The manifest: a dataset's compliance record (DESIGN.md §5).
+"""The manifest: a dataset's compliance record (docs/architecture.md §5).
 
 These pydantic models are the single source of the manifest's shape; ``manifests/
 manifest.schema.json`` is generated from them (``python -m corpus_kit.governance.schema``) and a
@@ -21,6 +21,19 @@ SCHEMA_VERSION = "1"
 MANIFEST_NAME = "manifest.json"
 
 
+#: Marks the manifest fields that hold a stage's section (filled by governance.assemble, by name).
+_STAGE_SECTION: dict[str, Any] = {"x-stage-section": True}
+
+
+def stage_section_fields() -> frozenset[str]:
+    """Manifest fields that hold a stage's section (the rest of a stage's sections go under ``stages``)."""
+    return frozenset(
+        name
+        for name, field in Manifest.model_fields.items()
+        if isinstance(field.json_schema_extra, dict) and field.json_schema_extra.get("x-stage-section")
+    )
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -35,7 +48,7 @@ class DatasetInfo(_Model):
 
 
 class SupplyMode(str, Enum):
-    """How the dataset may be supplied (DESIGN.md §6)."""
+    """How the dataset may be supplied (docs/architecture.md §6)."""
 
     open = "open"
     conditional_open = "conditional_open"
@@ -45,7 +58,7 @@ class SupplyMode(str, Enum):
 
 
 class Supply(BaseModel):
-    """The supply mode and its fields (DESIGN.md §6). Which fields a mode requires, and the policy,
+    """The supply mode and its fields (docs/architecture.md §6). Which fields a mode requires, and the policy,
     live in ``rules/supply_policy.yaml`` and are checked by ``corpus-kit manifest validate``; extra
     fields (exchange, listing id, scope...) are kept as given."""
 
@@ -258,20 +271,31 @@ class Manifest(_Model):
     languages: dict[str, int] = Field(default_factory=dict, description="Output rows per language.")
     licenses: dict[str, int] = Field(default_factory=dict, description="Output rows per licence.")
     license: DatasetLicence | None = Field(None, description="Licence resolution over all output rows.")
-    pii: PiiSummary | None = None
-    quality: QualitySummary | None = Field(None, description="Quality rules: counts per language and rule.")
+    pii: PiiSummary | None = Field(None, json_schema_extra=_STAGE_SECTION)
+    quality: QualitySummary | None = Field(
+        None, description="Quality rules: counts per language and rule.", json_schema_extra=_STAGE_SECTION
+    )
     dedup: DedupSummary | None = Field(
-        None, description="Deduplication: clusters, drops per reason, parameters."
+        None,
+        description="Deduplication: clusters, drops per reason, parameters.",
+        json_schema_extra=_STAGE_SECTION,
     )
     sources: list[Source]
     provenance: list[SourceRuleRecord] = Field(
-        default_factory=list, description="sources.yaml entries used by the license step."
+        default_factory=list,
+        description="sources.yaml entries used by the license step.",
+        json_schema_extra=_STAGE_SECTION,
     )
     files: list[DataFile]
     restricted: list[RestrictedFolder] = Field(
         default_factory=list, description="Folders never to publish (rejects/, removed/)."
     )
     pipeline: PipelineRecord
+    stages: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Sections of stages that have no field above (plugins, newer stages), by section "
+        "name; each was validated by its stage's section model when the manifest was written.",
+    )
 
     def write(self, folder: str | Path) -> Path:
         """Write ``manifest.json`` atomically (temporary file, then rename)."""

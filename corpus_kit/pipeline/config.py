@@ -15,16 +15,15 @@ max_rejects: 5%                  # a count, a fraction (0.05) or a percentage; e
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
 
 from corpus_kit.errors import UsageError
 from corpus_kit.governance.manifest import Supply
 from corpus_kit.io.parquet_writer import DEFAULT_ROW_GROUP_BYTES, DEFAULT_SHARD_BYTES
 from corpus_kit.io.readers.base import DEFAULT_MAX_RECORD_BYTES
-from corpus_kit.stages import STAGES
 from corpus_kit.utils import parse_size
 
 
@@ -52,6 +51,33 @@ def parse_max_rejects(value: str | float | int | None) -> float | int | None:
     return value
 
 
+#: A size in bytes, or text such as ``64MiB`` (what the YAML may hold; the model keeps bytes).
+ByteSize = Annotated[
+    int,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 0},
+                {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*[A-Za-z]*\s*$"},
+            ]
+        }
+    ),
+]
+#: A count (100), a fraction (0.01) or a percentage ("1%").
+RejectLimit = Annotated[
+    float | int | None,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0},
+                {"type": "string", "pattern": r"^\s*\d+(\.\d+)?%?\s*$"},
+                {"type": "null"},
+            ]
+        }
+    ),
+]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -60,7 +86,7 @@ class ReadConfig(_Strict):
     format: Literal["jsonl", "parquet", "webdataset", "hf_disk"] | None = None
     text_field: str = "text"
     id_field: str = "id"
-    max_record_size: int = DEFAULT_MAX_RECORD_BYTES
+    max_record_size: ByteSize = DEFAULT_MAX_RECORD_BYTES
 
     @field_validator("max_record_size", mode="before")
     @classmethod
@@ -69,8 +95,8 @@ class ReadConfig(_Strict):
 
 
 class WriteConfig(_Strict):
-    shard_size: int = DEFAULT_SHARD_BYTES
-    row_group_size: int = DEFAULT_ROW_GROUP_BYTES
+    shard_size: ByteSize = DEFAULT_SHARD_BYTES
+    row_group_size: ByteSize = DEFAULT_ROW_GROUP_BYTES
     keep_removed: bool = False
 
     @field_validator("row_group_size", mode="before")
@@ -112,7 +138,7 @@ class PipelineConfig(_Strict):
     read: ReadConfig = Field(default_factory=ReadConfig)
     steps: list[StepConfig] = Field(default_factory=list)
     write: WriteConfig = Field(default_factory=WriteConfig)
-    max_rejects: float | int | None = None
+    max_rejects: RejectLimit = None
 
     @field_validator("steps", mode="before")
     @classmethod
@@ -130,9 +156,8 @@ class PipelineConfig(_Strict):
                 params = params or {}
             else:
                 raise ValueError("each step is a name or a one-key mapping, e.g. '- dedup: {mode: both}'")
-            if name not in STAGES:
-                available = ", ".join(sorted(STAGES)) or "none in this version"
-                raise ValueError(f"unknown step {name!r} (available: {available})")
+            if not isinstance(name, str):
+                raise ValueError("a step name is a string, e.g. '- dedup: {mode: both}'")
             if not isinstance(params, dict):
                 raise ValueError(f"parameters of step {name!r} must be a mapping")
             steps.append({"name": name, "params": params})
@@ -180,15 +205,36 @@ def load_pipeline(path: str | Path) -> PipelineConfig:
     if not isinstance(data, dict):
         raise UsageError(f"{path}: a pipeline is a mapping with at least 'name:'; see pipelines/demo.yaml")
     try:
-        return PipelineConfig.model_validate(data)
+        config = PipelineConfig.model_validate(data)
     except ValidationError as error:
-        first = error.errors()[0]
-        location = tuple(first["loc"])
-        line = _node_line(tree, location)
-        where = f":{line}" if line else ""
-        field = ".".join(str(part) for part in location) or "(top level)"
-        message = first["msg"].removeprefix("Value error, ")
-        raise UsageError(f"{path}{where}: {field}: {message}") from None
+        raise _located(path, tree, error.errors()[0], ()) from None
+    check_steps(config, path, tree)
+    return config
+
+
+def _located(path: Path, tree: yaml.Node | None, error: Any, prefix: tuple[Any, ...]) -> UsageError:
+    location = (*prefix, *error["loc"])
+    line = _node_line(tree, location)
+    where = f":{line}" if line else ""
+    field = ".".join(str(part) for part in location) or "(top level)"
+    message = error["msg"].removeprefix("Value error, ")
+    return UsageError(f"{path}{where}: {field}: {message}")
+
+
+def check_steps(config: PipelineConfig, path: Path, tree: yaml.Node | None) -> None:
+    """Every step names a stage that exists and gives it valid parameters (errors at ``file:line``)."""
+    from corpus_kit.stages.registry import get_stage
+
+    for index, step in enumerate(config.steps):
+        try:
+            stage = get_stage(step.name)
+        except UsageError as error:
+            line = _node_line(tree, ("steps", index))
+            raise UsageError(f"{path}{f':{line}' if line else ''}: steps.{index}: {error}") from None
+        try:
+            stage.parse_params(step.params)
+        except ValidationError as error:
+            raise _located(path, tree, error.errors()[0], ("steps", index, step.name)) from None
 
 
 def step_lines(path: str | Path) -> list[int]:

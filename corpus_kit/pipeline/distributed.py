@@ -21,10 +21,10 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.stats import PipelineStats
 
 from corpus_kit.errors import UsageError
-from corpus_kit.pipeline.executor import silence_console_logs
+from corpus_kit.pipeline.local_executor import silence_console_logs
 
 if TYPE_CHECKING:
-    from corpus_kit.pipeline.runner import Phase, RunSpec
+    from corpus_kit.pipeline.spec import Phase, RunSpec
 
 
 def connect_ray(address: str | None, workers: int | None) -> None:
@@ -120,7 +120,7 @@ def launch_slurm(spec: RunSpec, work: Path, phases: list[Phase]) -> Path:
     import datatrove.executor.slurm as slurm_module
     from datatrove.executor.slurm import SlurmPipelineExecutor
 
-    from corpus_kit.pipeline.runner import phase_logs
+    from corpus_kit.pipeline.spec import phase_logs
 
     class CorpusSlurmExecutor(SlurmPipelineExecutor):
         def launch_merge_stats(self) -> None:

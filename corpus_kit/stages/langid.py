@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from datatrove.data import Document
@@ -27,10 +27,13 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from pydantic import BaseModel, ConfigDict, Field
 
 from corpus_kit.errors import UsageError
-from corpus_kit.io.parquet_writer import ParquetShardWriter
 from corpus_kit.resources import resource_path
-from corpus_kit.stages import HAN_RANGES, StageContext, as_list, code_points, every_character
+from corpus_kit.stages.base import CommaList, Stage, StageContext, StageParams
+from corpus_kit.stages.text import HAN_RANGES, code_points, every_character
 from corpus_kit.utils import load_yaml
+
+if TYPE_CHECKING:
+    from corpus_kit.io.parquet_writer import ParquetShardWriter
 
 UNDETERMINED = "und"
 _HAN = re.compile("[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in HAN_RANGES) + "]+")
@@ -264,21 +267,37 @@ class LangIdFilter(BaseFilter):
         return True
 
 
-def build_langid_stage(params: dict[str, Any], context: StageContext) -> LangIdFilter:
-    """Pipeline builder: ``- langid: {keep: [zh-Hans, zh-Hant, en], min_score: 0.5}``."""
-    allowed = {"keep", "min_score", "rules"}
-    unknown = set(params) - allowed
-    if unknown:
-        raise UsageError(
-            f"langid step: unknown parameter(s) {sorted(unknown)}; use {', '.join(sorted(allowed))}"
-        )
-    keep = as_list(params.get("keep"))
-    min_score = float(params.get("min_score", 0.0))
-    if not 0 <= min_score <= 1:
-        raise UsageError(f"langid step: min_score must be between 0 and 1, not {min_score}")
-    rules = context.resolve_path(params.get("rules"))
-    try:
-        writer = context.exclusion_writer()
-        return LangIdFilter(keep=keep, min_score=min_score, rules=rules, exclusion_writer=writer)
-    except (OSError, ValueError) as error:
-        raise UsageError(f"langid rules: {error}") from None
+class LangIdParams(StageParams):
+    keep: CommaList | None = Field(
+        None, description="Languages to keep, e.g. zh-Hans,zh-Hant,en (default: keep all, label only)."
+    )
+    min_score: float = Field(0.0, ge=0, le=1, description="Drop records whose language score is below this.")
+    rules: str | None = Field(
+        None,
+        description="Language-ID rule file (default rules/langid.yaml).",
+        json_schema_extra={"path": True},
+    )
+
+
+class LangIdStage(Stage[LangIdParams]):
+    """Identify each record's language (zh-Hans, zh-Hant, ISO 639-1, und), offline; optionally filter."""
+
+    name = "langid"
+    summary = (
+        "Identify each record's language (zh-Hans, zh-Hant, ISO 639-1, und), offline; optionally filter."
+    )
+    params_model = LangIdParams
+    reasons = ("langid",)
+    columns = ("language", "language_score")
+    extra = "langid"
+    example = "- langid: {keep: [zh-Hans, zh-Hant, en], min_score: 0.5}"
+
+    def build(self, params: LangIdParams, context: StageContext) -> LangIdFilter:
+        rules = context.resolve_path(params.rules)
+        try:
+            writer = context.exclusion_writer()
+            return LangIdFilter(
+                keep=params.keep, min_score=params.min_score, rules=rules, exclusion_writer=writer
+            )
+        except (OSError, ValueError) as error:
+            raise UsageError(f"langid rules: {error}") from None

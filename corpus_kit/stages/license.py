@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import fnmatch
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import yaml
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.utils.stats import Stats
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, model_validator
 
 from corpus_kit.errors import UsageError
 from corpus_kit.governance.accounting import metric_total
@@ -46,9 +46,13 @@ from corpus_kit.governance.licences import (
     registry_key,
 )
 from corpus_kit.governance.manifest import SourceRuleRecord
-from corpus_kit.io.parquet_writer import ParquetShardWriter
-from corpus_kit.stages import StageContext
+from corpus_kit.stages.base import Stage, StageContext, StageParams
 from corpus_kit.utils import load_yaml
+
+if TYPE_CHECKING:
+    from datatrove.pipeline.base import PipelineStep
+
+    from corpus_kit.io.parquet_writer import ParquetShardWriter
 
 _RESOLVED_CACHE = 4096  # distinct licence strings remembered per process and registry
 
@@ -139,9 +143,9 @@ class LicenseTagger(BaseFilter):
         # which process-wide registry this step uses: the bundled one plus its sources' own licences
         self._registry_key = registry_key(self.sources.licences)
 
-    def manifest_contribution(self, stats: Stats) -> dict[str, Any]:
-        """The sources.yaml entries used (with evidence and records licensed) and our own LicenseRefs."""
-        provenance = [
+    def provenance(self, stats: Stats) -> list[SourceRuleRecord]:
+        """The sources.yaml entries, with their evidence and how many records each licensed."""
+        return [
             SourceRuleRecord(
                 match=rule.describe(),
                 license=rule.license,
@@ -151,7 +155,6 @@ class LicenseTagger(BaseFilter):
             )
             for index, rule in enumerate(self.sources.sources)
         ]
-        return {"provenance": provenance, "extra_licences": list(self.sources.licences)}
 
     def _cached(self) -> tuple[LicenceRegistry, dict[str, tuple[str | None, bool]]]:
         # found where it is used (once per process) instead of being pickled with the step
@@ -219,25 +222,54 @@ class LicenseTagger(BaseFilter):
         return True
 
 
-def build_license_stage(params: dict[str, Any], context: StageContext) -> LicenseTagger:
-    """Pipeline builder: ``- license: {sources: sources.yaml, default: CC-BY-4.0, unknown: drop}``."""
-    unknown_keys = set(params) - {"sources", "default", "unknown"}
-    if unknown_keys:
-        raise UsageError(
-            f"license step: unknown parameter(s) {sorted(unknown_keys)}; use sources, default, unknown"
+class LicenseParams(StageParams):
+    sources: str | None = Field(
+        None,
+        description="sources.yaml: source name / path glob / URL prefix -> licence.",
+        json_schema_extra={"path": True},
+    )
+    default: str | None = Field(None, description="Licence for records that have none and match no source.")
+    unknown: Literal["drop", "keep"] = Field(
+        "drop", description="Records with no known licence: drop (license.unknown) or keep (NOASSERTION)."
+    )
+
+
+class Provenance(RootModel[list[SourceRuleRecord]]):
+    """The sources.yaml entries used by the license step (the manifest's ``provenance``)."""
+
+
+class LicenseStage(Stage[LicenseParams]):
+    """Tag every record with a normalised SPDX licence (own metadata > sources.yaml > --default)."""
+
+    name = "license"
+    summary = "Tag every record with a normalised SPDX licence (own metadata > sources.yaml > --default)."
+    params_model = LicenseParams
+    reasons = ("license.unknown",)
+    columns = ("license", "source_type", "license_raw")
+    section_model = Provenance
+    section_key = "provenance"
+    example = "- license: {sources: sources.yaml, default: CC-BY-4.0, unknown: drop}"
+
+    def build(self, params: LicenseParams, context: StageContext) -> LicenseTagger:
+        sources = load_sources(context.resolve_path(params.sources)) if params.sources else None
+        default = params.default
+        if default is not None:
+            registry = registry_for(sources.licences if sources else None)
+            normalized = registry.normalize(default)
+            if normalized is None or not registry.facts(normalized).known:
+                raise UsageError(
+                    f"--default {default!r} is not a licence in the registry (rules/licences.yaml)"
+                )
+            default = normalized
+        writer = context.exclusion_writer()
+        return LicenseTagger(
+            sources=sources, default=default, unknown=params.unknown, exclusion_writer=writer
         )
-    unknown = params.get("unknown", "drop")
-    if unknown not in ("drop", "keep"):
-        raise UsageError(f"license step: unknown must be drop or keep, not {unknown!r}")
-    sources = None
-    if params.get("sources"):
-        sources = load_sources(context.resolve_path(params["sources"]))
-    default = params.get("default")
-    if default is not None:
-        registry = registry_for(sources.licences if sources else None)
-        normalized = registry.normalize(default)
-        if normalized is None or not registry.facts(normalized).known:
-            raise UsageError(f"--default {default!r} is not a licence in the registry (rules/licences.yaml)")
-        default = normalized
-    writer = context.exclusion_writer()
-    return LicenseTagger(sources=sources, default=default, unknown=unknown, exclusion_writer=writer)
+
+    def manifest_section(self, step: PipelineStep, stats: Stats) -> Provenance:
+        assert isinstance(step, LicenseTagger)
+        return Provenance(step.provenance(stats))
+
+    def licence_definitions(self, step: PipelineStep) -> list[LicenceFacts]:
+        assert isinstance(step, LicenseTagger)
+        return list(step.sources.licences)

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from datatrove.data import Document
@@ -28,10 +28,19 @@ from datatrove.utils.stats import Stats
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from corpus_kit.errors import UsageError
-from corpus_kit.io.parquet_writer import ParquetShardWriter
+from corpus_kit.governance.accounting import metric_total
+from corpus_kit.governance.manifest import QualitySummary
 from corpus_kit.resources import resource_path
-from corpus_kit.stages import HAN_RANGES, StageContext, code_points
+from corpus_kit.stages.base import Stage, StageContext, StageParams
+from corpus_kit.stages.text import HAN_RANGES, code_points
 from corpus_kit.utils import load_yaml
+
+if TYPE_CHECKING:
+    from datatrove.pipeline.base import PipelineStep
+
+    from corpus_kit.catalog.report import ReportSection
+    from corpus_kit.governance.manifest import Manifest
+    from corpus_kit.io.parquet_writer import ParquetShardWriter
 
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
@@ -55,10 +64,9 @@ class Rule(BaseModel):
 
     @model_validator(mode="after")
     def _known(self) -> Rule:
-        if self.kind not in SIGNALS:
-            raise ValueError(
-                f"rule {self.id}: unknown kind {self.kind!r}; known: {', '.join(sorted(SIGNALS))}"
-            )
+        if signal_function(self.kind) is None:
+            known = ", ".join(sorted({*SIGNALS, *_signal_entry_points()}))
+            raise ValueError(f"rule {self.id}: unknown kind {self.kind!r}; known: {known}")
         if self.min is None and self.max is None:
             raise ValueError(f"rule {self.id}: give min and/or max")
         if self.unit not in ("word", "char"):
@@ -546,9 +554,42 @@ SIGNALS: dict[str, Callable[[TextView, Rule], float]] = {
 }
 
 
+SIGNAL_ENTRY_POINT_GROUP = "corpus_kit.quality_signals"
+SignalFunction = Callable[[TextView, Rule], float]
+
+
+def _signal_entry_points() -> dict[str, Any]:
+    from importlib.metadata import entry_points
+
+    return {entry.name: entry for entry in entry_points(group=SIGNAL_ENTRY_POINT_GROUP)}
+
+
+def register_quality_signal(kind: str, function: SignalFunction, *, replace: bool = False) -> None:
+    """Make ``kind`` usable in quality rule files: ``function(view, rule) -> float``.
+
+    ``view`` is a :class:`TextView` (``text``, ``lines``, ``paragraphs``, ``word_count``...), ``rule``
+    the rule being evaluated (its ``min``/``max`` are applied to the value by the stage). Installed
+    packages can offer kinds through the ``corpus_kit.quality_signals`` entry-point group instead.
+    """
+    if kind in SIGNALS and not replace:
+        raise ValueError(f"quality signal kind {kind!r} exists; pass replace=True to override it")
+    SIGNALS[kind] = function
+
+
+def signal_function(kind: str) -> SignalFunction | None:
+    """The function computing ``kind``: built-in, registered, or from an installed entry point."""
+    function = SIGNALS.get(kind)
+    if function is None:
+        entry = _signal_entry_points().get(kind)
+        if entry is None:
+            return None
+        function = SIGNALS[kind] = entry.load()
+    return function
+
+
 def evaluate(rule: Rule, view: TextView) -> tuple[bool, float]:
     """``(passes, signal)`` for one rule."""
-    value = SIGNALS[rule.kind](view, rule)
+    value = (SIGNALS.get(rule.kind) or signal_function(rule.kind))(view, rule)  # type: ignore[misc]
     passes = (rule.min is None or value >= rule.min) and (rule.max is None or value <= rule.max)
     return passes, round(value, 4)
 
@@ -615,10 +656,7 @@ class QualityFilter(BaseFilter):
             doc.metadata["quality_signals"] = signals
         return True
 
-    def manifest_contribution(self, stats: Stats) -> dict[str, Any]:
-        from corpus_kit.governance.accounting import metric_total
-        from corpus_kit.governance.manifest import QualitySummary
-
+    def manifest_summary(self, stats: Stats) -> QualitySummary:
         checked: dict[str, int] = {}
         dropped: dict[str, dict[str, int]] = {}
         for label, metric in sorted(stats.stats.items()):
@@ -628,14 +666,38 @@ class QualityFilter(BaseFilter):
             elif label.startswith("rule_drops/") and count:
                 language, _, rule = label.removeprefix("rule_drops/").partition("/")
                 dropped.setdefault(language, {})[rule] = count
-        return {"quality": QualitySummary(rules_version=self.rules.version, checked=checked, dropped=dropped)}
+        return QualitySummary(rules_version=self.rules.version, checked=checked, dropped=dropped)
 
 
-def build_quality_stage(params: dict[str, Any], context: StageContext) -> QualityFilter:
-    """Pipeline builder: ``- quality: {rules: rules/quality/default.yaml}``."""
-    unknown = set(params) - {"rules"}
-    if unknown:
-        raise UsageError(f"quality step: unknown parameter(s) {sorted(unknown)}; use rules")
-    rules = context.resolve_path(params.get("rules"))
-    writer = context.exclusion_writer()
-    return QualityFilter(rules=rules, exclusion_writer=writer)
+class QualityParams(StageParams):
+    rules: str | None = Field(
+        None,
+        description="Quality rule file (default rules/quality/default.yaml).",
+        json_schema_extra={"path": True},
+    )
+
+
+class QualityStage(Stage[QualityParams]):
+    """Drop low-quality records by rules chosen per language (Gopher, C4, FineWeb, ChineseWebText)."""
+
+    name = "quality"
+    summary = "Drop low-quality records by rules chosen per language (Gopher, C4, FineWeb, ChineseWebText)."
+    params_model = QualityParams
+    reasons = ("quality.*",)
+    columns = ("quality_signals",)
+    section_model = QualitySummary
+    example = "- quality: {rules: rules/quality/default.yaml}"
+
+    def build(self, params: QualityParams, context: StageContext) -> QualityFilter:
+        return QualityFilter(
+            rules=context.resolve_path(params.rules), exclusion_writer=context.exclusion_writer()
+        )
+
+    def manifest_section(self, step: PipelineStep, stats: Stats) -> QualitySummary:
+        assert isinstance(step, QualityFilter)
+        return step.manifest_summary(stats)
+
+    def report_section(self, section: QualitySummary, manifest: Manifest) -> ReportSection:
+        from corpus_kit.catalog.report import quality_report_section
+
+        return quality_report_section(section, manifest)

@@ -11,7 +11,93 @@ Four phases, each a datatrove pipeline whose state lives in files under ``WORK/d
 docs/dedup.md describes the choices (shingles, threshold, bands and rows, survivors, media).
 """
 
-from corpus_kit.stages.dedup.config import DedupConfig, load_dedup_config
-from corpus_kit.stages.dedup.filter import DedupFilter, Preparation, build_dedup_stage
+from __future__ import annotations
 
-__all__ = ["DedupConfig", "DedupFilter", "Preparation", "build_dedup_stage", "load_dedup_config"]
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from corpus_kit.governance.manifest import DedupSummary
+from corpus_kit.stages.base import Stage, StageContext, StageParams
+
+if TYPE_CHECKING:
+    from datatrove.pipeline.base import PipelineStep
+    from datatrove.utils.stats import Stats
+
+    from corpus_kit.catalog.report import ReportSection
+    from corpus_kit.governance.manifest import Manifest
+    from corpus_kit.stages.dedup.filter import DedupFilter
+
+
+class DedupParams(StageParams):
+    """Each unset parameter takes its value from the rule file (default rules/dedup.yaml)."""
+
+    mode: Literal["exact", "near", "both"] | None = Field(
+        None, description="exact | near | both (near includes media when records have any) [default: both]."
+    )
+    threshold: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="Estimated Jaccard similarity at or above which texts are near duplicates "
+        "[default: 0.8].",
+    )
+    image_hamming: int | None = Field(
+        None, ge=0, le=20, description="Max differing bits between two images' 64-bit pHashes [default: 10]."
+    )
+    media: bool | None = Field(None, description="Deduplicate images and audio too [default: true].")
+    num_perm: int | None = Field(None, description="MinHash permutations (a power of two, 8-1024).")
+    bands: int | None = Field(None, ge=1, description="LSH bands (default: derived from the threshold).")
+    rows: int | None = Field(None, ge=1, description="LSH rows per band (default: derived).")
+    candidate_recall: float | None = Field(None, gt=0, le=1, description="Recall of the LSH candidate stage.")
+    candidate_margin: float | None = Field(None, ge=0, lt=1, description="Below the threshold, for recall.")
+    ngram_unspaced: int | None = Field(None, ge=1, le=16, description="Shingle size for unspaced scripts.")
+    ngram_spaced: int | None = Field(None, ge=1, le=16, description="Shingle size in words for spaced ones.")
+    seed: int | None = Field(None, description="MinHash seed.")
+    batch_bytes: int | str | None = Field(None, description="Text per signature batch, e.g. 1MiB.")
+    rules: str | None = Field(
+        None, description="Dedup rule file (default rules/dedup.yaml).", json_schema_extra={"path": True}
+    )
+
+
+class DedupStage(Stage[DedupParams]):
+    """Remove exact, near-duplicate (MinHash, CJK-aware) and media duplicates across all inputs."""
+
+    name = "dedup"
+    summary = "Remove exact, near-duplicate (MinHash, CJK-aware) and media duplicates across all inputs."
+    params_model = DedupParams
+    reasons = ("dedup.exact", "dedup.near", "dedup.media")
+    columns = ("dup_cluster", "dup_count", "dup_of")
+    section_model = DedupSummary
+    extra = "dedup"
+    one_per_pipeline = True  # its phases and state live in fixed places under the work folder
+    example = "- dedup: {mode: both, threshold: 0.8}"
+
+    def build(self, params: DedupParams, context: StageContext) -> DedupFilter:
+        from corpus_kit.stages.dedup.config import load_dedup_config
+        from corpus_kit.stages.dedup.filter import DedupFilter
+        from corpus_kit.stages.dedup.minhash import warm_up
+
+        given = params.model_dump(exclude_none=True)
+        if params.rules:
+            given["rules"] = context.resolve_path(params.rules)
+        config = load_dedup_config(given)
+        # built once here, before the executor forks its workers, instead of once per task (~0.4 s each)
+        warm_up(config.seed)
+        return DedupFilter(
+            state_dir=f"{context.work_dir}/dedup", config=config, exclusion_writer=context.exclusion_writer()
+        )
+
+    def manifest_section(self, step: PipelineStep, stats: Stats) -> DedupSummary | None:
+        from corpus_kit.stages.dedup.filter import DedupFilter
+
+        assert isinstance(step, DedupFilter)
+        return step.manifest_summary()
+
+    def report_section(self, section: DedupSummary, manifest: Manifest) -> ReportSection:
+        from corpus_kit.catalog.report import dedup_report_section
+
+        return dedup_report_section(section, manifest)
+
+
+__all__ = ["DedupParams", "DedupStage"]

@@ -7,38 +7,25 @@ not deterministic) stops the run instead of dropping the wrong records.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import orjson
 import pyarrow.parquet as pq
 from datatrove.data import Document, DocumentsPipeline
-from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
-from datatrove.utils.stats import Stats
 
 from corpus_kit.errors import CorpusKitError
-from corpus_kit.io.parquet_writer import ParquetShardWriter
+from corpus_kit.stages.base import Preparation
 from corpus_kit.stages.dedup.buckets import DedupBuckets
 from corpus_kit.stages.dedup.clusters import DedupClusters
 from corpus_kit.stages.dedup.config import DedupConfig
 from corpus_kit.stages.dedup.signature import DedupSignatures, id_check
 from corpus_kit.stages.dedup.state import DedupState
 
-
-@dataclass
-class Preparation:
-    """A phase that must finish before the main pipeline runs.
-
-    ``after_input``: the steps go after the run's reader and the stages before this one, with the
-    run's task count; otherwise they run alone with ``tasks`` tasks.
-    """
-
-    name: str
-    steps: list[PipelineStep]
-    tasks: int | None = None
-    after_input: bool = False
+if TYPE_CHECKING:
+    from corpus_kit.governance.manifest import DedupSummary
+    from corpus_kit.io.parquet_writer import ParquetShardWriter
 
 
 class DedupFilter(BaseFilter):
@@ -117,28 +104,12 @@ class DedupFilter(BaseFilter):
         doc.metadata.pop("dup_count", None)
         return False, reason
 
-    def manifest_contribution(self, stats: Stats) -> dict[str, Any]:
+    def manifest_summary(self) -> DedupSummary | None:
         from corpus_kit.governance.manifest import DedupSummary
 
         path = DedupState(self.state_dir).summary
         try:
             summary = orjson.loads(path.read_bytes())
         except OSError:
-            return {}
-        return {"dedup": DedupSummary.from_state(summary)}
-
-
-def build_dedup_stage(params: dict[str, Any], context: Any) -> DedupFilter:
-    """Pipeline builder: ``- dedup: {mode: both, threshold: 0.8}`` (defaults in rules/dedup.yaml)."""
-    from corpus_kit.stages.dedup.config import load_dedup_config
-
-    params = dict(params)
-    if params.get("rules"):
-        params["rules"] = context.resolve_path(params["rules"])
-    config: DedupConfig = load_dedup_config(params)
-    # built once here, before the executor forks its workers, instead of once per task (~0.4 s each)
-    from corpus_kit.stages.dedup.minhash import warm_up
-
-    warm_up(config.seed)
-    writer = context.exclusion_writer()
-    return DedupFilter(state_dir=f"{context.work_dir}/dedup", config=config, exclusion_writer=writer)
+            return None
+        return DedupSummary.from_state(summary)

@@ -27,11 +27,12 @@ import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 from itertools import compress, repeat
+from typing import Literal
 
 import numpy as np
 import xxhash
 
-from corpus_kit.stages import code_points, every_character
+from corpus_kit.stages.text import code_points, every_character
 
 EMPTY_BIN = np.uint32(0xFFFFFFFF)
 _TABLE_SIZE = 0x40000  # planes 0-3 hold every script we treat specially; beyond: word characters
@@ -80,7 +81,8 @@ def _nfkc_table() -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
     surrogate = (codes >= 0xD800) & (codes < 0xE000)  # spaces in every_character; reset below
     everything = every_character(_TABLE_SIZE)
     # map() over C functions: no Python frame per code point (~2x faster than a loop)
-    normals = list(map(unicodedata.normalize, repeat("NFKC"), everything))
+    form: Literal["NFKC"] = "NFKC"  # annotated: a bare "NFKC" would make repeat() an Iterator[str]
+    normals = list(map(unicodedata.normalize, repeat(form), everything))
     lengths = np.fromiter(map(len, normals), dtype=np.int64, count=_TABLE_SIZE)
     combining = regex.compile(
         r"[\p{M}\p{Hangul_Syllable_Type=L}\p{Hangul_Syllable_Type=V}\p{Hangul_Syllable_Type=T}]"

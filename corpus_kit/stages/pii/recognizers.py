@@ -1,6 +1,6 @@
 """Rules and validators of the PII recognizers, configured from ``rules/pii/*.yaml``.
 
-The presidio recognizers built from them live in :mod:`corpus_kit.stages.pii_presidio`, which
+The presidio recognizers built from them live in :mod:`corpus_kit.stages.pii.presidio`, which
 imports presidio (~0.8 s): this module does not, so that validating a pipeline stays fast.
 
 presidio has no Chinese recognizers and its regexes anchor on ``\\b``, which never fires between a
@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -281,6 +282,39 @@ VALIDATORS: dict[str, Callable[[str, bool], bool | None]] = {
 }
 
 
+VALIDATOR_ENTRY_POINT_GROUP = "corpus_kit.pii_validators"
+Validator = Callable[[str, bool], bool | None]
+
+
+def register_pii_validator(name: str, function: Validator, *, replace: bool = False) -> None:
+    """Make ``validator: NAME`` usable in PII rule files.
+
+    ``function(value, has_context) -> True`` (a real value), ``False`` (a look-alike: not PII) or
+    ``None`` (undecided: kept only with a context word). Installed packages can offer validators
+    through the ``corpus_kit.pii_validators`` entry-point group instead.
+    """
+    if name in VALIDATORS and not replace:
+        raise ValueError(f"PII validator {name!r} exists; pass replace=True to override it")
+    VALIDATORS[name] = function
+
+
+def _validator_entry_points() -> dict[str, Any]:
+    from importlib.metadata import entry_points
+
+    return {entry.name: entry for entry in entry_points(group=VALIDATOR_ENTRY_POINT_GROUP)}
+
+
+def validator_function(name: str) -> Validator | None:
+    """The validator called ``name``: built-in, registered, or from an installed entry point."""
+    function = VALIDATORS.get(name)
+    if function is None:
+        entry = _validator_entry_points().get(name)
+        if entry is None:
+            return None
+        function = VALIDATORS[name] = entry.load()
+    return function
+
+
 # --- configuration --------------------------------------------------------------------------------
 class PatternConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -316,10 +350,9 @@ def load_pii_rules(path: str | Path | None = None) -> PiiRules:
     path = Path(path) if path else resource_path("rules", "pii", "default.yaml")
     rules = PiiRules.model_validate(load_yaml(path.read_text(encoding="utf-8")))
     for entity, config in rules.entities.items():
-        if config.validator is not None and config.validator not in VALIDATORS:
-            raise ValueError(
-                f"{path}: {entity}.validator {config.validator!r} is not one of {sorted(VALIDATORS)}"
-            )
+        if config.validator is not None and validator_function(config.validator) is None:
+            known = sorted({*VALIDATORS, *_validator_entry_points()})
+            raise ValueError(f"{path}: {entity}.validator {config.validator!r} is not one of {known}")
         for pattern in config.patterns:
             try:
                 re.compile(pattern.regex)

@@ -26,7 +26,7 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from datatrove.data import Document, DocumentsPipeline
@@ -34,7 +34,10 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.stats import Stats
 
 from corpus_kit.errors import UsageError
-from corpus_kit.stages import StageContext, as_list, code_points
+from corpus_kit.stages.text import code_points
+
+if TYPE_CHECKING:
+    from corpus_kit.governance.manifest import PiiSummary
 
 Operator = Literal["replace", "mask", "hash", "redact"]
 OPERATORS = ("replace", "mask", "hash", "redact")
@@ -193,9 +196,10 @@ class PiiScrubber(PipelineStep):
         rules: str | None = None,
         hash_key_file: str | None = None,
         prescan: bool = True,
+        recognizers: list[str] | None = None,
     ):
         super().__init__()
-        from corpus_kit.stages.pii_recognizers import cached_pii_rules, prescan_covers
+        from corpus_kit.stages.pii.recognizers import cached_pii_rules, prescan_covers
 
         if operator not in OPERATORS:
             raise UsageError(f"--operator {operator!r}: choose one of {', '.join(OPERATORS)}")
@@ -203,21 +207,26 @@ class PiiScrubber(PipelineStep):
             loaded = cached_pii_rules(rules)
         except (OSError, ValueError) as error:
             raise UsageError(f"PII rules: {error}") from None
-        unknown = sorted(set(entities or []) - set(loaded.entities))
+        self.recognizers = list(recognizers or [])
+        available = list(loaded.entities)
+        if self.recognizers:
+            from corpus_kit.stages.pii.presidio import extra_recognizers
+
+            for recognizer in extra_recognizers(self.recognizers, _LANGUAGE):
+                available.extend(e for e in recognizer.supported_entities if e not in available)
+        unknown = sorted(set(entities or []) - set(available))
         if unknown:
-            raise UsageError(
-                f"unknown PII entities {unknown}; available: {', '.join(sorted(loaded.entities))}"
-            )
+            raise UsageError(f"unknown PII entities {unknown}; available: {', '.join(sorted(available))}")
         if operator == "hash":
             read_hash_key(hash_key_file)  # fail before the run starts; the key itself is not kept
         self.operator = operator
         self.rules_version = loaded.version
-        self.entities = list(entities) if entities else list(loaded.entities)
+        self.entities = list(entities) if entities else available
         self.rules = rules
         self.hash_key_file = hash_key_file
-        # the pre-scan finds the places where the bundled patterns can match; other patterns could
-        # match elsewhere, so a rule file that has any is analysed on whole texts
-        self.prescan = prescan and prescan_covers(loaded)
+        # the pre-scan finds the places where the bundled patterns can match; other patterns (or
+        # recognizers of a plugin) could match elsewhere, so those are analysed on whole texts
+        self.prescan = prescan and prescan_covers(loaded) and not self.recognizers
         self._state: dict[str, Any] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -235,7 +244,13 @@ class PiiScrubber(PipelineStep):
         if self._state is None:
             key = read_hash_key(self.hash_key_file) if self.operator == "hash" else b""
             # the cache is keyed by a digest of the key, never the key itself
-            cache_key = (self.rules, tuple(self.entities), self.operator, hashlib.sha256(key).digest())
+            cache_key = (
+                self.rules,
+                tuple(self.entities),
+                tuple(self.recognizers),
+                self.operator,
+                hashlib.sha256(key).digest(),
+            )
             state = _ENGINES.get(cache_key)
             if state is None:
                 state = _ENGINES[cache_key] = self._build_engines(key)
@@ -248,8 +263,8 @@ class PiiScrubber(PipelineStep):
         from presidio_anonymizer import AnonymizerEngine
         from presidio_anonymizer.entities import OperatorConfig
 
-        from corpus_kit.stages.pii_presidio import ContextScoredByRecognizers, build_recognizers
-        from corpus_kit.stages.pii_recognizers import cached_pii_rules
+        from corpus_kit.stages.pii.presidio import ContextScoredByRecognizers, build_recognizers
+        from corpus_kit.stages.pii.recognizers import cached_pii_rules
 
         logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
         logging.getLogger("presidio-anonymizer").setLevel(logging.ERROR)
@@ -257,8 +272,14 @@ class PiiScrubber(PipelineStep):
         nlp = NoOpNlpEngine(models=[{"lang_code": _LANGUAGE, "model_name": "none"}])
         nlp.load()
         registry = RecognizerRegistry(supported_languages=[_LANGUAGE])
-        for recognizer in build_recognizers(rules, self.entities, _LANGUAGE):
+        configured = [entity for entity in self.entities if entity in rules.entities]
+        for recognizer in build_recognizers(rules, configured, _LANGUAGE) if configured else []:
             registry.add_recognizer(recognizer)
+        if self.recognizers:
+            from corpus_kit.stages.pii.presidio import extra_recognizers
+
+            for recognizer in extra_recognizers(self.recognizers, _LANGUAGE):
+                registry.add_recognizer(recognizer)
         analyzer = AnalyzerEngine(
             nlp_engine=nlp,
             registry=registry,
@@ -286,7 +307,7 @@ class PiiScrubber(PipelineStep):
             "priority": {name: config.priority for name, config in rules.entities.items()},
         }
 
-    def manifest_contribution(self, stats: Stats) -> dict[str, Any]:
+    def manifest_summary(self, stats: Stats) -> PiiSummary:
         """The manifest's ``pii`` block: counts per entity and documents touched, never values."""
         from corpus_kit.governance.accounting import metric_total
         from corpus_kit.governance.manifest import PiiSummary
@@ -303,7 +324,7 @@ class PiiScrubber(PipelineStep):
             checked=sorted(self.entities),
             rules_version=self.rules_version,
         )
-        return {"pii": summary}
+        return summary
 
     # -- detection -------------------------------------------------------------------------------
     def find(self, text: str) -> list[Any]:
@@ -399,19 +420,3 @@ def _hasher(entity: str, key: bytes):
         return f"<{entity}:{hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:16]}>"
 
     return digest
-
-
-def build_pii_stage(params: dict[str, Any], context: StageContext) -> PiiScrubber:
-    """Pipeline builder: ``- pii: {operator: replace, entities: [CN_ID_CARD, PHONE_NUMBER], rules: ...}``."""
-    allowed = {"operator", "entities", "rules", "hash_key_file"}
-    unknown = set(params) - allowed
-    if unknown:
-        raise UsageError(
-            f"pii step: unknown parameter(s) {sorted(unknown)}; use {', '.join(sorted(allowed))}"
-        )
-    return PiiScrubber(
-        operator=params.get("operator", "replace"),
-        entities=as_list(params.get("entities")),
-        rules=context.resolve_path(params.get("rules")),
-        hash_key_file=context.resolve_path(params.get("hash_key_file")),
-    )

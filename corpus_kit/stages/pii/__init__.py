@@ -1,0 +1,88 @@
+"""``pii`` stage: find personal data with presidio recognizers and scrub it.
+
+* :mod:`~corpus_kit.stages.pii.recognizers`: rule files, validators (checksums), light to import;
+* :mod:`~corpus_kit.stages.pii.presidio`: presidio recognizers built from the rules (imports presidio);
+* :mod:`~corpus_kit.stages.pii.scrubber`: the datatrove step (pre-scan, analysis, operators).
+
+This module declares the stage and stays light: presidio is imported when the step is built.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from corpus_kit.governance.manifest import PiiSummary
+from corpus_kit.stages.base import CommaList, Stage, StageContext, StageParams
+
+if TYPE_CHECKING:
+    from datatrove.pipeline.base import PipelineStep
+    from datatrove.utils.stats import Stats
+
+    from corpus_kit.catalog.report import ReportSection
+    from corpus_kit.governance.manifest import Manifest
+    from corpus_kit.stages.pii.scrubber import PiiScrubber
+
+
+class PiiParams(StageParams):
+    operator: Literal["replace", "mask", "hash", "redact"] = Field(
+        "replace", description="replace (<TYPE>), mask (keep last 4), hash (keyed HMAC) or redact."
+    )
+    entities: CommaList | None = Field(
+        None, description="Comma-separated entity types (default: all in the rules)."
+    )
+    rules: str | None = Field(
+        None, description="PII rule file (default rules/pii/default.yaml).", json_schema_extra={"path": True}
+    )
+    hash_key_file: str | None = Field(
+        None,
+        description="HMAC key for --operator hash (else $CORPUS_KIT_PII_KEY).",
+        json_schema_extra={"path": True},
+    )
+    recognizers: CommaList | None = Field(
+        None,
+        description="Extra presidio recognizers: names from the corpus_kit.pii_recognizers entry points, "
+        "registered ones, or module:attribute.",
+    )
+
+
+class PiiStage(Stage[PiiParams]):
+    """Find personal data (Chinese IDs, phones, bank cards, credit codes, e-mails, IPs...) and scrub it."""
+
+    name = "pii"
+    summary = (
+        "Find personal data (Chinese IDs, phones, bank cards, credit codes, e-mails, IPs...) and scrub it."
+    )
+    params_model = PiiParams
+    columns = ("pii_spans",)
+    section_model = PiiSummary
+    extra = "pii"
+    example = "- pii: {operator: replace, entities: [CN_ID_CARD, PHONE_NUMBER]}"
+
+    def build(self, params: PiiParams, context: StageContext) -> PiiScrubber:
+        from corpus_kit.stages.pii.scrubber import PiiScrubber
+
+        return PiiScrubber(
+            operator=params.operator,
+            entities=params.entities,
+            rules=context.resolve_path(params.rules),
+            hash_key_file=context.resolve_path(params.hash_key_file),
+            recognizers=params.recognizers,
+        )
+
+    def manifest_section(self, step: PipelineStep, stats: Stats) -> PiiSummary:
+        from corpus_kit.stages.pii.scrubber import PiiScrubber
+
+        assert isinstance(step, PiiScrubber)
+        return step.manifest_summary(stats)
+
+    def report_section(self, section: PiiSummary, manifest: Manifest) -> ReportSection:
+        from corpus_kit.catalog.report import pii_report_section
+
+        return pii_report_section(section, manifest)
+
+    def card_section(self, section: PiiSummary, manifest: Manifest) -> tuple[str, str]:
+        from corpus_kit.catalog.card import pii_card_section
+
+        return pii_card_section(section, manifest)
