@@ -387,7 +387,7 @@ def main() -> None:
 
     from presidio_anonymizer import AnonymizerEngine
 
-    from corpus_kit.stages.pii import PiiScrubber
+    from corpus_kit.stages.pii.scrubber import PiiScrubber
 
     ours = PiiScrubber()
     full_text = PiiScrubber(prescan=False)
