@@ -1,4 +1,4 @@
-"""Errors that the CLI turns into one-line messages and exit codes (DESIGN.md §4)."""
+"""Errors that the CLI turns into one-line messages and exit codes (docs/architecture.md §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The record model: datatrove ``Document`` in, one explicit Arrow schema out (DESIGN.md §2-3).
+"""The record model: datatrove ``Document`` in, one explicit Arrow schema out (docs/architecture.md §2-3).
 
 Columns a stage owns (``language``, ``quality_signals``, ``pii_spans``...) live in
 ``Document.metadata`` under the same key while the record travels through the pipeline; the

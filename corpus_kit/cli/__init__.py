@@ -16,7 +16,7 @@ from corpus_kit.cli.manifest import manifest_app
 from corpus_kit.cli.pipelines import convert, demo, run
 from corpus_kit.cli.stage_commands import stage_command
 from corpus_kit.cli.stages import stages
-from corpus_kit.stages.registry import BUILTIN_STAGES, get_stage
+from corpus_kit.stages.registry import builtin_stages, get_stage
 
 app = typer.Typer(
     name="corpus-kit",
@@ -50,7 +50,7 @@ def _root(
 app.command(name="demo")(demo)
 app.command(name="run")(run)
 app.command(name="convert")(convert)
-for _name in BUILTIN_STAGES:  # one command per built-in stage, its options from the params model
+for _name in builtin_stages():  # one command per built-in stage, its options from the params model
     app.command(name=_name)(stage_command(get_stage(_name)))
 app.command(name="stages")(stages)
 app.command(name="inspect")(inspect)

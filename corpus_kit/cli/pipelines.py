@@ -238,7 +238,9 @@ def run_single_stage(
     keep_removed: bool,
     options: DatasetOptions,
 ) -> None:
-    config = PipelineConfig(name=step, steps=[{step: params}] if step != "convert" else [])
+    config = PipelineConfig.model_validate(
+        {"name": step, "steps": [{step: params}] if step != "convert" else []}
+    )
     spec = replace(_build_spec(config, Path.cwd(), inputs, output, options), keep_removed=keep_removed)
     _execute(spec, options.quiet, f"corpus-kit {step}")
 

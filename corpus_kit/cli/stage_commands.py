@@ -20,6 +20,7 @@ from pydantic.fields import FieldInfo
 
 from corpus_kit.cli.common import KeepRemovedOption, OutputOption, handle_errors
 from corpus_kit.stages.base import Stage
+from corpus_kit.utils import split_list
 
 InputsArgument = Annotated[
     list[str], typer.Argument(help="Input files, folders or globs.", show_default=False)
@@ -33,6 +34,11 @@ def _unwrap_optional(annotation: Any) -> Any:
             return members[0]
         return members
     return annotation
+
+
+def _plain(annotation: Any) -> Any:
+    annotation = _unwrap_optional(annotation)
+    return get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
 
 
 def _option_type(annotation: Any) -> Any:
@@ -65,7 +71,7 @@ def _option(name: str, field: FieldInfo) -> inspect.Parameter:
     return inspect.Parameter(
         name,
         inspect.Parameter.KEYWORD_ONLY,
-        annotation=Annotated[kind | None, option],  # type: ignore[valid-type]
+        annotation=Annotated[kind | None, option],
         default=None,
     )
 
@@ -75,6 +81,7 @@ def stage_command(stage: Stage[Any]) -> typing.Callable[..., None]:
     from corpus_kit.cli.pipelines import DatasetOptions, dataset_command, run_single_stage
 
     fields = stage.params_model.model_fields
+    list_fields = {name for name, field in fields.items() if get_origin(_plain(field.annotation)) is list}
 
     def command(**kwargs: Any) -> None:
         options: DatasetOptions = kwargs.pop("options")
@@ -84,6 +91,8 @@ def stage_command(stage: Stage[Any]) -> typing.Callable[..., None]:
         for name, value in params.items():
             if isinstance(value, Path):
                 params[name] = str(value)
+            elif name in list_fields:  # recorded in the manifest as a list, as YAML gives it
+                params[name] = split_list(value)
         run_single_stage(stage.name, params, inputs, output, keep_removed, options)
 
     parameters = [

@@ -19,6 +19,7 @@ from pydantic import BaseModel, RootModel, ValidationError
 import corpus_kit
 from corpus_kit.errors import CorpusKitError
 from corpus_kit.governance.manifest import (
+    Counts,
     DataFile,
     DatasetInfo,
     Manifest,
@@ -138,12 +139,7 @@ def assemble_manifest(
     return Manifest(
         dataset=dataset,
         supply=supply,
-        counts={
-            "input": tally.input,
-            "output": tally.output,
-            "rejected": tally.rejected,
-            "dropped": tally.dropped,
-        },
+        counts=Counts(input=tally.input, output=tally.output, rejected=tally.rejected, dropped=tally.dropped),
         languages=tally.languages,
         licenses=tally.licenses,
         license=resolve_dataset(tally.licenses, registry),

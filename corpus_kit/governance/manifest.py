@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from corpus_kit.utils import atomic_write_bytes
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION: Literal["1"] = "1"
 MANIFEST_NAME = "manifest.json"
 
 
@@ -199,6 +199,7 @@ class DedupSummary(_Model):
             candidate_pairs=summary.get("candidate_pairs", 0),
             verified_pairs=summary.get("verified_pairs", 0),
             media_items=summary.get("media_items", 0),
+            survivor="first in input order",
             parameters=parameters,
         )
 

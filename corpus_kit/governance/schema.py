@@ -33,12 +33,12 @@ def manifest_json_schema() -> str:
 def pipeline_json_schema() -> str:
     """The pipeline YAML's JSON Schema: the config model, with one ``steps`` entry form per built-in stage."""
     from corpus_kit.pipeline.config import PipelineConfig
-    from corpus_kit.stages.registry import BUILTIN_STAGES, get_stage
+    from corpus_kit.stages.registry import builtin_stages, get_stage
 
     schema: dict[str, Any] = PipelineConfig.model_json_schema(mode="validation")
     definitions = schema.setdefault("$defs", {})
     choices: list[dict[str, Any]] = []
-    for name in sorted(BUILTIN_STAGES):
+    for name in sorted(builtin_stages()):
         stage = get_stage(name)
         params = stage.params_model.model_json_schema(mode="validation", ref_template="#/$defs/{model}")
         for key, value in params.pop("$defs", {}).items():
@@ -62,7 +62,7 @@ def pipeline_json_schema() -> str:
         "type": "object",
         "minProperties": 1,
         "maxProperties": 1,
-        "propertyNames": {"not": {"enum": sorted(BUILTIN_STAGES)}},
+        "propertyNames": {"not": {"enum": sorted(builtin_stages())}},
     }
     schema["properties"]["steps"] = {
         "description": "Stages in order; each is a name or a one-key mapping of name to parameters.",

@@ -51,7 +51,7 @@ def _supported_writer_options(writer_class: type = pq.ParquetWriter) -> dict[str
     """
     wanted: dict[str, Any] = {"use_content_defined_chunking": dict(CDC_OPTIONS), "write_page_index": True}
     try:
-        named = set(inspect.signature(writer_class.__init__).parameters)
+        named = set(inspect.signature(writer_class).parameters)
     except (TypeError, ValueError):
         named = set()
     probe_schema = pa.schema([("probe", pa.string())])

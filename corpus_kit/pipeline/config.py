@@ -147,8 +147,9 @@ class PipelineConfig(_Strict):
             return []
         if not isinstance(value, list):
             raise ValueError("steps must be a list, e.g. '- dedup: {mode: both}'")
-        steps = []
+        steps: list[dict[str, Any]] = []
         for entry in value:
+            params: Any
             if isinstance(entry, str):
                 name, params = entry, {}
             elif isinstance(entry, dict) and len(entry) == 1:

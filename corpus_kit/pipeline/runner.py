@@ -334,7 +334,7 @@ def _run_in_child(executor: CorpusLocalExecutor, meanwhile: Callable[[], None] |
     Returns when the phase finished (``time.monotonic()``), not when ``meanwhile`` did."""
     import multiprocessing
 
-    context = multiprocessing.get_context(default_start_method())
+    context: Any = multiprocessing.get_context(default_start_method())
     finished = context.Value("d", 0.0)
     child = context.Process(target=_run_and_note_the_end, args=(executor, finished))
     child.start()

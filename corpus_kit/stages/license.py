@@ -186,13 +186,13 @@ class LicenseTagger(BaseFilter):
     def _resolve(self, raw: object) -> tuple[str | None, bool]:
         """(normalised expression, known to the registry); a few distinct strings cover most records."""
         registry, remembered = self._cached()
-        cacheable = isinstance(raw, str)
-        if cacheable and raw in remembered:
-            return remembered[raw]
+        key = raw if isinstance(raw, str) else None
+        if key is not None and key in remembered:
+            return remembered[key]
         normalized = registry.normalize(raw) if raw is not None else None
         resolved = normalized, normalized is not None and registry.facts(normalized).known
-        if cacheable and len(remembered) < _RESOLVED_CACHE:
-            remembered[raw] = resolved
+        if key is not None and len(remembered) < _RESOLVED_CACHE:
+            remembered[key] = resolved
         return resolved
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
@@ -251,7 +251,8 @@ class LicenseStage(Stage[LicenseParams]):
     example = "- license: {sources: sources.yaml, default: CC-BY-4.0, unknown: drop}"
 
     def build(self, params: LicenseParams, context: StageContext) -> LicenseTagger:
-        sources = load_sources(context.resolve_path(params.sources)) if params.sources else None
+        path = context.resolve_path(params.sources)
+        sources = load_sources(path) if path else None
         default = params.default
         if default is not None:
             registry = registry_for(sources.licences if sources else None)

@@ -686,6 +686,7 @@ class QualityStage(Stage[QualityParams]):
     reasons = ("quality.*",)
     columns = ("quality_signals",)
     section_model = QualitySummary
+    extra = "langid"  # records without a language are identified on the fly
     example = "- quality: {rules: rules/quality/default.yaml}"
 
     def build(self, params: QualityParams, context: StageContext) -> QualityFilter:

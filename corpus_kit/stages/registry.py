@@ -3,7 +3,8 @@
 Lookup order for a step name:
 
 1. stages registered in this process with :func:`register_stage`;
-2. the built-in stages below (imported on first use: presidio alone costs ~0.7 s of imports);
+2. the built-in stages: the Stage classes of this package's modules (light to import: presidio and
+   other heavy libraries are imported when a step is built);
 3. the ``corpus_kit.stages`` entry-point group of installed packages
    (``[project.entry-points."corpus_kit.stages"] wordcount = "my_pkg.stage:WordCount"``);
 4. a ``module:Class`` step name (``- my_pkg.stage:WordCount: {...}``).
@@ -18,6 +19,7 @@ from __future__ import annotations
 import importlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import metadata as importlib_metadata
 from typing import Any
 
@@ -26,15 +28,34 @@ from corpus_kit.stages.base import Stage
 
 ENTRY_POINT_GROUP = "corpus_kit.stages"
 
-#: Built-in stages: step name -> ``module:Class``. Also declared as entry points in pyproject.toml,
-#: which lets other tools see them; this table keeps a source checkout working without an install.
-BUILTIN_STAGES: dict[str, str] = {
-    "dedup": "corpus_kit.stages.dedup:DedupStage",
-    "langid": "corpus_kit.stages.langid:LangIdStage",
-    "quality": "corpus_kit.stages.quality:QualityStage",
-    "pii": "corpus_kit.stages.pii:PiiStage",
-    "license": "corpus_kit.stages.license:LicenseStage",
-}
+#: Modules of this package that are not stages.
+_NOT_STAGES = frozenset({"base", "registry", "text"})
+
+
+@lru_cache(maxsize=1)
+def builtin_stages() -> dict[str, str]:
+    """Built-in stages, step name -> ``module:Class``: every Stage subclass defined in a module (or
+    package) of ``corpus_kit.stages``. A new built-in stage needs no table entry here; its entry
+    point in pyproject.toml (the way plugins are found) is checked against this by a test."""
+    import pkgutil
+
+    import corpus_kit.stages as package
+
+    found: dict[str, str] = {}
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda item: item.name):
+        if info.name in _NOT_STAGES or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, Stage)
+                and value.__module__ == module.__name__
+                and isinstance(vars(value).get("name"), str)
+            ):
+                found[value.name] = f"{module.__name__}:{value.__qualname__}"
+    return found
+
 
 _TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 _registered: dict[str, Stage[Any]] = {}
@@ -57,7 +78,7 @@ def register_stage(stage: type[Stage[Any]] | Stage[Any], *, replace: bool = Fals
     """
     instance = _as_stage(stage, repr(stage))
     name = instance.name
-    if not replace and (name in _registered or name in BUILTIN_STAGES):
+    if not replace and (name in _registered or name in builtin_stages()):
         raise UsageError(f"stage {name!r} is already registered; pass replace=True to override it")
     _registered[name] = instance
     _loaded.pop(name, None)
@@ -111,8 +132,8 @@ def get_stage(name: str) -> Stage[Any]:
         return _registered[name]
     if name in _loaded:
         return _loaded[name]
-    if name in BUILTIN_STAGES:
-        stage = _import_target(BUILTIN_STAGES[name])
+    if name in builtin_stages():
+        stage = _import_target(builtin_stages()[name])
     elif ":" in name:
         if not _TARGET.match(name):
             raise UsageError(f"step {name!r}: a plugin step is written module.path:ClassName")
@@ -135,7 +156,7 @@ def get_stage(name: str) -> Stage[Any]:
 def list_stages(load: bool = True) -> list[StageInfo]:
     """Every stage this installation knows: built-ins, registrations, then entry points, by name."""
     infos: dict[str, StageInfo] = {}
-    for name, target in BUILTIN_STAGES.items():
+    for name, target in builtin_stages().items():
         infos[name] = StageInfo(name, "built-in", target)
     for name, stage in _registered.items():
         infos[name] = StageInfo(name, "registered", f"{type(stage).__module__}:{type(stage).__qualname__}")

@@ -34,9 +34,8 @@ class ConfiguredRecognizer(EntityRecognizer):
         self._context = [word.lower() for word in config.context]
         self._exclude = exclusion_regex(config.exclude_context)
         self._exclude_after = [word.lower() for word in config.exclude_context_after]
-        super().__init__(
-            supported_entities=[entity], name=f"corpus-kit {entity}", supported_language=language
-        )
+        self.label = f"corpus-kit {entity}"
+        super().__init__(supported_entities=[entity], name=self.label, supported_language=language)
 
     def load(self) -> None:  # nothing to load: patterns are compiled in __init__
         return None
@@ -69,7 +68,7 @@ class ConfiguredRecognizer(EntityRecognizer):
                         end=end,
                         score=score,
                         recognition_metadata={
-                            RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                            RecognizerResult.RECOGNIZER_NAME_KEY: self.label,
                             RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
                             RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY: True,
                         },

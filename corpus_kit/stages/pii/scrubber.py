@@ -278,8 +278,8 @@ class PiiScrubber(PipelineStep):
         if self.recognizers:
             from corpus_kit.stages.pii.presidio import extra_recognizers
 
-            for recognizer in extra_recognizers(self.recognizers, _LANGUAGE):
-                registry.add_recognizer(recognizer)
+            for extra in extra_recognizers(self.recognizers, _LANGUAGE):
+                registry.add_recognizer(extra)
         analyzer = AnalyzerEngine(
             nlp_engine=nlp,
             registry=registry,
