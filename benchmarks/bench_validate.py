@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from corpus_kit.governance.licences import default_registry, resolve_dataset
+from corpus_kit.governance.licence_registry import default_registry, resolve_dataset
 from corpus_kit.governance.policy import validate_manifest_data
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus_kit.errors import CheckFailed, UsageError
-from corpus_kit.governance.manifest import MANIFEST_NAME, Manifest, Supply
+from corpus_kit.governance.manifest import Manifest, Supply, read_dataset_manifest
 from corpus_kit.governance.policy import Finding, manifest_path_for, validate_manifest_data
 from corpus_kit.governance.verify import VerifyReport
 from corpus_kit.governance.verify import verify_dataset as _verify_dataset
@@ -126,19 +126,7 @@ def run(
 
 def load_manifest(path: str | Path) -> Manifest:
     """The manifest of a dataset folder (or a manifest file); ``CheckFailed`` if missing or invalid."""
-    from pydantic import ValidationError
-
-    manifest_path = manifest_path_for(path)
-    if not manifest_path.is_file():
-        raise CheckFailed(
-            f"{path}: no {MANIFEST_NAME}; the dataset is incomplete or was not built by corpus-kit"
-        )
-    try:
-        return Manifest.read(manifest_path)
-    except ValidationError:
-        raise CheckFailed(
-            f"{manifest_path}: not a valid manifest; run validate_manifest for details"
-        ) from None
+    return read_dataset_manifest(path)
 
 
 def validate_manifest(path: str | Path, today: date | None = None) -> list[Finding]:

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from corpus_kit.errors import UsageError
-from corpus_kit.governance.licences import LicenceRegistry, default_registry, resolve_dataset
+from corpus_kit.governance.licence_registry import LicenceRegistry, default_registry, resolve_dataset
 from corpus_kit.governance.manifest import Manifest
 from corpus_kit.stages.license import load_sources
 from tests.conftest import write_jsonl

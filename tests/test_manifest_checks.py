@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from corpus_kit.governance.licences import default_registry, resolve_dataset
+from corpus_kit.governance.licence_registry import default_registry, resolve_dataset
 from corpus_kit.governance.policy import RULES, validate_manifest_data
 from tests.conftest import record, write_jsonl
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from datatrove.utils.stats import Stats
 
     from corpus_kit.governance.accounting import Tally
-    from corpus_kit.governance.licences import LicenceFacts
+    from corpus_kit.governance.licence_registry import LicenceFacts
     from corpus_kit.stages.base import Stage
 
 _VERSIONED_PACKAGES = ("datatrove", "pyarrow", "datasets", "pydantic", "orjson", "zstandard", "typer")
@@ -131,7 +131,7 @@ def assemble_manifest(
     contributions: Sequence[StageContribution],
 ) -> Manifest:
     """The manifest of a finished run; the licence resolution uses the stages' own licence facts."""
-    from corpus_kit.governance.licences import registry_for, resolve_dataset
+    from corpus_kit.governance.licence_registry import registry_for, resolve_dataset
 
     extra_licences = [facts for contribution in contributions for facts in contribution.licences]
     registry = registry_for(extra_licences)

@@ -310,12 +310,13 @@ class Manifest(_Model):
 
 
 def read_dataset_manifest(dataset: str | Path) -> Manifest:
-    """The manifest of a dataset folder; a missing or invalid one is a failed check (exit 1)."""
+    """The manifest of a dataset folder (or a manifest file); a missing or invalid one is a failed
+    check (exit 1)."""
     from pydantic import ValidationError
 
     from corpus_kit.errors import CheckFailed
 
-    path = Path(dataset) / MANIFEST_NAME
+    path = Path(dataset) if Path(dataset).is_file() else Path(dataset) / MANIFEST_NAME
     if not path.is_file():
         raise CheckFailed(
             f"{dataset}: no {MANIFEST_NAME}; the dataset is incomplete or was not built by corpus-kit"

@@ -40,7 +40,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from corpus_kit.governance.licences import NOASSERTION, LicenceRegistry, default_registry
+from corpus_kit.governance.licence_registry import NOASSERTION, LicenceRegistry, default_registry
 from corpus_kit.governance.manifest import Manifest
 from corpus_kit.resources import resource_path
 from corpus_kit.utils import load_yaml

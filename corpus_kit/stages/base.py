@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from datatrove.utils.stats import Stats
 
     from corpus_kit.catalog.report import ReportSection
-    from corpus_kit.governance.licences import LicenceFacts
+    from corpus_kit.governance.licence_registry import LicenceFacts
     from corpus_kit.governance.manifest import Manifest
     from corpus_kit.io.parquet_writer import ParquetShardWriter
 

@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, m
 
 from corpus_kit.errors import UsageError
 from corpus_kit.governance.accounting import metric_total
-from corpus_kit.governance.licences import (
+from corpus_kit.governance.licence_registry import (
     NOASSERTION,
     LicenceFacts,
     LicenceRegistry,
