@@ -6,19 +6,46 @@ import atexit
 import os
 import sys
 import threading
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from corpus_kit import __version__
 from corpus_kit.cli.catalog import card, publish
 from corpus_kit.cli.inspect import inspect
 from corpus_kit.cli.manifest import manifest_app
 from corpus_kit.cli.pipelines import convert, demo, run
-from corpus_kit.cli.stage_commands import stage_command
 from corpus_kit.cli.stages import stages
-from corpus_kit.stages.registry import builtin_stages, get_stage
+
+
+class _WithStageCommands(TyperGroup):
+    """The app's commands plus one per built-in stage, built when first asked for.
+
+    A stage command is generated from the stage's params model, which means importing the stage's
+    module (and datatrove's filters): ~0.2 s that ``manifest validate`` or ``convert`` should not pay.
+    """
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        from corpus_kit.cli.stage_commands import builtin_stage_names
+
+        names = super().list_commands(ctx)
+        at = names.index("convert") + 1 if "convert" in names else len(names)
+        stage_names = [name for name in builtin_stage_names() if name not in names]
+        return [*names[:at], *stage_names, *names[at:]]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            from corpus_kit.cli.stage_commands import builtin_stage_names, click_stage_command
+
+            if cmd_name in builtin_stage_names():
+                command = click_stage_command(cmd_name)
+        return command
+
 
 app = typer.Typer(
+    cls=_WithStageCommands,
     name="corpus-kit",
     help=(
         "Govern AI-training corpora: read JSONL/Parquet/WebDataset/save_to_disk shards, run governance "
@@ -50,8 +77,6 @@ def _root(
 app.command(name="demo")(demo)
 app.command(name="run")(run)
 app.command(name="convert")(convert)
-for _name in builtin_stages():  # one command per built-in stage, its options from the params model
-    app.command(name=_name)(stage_command(get_stage(_name)))
 app.command(name="stages")(stages)
 app.command(name="inspect")(inspect)
 app.command(name="card")(card)

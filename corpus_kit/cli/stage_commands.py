@@ -119,3 +119,27 @@ def stage_command(stage: Stage[Any]) -> typing.Callable[..., None]:
         + "; defaults come from the stage and its rule file."
     )
     return handle_errors(dataset_command(command))
+
+
+def builtin_stage_names() -> list[str]:
+    """The built-in stages' names without importing them: the installed distribution's entry points
+    (a test checks they match the stage classes), else, in a source checkout, the classes."""
+    from importlib import metadata
+
+    from corpus_kit.stages.registry import ENTRY_POINT_GROUP, builtin_stages
+
+    try:
+        entries = metadata.distribution("corpus-kit").entry_points
+    except metadata.PackageNotFoundError:
+        return list(builtin_stages())
+    names = [entry.name for entry in entries if entry.group == ENTRY_POINT_GROUP]
+    return names or list(builtin_stages())
+
+
+def click_stage_command(name: str) -> Any:
+    """The click command of a built-in stage (Typer builds it from :func:`stage_command`)."""
+    from corpus_kit.stages.registry import get_stage
+
+    single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    single.command(name=name)(stage_command(get_stage(name)))
+    return typer.main.get_command(single)
