@@ -277,3 +277,44 @@ def test_a_missing_extra_is_one_line_with_the_pip_command(tmp_path: Path) -> Non
         cwd=tmp_path, env=env, capture_output=True, text=True,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_broken_plugin_fails_with_one_line_and_leaves_the_previous_dataset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from corpus_kit.errors import CorpusKitError
+
+    sys.path.insert(0, str(EXAMPLE / "src"))
+    monkeypatch.setattr(registry, "_registered", {})
+    try:
+        from corpus_kit_example_stage import WordCountStage
+
+        class Broken(WordCountStage):
+            name = "broken"
+
+            def manifest_section(self, step, stats):
+                raise KeyError("oops")
+
+        corpus_kit.register_stage(Broken)
+        write_jsonl(tmp_path / "in.jsonl", RECORDS)
+        corpus_kit.run(inputs=[tmp_path / "in.jsonl"], output=tmp_path / "out", workers=1)
+        before = (tmp_path / "out" / "manifest.json").read_bytes()
+        with pytest.raises(
+            CorpusKitError, match=r"stage 'broken' failed to give its manifest section \(KeyError"
+        ):
+            corpus_kit.run(
+                inputs=[tmp_path / "in.jsonl"],
+                output=tmp_path / "out",
+                steps=["broken"],
+                overwrite=True,
+                workers=1,
+            )
+        assert (tmp_path / "out" / "manifest.json").read_bytes() == before
+        assert corpus_kit.verify_dataset(tmp_path / "out").problems == []
+        # a module that fails to import is a usage error naming it
+        (tmp_path / "bad_plugin.py").write_text("raise RuntimeError('boom')\n", encoding="utf-8")
+        monkeypatch.syspath_prepend(str(tmp_path))
+        with pytest.raises(UsageError, match=r"importing 'bad_plugin' failed \(RuntimeError: boom\)"):
+            corpus_kit.run(inputs=[tmp_path / "in.jsonl"], output=tmp_path / "o2", steps=["bad_plugin:Stage"])
+    finally:
+        sys.path.remove(str(EXAMPLE / "src"))

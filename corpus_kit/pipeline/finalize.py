@@ -247,9 +247,10 @@ def finalize(
         place("removed") / "removed", place("removed"), "*.parquet", with_rows=True
     )
     sources = _source_ledger(work, spec)
+    # before anything moves: a stage that cannot describe its run leaves the previous dataset as it was
+    contributions = stage_contributions(spec, pipeline, merged)
     _swap_into_place(staging, output, work)
 
-    contributions = stage_contributions(spec, pipeline, merged)
     manifest = assemble_manifest(
         dataset=DatasetInfo(
             name=spec.dataset_name or output.name,

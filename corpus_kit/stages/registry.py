@@ -100,7 +100,12 @@ def _entry_points() -> dict[str, importlib_metadata.EntryPoint]:
 
 def _as_stage(target: Any, where: str) -> Stage[Any]:
     if isinstance(target, type) and issubclass(target, Stage):
-        target = target()
+        try:
+            target = target()
+        except Exception as error:
+            raise UsageError(
+                f"{where}: the stage could not be created ({type(error).__name__}: {error})"
+            ) from None
     if not isinstance(target, Stage):
         raise UsageError(f"{where} is not a corpus-kit stage (a subclass of corpus_kit.stages.base.Stage)")
     if not getattr(type(target), "name", None) or not isinstance(target.name, str):
@@ -119,6 +124,10 @@ def _import_target(target: str) -> Stage[Any]:
                 f"step {target!r}: no module {module_name!r}; is its package installed?"
             ) from None
         raise missing_extra_error(error, f"step {target!r}") from None
+    except Exception as error:  # a plugin that fails to import is a configuration problem, not a crash
+        raise UsageError(
+            f"step {target!r}: importing {module_name!r} failed ({type(error).__name__}: {error})"
+        ) from None
     try:
         value = getattr(module, attribute)
     except AttributeError:
