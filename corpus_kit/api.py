@@ -93,8 +93,17 @@ def run(
         raise UsageError("no inputs: pass inputs=[...] or name them in the pipeline")
     if output is None:
         raise UsageError("output: name the folder the dataset is written to")
+    if executor not in ("local", "ray"):
+        raise UsageError(f"executor {executor!r}: use local or ray (Slurm runs go through the CLI)")
     if supply is not None and not isinstance(supply, Supply):
-        supply = Supply.model_validate(dict(supply))
+        from pydantic import ValidationError
+
+        try:
+            supply = Supply.model_validate(dict(supply))
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "supply"
+            raise UsageError(f"supply: {where}: {first['msg']}") from None
     spec = RunSpec(
         pipeline_name=config.name,
         units=resolve_inputs(sources, config.read.format),

@@ -60,6 +60,8 @@ def test_run_validate_verify_from_python(tmp_path: Path) -> None:
         corpus_kit.run(inputs=[tmp_path / "in.jsonl"], output=tmp_path / "o2", steps=["nope"])
     with pytest.raises(corpus_kit.CheckFailed):
         corpus_kit.load_manifest(tmp_path / "missing")
+    with pytest.raises(UsageError, match="supply: mode: Input should be"):
+        corpus_kit.run(inputs=[tmp_path / "in.jsonl"], output=tmp_path / "o3", supply={"mode": "free"})
 
 
 def test_the_library_leaves_the_process_settings_alone(tmp_path: Path) -> None:
