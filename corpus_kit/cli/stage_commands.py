@@ -81,6 +81,9 @@ def stage_command(stage: Stage[Any]) -> typing.Callable[..., None]:
     from corpus_kit.cli.pipelines import DatasetOptions, dataset_command, run_single_stage
 
     fields = stage.params_model.model_fields
+    taken = {"inputs", "output", "keep_removed", "options", *DatasetOptions.__dataclass_fields__}
+    if clashes := sorted(taken & set(fields)):
+        raise ValueError(f"stage {stage.name!r}: parameter(s) {clashes} clash with the command's own options")
     list_fields = {name for name, field in fields.items() if get_origin(_plain(field.annotation)) is list}
 
     def command(**kwargs: Any) -> None:
