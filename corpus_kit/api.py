@@ -8,25 +8,22 @@ nothing in the calling process beyond the duration of a call (the CLI alone tune
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from corpus_kit.errors import CheckFailed, UsageError
-from corpus_kit.governance.manifest import Manifest, Supply, read_dataset_manifest
+from corpus_kit.governance.manifest import Manifest, Supply, read_dataset_manifest, supply_from
 from corpus_kit.governance.policy import Finding, manifest_path_for, validate_manifest_data
 from corpus_kit.governance.verify import VerifyReport
 from corpus_kit.governance.verify import verify_dataset as _verify_dataset
-from corpus_kit.pipeline.config import PipelineConfig
-from corpus_kit.pipeline.config import load_pipeline as _load_pipeline
-from corpus_kit.pipeline.spec import ProgressCallback, RunResult, RunSpec, StepSpec
+from corpus_kit.pipeline.config import PipelineConfig, load_pipeline, run_spec
+from corpus_kit.pipeline.spec import ProgressCallback, RunResult, StepSpec
+
+__all__ = ["load_manifest", "load_pipeline", "run", "validate_manifest", "verify_dataset"]
 
 StepsArgument = Sequence[str | Mapping[str, Mapping[str, Any] | None]]
-
-
-def load_pipeline(path: str | Path) -> PipelineConfig:
-    """Read and validate a pipeline YAML (errors name the file and line)."""
-    return _load_pipeline(path)
 
 
 def _steps(steps: StepsArgument) -> list[StepSpec]:
@@ -66,63 +63,34 @@ def run(
     one). Re-running on the same ``output`` resumes an interrupted run. Exceeding ``max_rejects``
     raises :class:`~corpus_kit.errors.CheckFailed` after the dataset is written.
     """
-    from corpus_kit.io.inputs import resolve_inputs
-    from corpus_kit.io.readers import ReadOptions
     from corpus_kit.pipeline.runner import run_pipeline
 
+    if executor not in ("local", "ray"):
+        raise UsageError(f"executor {executor!r}: use local or ray (Slurm runs go through the CLI)")
     base_dir = Path.cwd()
     if isinstance(pipeline, (str, Path)):
         base_dir = Path(pipeline).resolve().parent
-        config = _load_pipeline(pipeline)
+        config = load_pipeline(pipeline)
     elif isinstance(pipeline, PipelineConfig):
         config = pipeline
     elif pipeline is None:
         config = PipelineConfig(name="python")
     else:
         raise UsageError(f"pipeline: expected a YAML path or a PipelineConfig, not {type(pipeline).__name__}")
-    if steps is not None:
-        config = config.model_copy(update={"steps": []})
-        step_specs = _steps(steps)
-    else:
-        step_specs = [StepSpec(step.name, step.params) for step in config.steps]
-    if inputs is not None:
-        sources = [str(item) for item in inputs]
-    else:
-        sources = [item if Path(item).is_absolute() else str(base_dir / item) for item in config.inputs]
-    if not sources:
-        raise UsageError("no inputs: pass inputs=[...] or name them in the pipeline")
     if output is None:
         raise UsageError("output: name the folder the dataset is written to")
-    if executor not in ("local", "ray"):
-        raise UsageError(f"executor {executor!r}: use local or ray (Slurm runs go through the CLI)")
+    given = [str(item) for item in inputs] if inputs is not None else None
+    spec = run_spec(config, base_dir, Path(output), given)
     if supply is not None and not isinstance(supply, Supply):
-        from pydantic import ValidationError
-
-        try:
-            supply = Supply.model_validate(dict(supply))
-        except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "supply"
-            raise UsageError(f"supply: {where}: {first['msg']}") from None
-    spec = RunSpec(
-        pipeline_name=config.name,
-        units=resolve_inputs(sources, config.read.format),
-        output=Path(output),
-        read=ReadOptions(
-            text_field=config.read.text_field,
-            id_field=config.read.id_field,
-            max_record_bytes=config.read.max_record_size,
-        ),
-        steps=step_specs,
-        shard_bytes=config.write.shard_size,
-        row_group_bytes=config.write.row_group_size,
-        keep_removed=config.write.keep_removed if keep_removed is None else keep_removed,
-        dataset_name=dataset_name or config.dataset.name,
-        dataset_version=dataset_version or config.dataset.version,
-        dataset_description=config.dataset.description or config.description,
-        supply=supply if supply is not None else config.supply,
-        max_rejects=max_rejects if max_rejects is not None else config.max_rejects,
-        base_dir=base_dir,
+        supply = supply_from(dict(supply), "supply")
+    spec = replace(
+        spec,
+        steps=_steps(steps) if steps is not None else spec.steps,
+        keep_removed=spec.keep_removed if keep_removed is None else keep_removed,
+        dataset_name=dataset_name or spec.dataset_name,
+        dataset_version=dataset_version or spec.dataset_version,
+        supply=supply if supply is not None else spec.supply,
+        max_rejects=max_rejects if max_rejects is not None else spec.max_rejects,
         workers=workers,
         overwrite=overwrite,
         executor=executor,

@@ -85,3 +85,11 @@ def truncate_excerpt(raw: bytes | str, limit: int = 512) -> str:
     if total > limit:
         text += f"…[truncated, {total} {'bytes' if isinstance(raw, bytes) else 'chars'} in all]"
     return text
+
+
+def first_validation_error(error: Any, prefix: tuple[Any, ...] = ()) -> tuple[tuple[Any, ...], str, str]:
+    """The first problem of a pydantic ``ValidationError``: its location (after ``prefix``), that
+    location as ``a.b.0``, and the message without pydantic's "Value error, " prefix."""
+    first = error.errors()[0]
+    location = (*prefix, *first["loc"])
+    return location, ".".join(str(part) for part in location), first["msg"].removeprefix("Value error, ")

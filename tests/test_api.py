@@ -140,3 +140,15 @@ def test_builtin_stages_are_found_by_their_classes_and_declared_as_entry_points(
     declared = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["entry-points"]
     assert declared["corpus_kit.stages"] == builtin_stages()
     assert set(builtin_stages()) == {"dedup", "langid", "quality", "pii", "license"}
+
+
+def test_a_stage_used_twice_gives_one_report_section(tmp_path: Path) -> None:
+    write_jsonl(
+        tmp_path / "in.jsonl", [{"id": f"r{i}", "text": f"a line of text number {i}."} for i in range(4)]
+    )
+    result = corpus_kit.run(
+        inputs=[tmp_path / "in.jsonl"], output=tmp_path / "out", steps=["quality", "quality"], workers=1
+    )
+    assert [step.name for step in result.manifest.pipeline.steps] == ["read", "quality", "quality", "write"]
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert page.count('<section id="quality">') == 1

@@ -378,6 +378,39 @@ def test_card_template_is_sandboxed_and_errors_are_one_line(
     assert (dataset / "README.md").read_bytes() == before  # nothing written
 
 
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("{{ 'x' * 10**9 }}", "would be too large"),
+        ("{{ 2 ** 100000 }}", "exponent 100000 is too large"),
+        ("{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}", "took more"),
+        ("{% for a in range(100000) %}{{ 'y' * 1000 }}{% endfor %}", "would be larger than"),
+    ],
+)
+def test_card_template_is_bounded_in_size_and_time(
+    datasets_by_mode: dict[str, Path],
+    tmp_path: Path,
+    cli,
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+    message: str,
+) -> None:
+    from corpus_kit.catalog import card
+
+    monkeypatch.setattr(card, "TEMPLATE_SECONDS", 0.5)
+    monkeypatch.setattr(card, "MAX_CARD_CHARS", 1_000_000)
+    dataset = _card_copy(datasets_by_mode, tmp_path)
+    template = tmp_path / "heavy.md.j2"
+    template.write_text(source)
+    result = cli("card", dataset, "--card-template", template)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.output
+    template.write_bytes(b"x" * (card.MAX_TEMPLATE_BYTES + 1))
+    result = cli("card", dataset, "--card-template", template)
+    assert result.exit_code == 2 and "may hold at most" in result.output
+
+
 def test_missing_card_template_is_a_usage_error(
     datasets_by_mode: dict[str, Path], tmp_path: Path, cli
 ) -> None:

@@ -45,8 +45,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import signal
+import threading
 import traceback
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +64,7 @@ from jinja2 import (
     TemplateNotFound,
     TemplateSyntaxError,
 )
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
@@ -479,10 +483,68 @@ def _template_line(error: BaseException, filename: str) -> int | None:
     return lines[-1] if lines else None
 
 
+#: Bounds on a user's card template: its size, the card it renders, the time it may take, and the
+#: size of a value one ``*`` may build (``{{ 'x' * 10**10 }}``).
+MAX_TEMPLATE_BYTES = 1024 * 1024
+MAX_CARD_CHARS = 16 * 1024 * 1024
+TEMPLATE_SECONDS = 10.0
+_MAX_PRODUCT = 1024 * 1024
+
+
+class _BoundedSandbox(ImmutableSandboxedEnvironment):
+    """Jinja2's sandbox, whose ``range`` is already capped, with ``*`` and ``**`` bounded too."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, (int, float)) and abs(right) > 64:
+            raise SecurityError(f"exponent {right} is too large in a card template")
+        if operator == "*":
+            for value, times in ((left, right), (right, left)):
+                repeated = isinstance(value, (str, list, tuple)) and isinstance(times, int)
+                if repeated and len(value) * times > _MAX_PRODUCT:
+                    raise SecurityError("a value repeated with * would be too large in a card template")
+        return super().call_binop(context, operator, left, right)
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt the block after ``seconds`` (SIGALRM: the main thread on Unix; elsewhere no limit)."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"rendering took more than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _render_bounded(template: Template, context: Mapping[str, Any]) -> str:
+    parts: list[str] = []
+    size = 0
+    with _time_limit(TEMPLATE_SECONDS):
+        for chunk in template.generate(context):
+            size += len(chunk)
+            if size > MAX_CARD_CHARS:
+                raise SecurityError(f"the card would be larger than {MAX_CARD_CHARS:,} characters")
+            parts.append(chunk)
+    return "".join(parts)
+
+
 def render_card_template(path: str | Path, context: Mapping[str, Any]) -> str:
-    """Render a user's card template in the sandbox; any problem is one ``UsageError`` line."""
+    """Render a user's card template in the sandbox, bounded in size and time; any problem is one
+    ``UsageError`` line."""
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_TEMPLATE_BYTES:
+            raise UsageError(f"{path}: a card template may hold at most {MAX_TEMPLATE_BYTES:,} bytes")
         source = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise UsageError(f"{path}: the card template is not UTF-8 text") from None
@@ -492,9 +554,9 @@ def render_card_template(path: str | Path, context: Mapping[str, Any]) -> str:
     name = path.name
     # only this one template: {% include %} / {% extends %} of anything else is "not found"
     loader = FunctionLoader(lambda wanted: (source, filename, lambda: True) if wanted == name else None)
-    env = _equip(ImmutableSandboxedEnvironment(loader=loader, **_OPTIONS))
+    env = _equip(_BoundedSandbox(loader=loader, **_OPTIONS))
     try:
-        return env.get_template(name).render(context)
+        return _render_bounded(env.get_template(name), context)
     except Exception as error:  # the template is user code: whatever it raises is its error
         line = _template_line(error, filename)
         where = f"{path}:{line}" if line else f"{path}"

@@ -522,6 +522,13 @@ def funnel_section(manifest: Manifest) -> ReportSection:
     )
 
 
+def _share_bars(counts: Mapping[str, int], colour: str) -> list[Bar]:
+    """One bar per key, largest first, labelled with its count and share of the total."""
+    total = sum(counts.values())
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [Bar(key, n, colour, text=f"{_n(n)} ({_pct(n, total)})") for key, n in ordered]
+
+
 def languages_section(manifest: Manifest) -> ReportSection:
     languages = manifest.languages
     if not languages:
@@ -532,8 +539,7 @@ def languages_section(manifest: Manifest) -> ReportSection:
             nav="Languages",
         )
     total = sum(languages.values())
-    ordered = sorted(languages.items(), key=lambda kv: (-kv[1], kv[0]))
-    bars = [Bar(code, n, COLOURS["lang"], text=f"{_n(n)} ({_pct(n, total)})") for code, n in ordered]
+    bars = _share_bars(languages, COLOURS["lang"])
     return ReportSection(
         "languages",
         "Language mix",
@@ -618,8 +624,7 @@ def licences_section(manifest: Manifest) -> ReportSection:
             nav="Licences",
         )
     total = sum(licenses.values())
-    ordered = sorted(licenses.items(), key=lambda kv: (-kv[1], kv[0]))
-    bars = [Bar(lic, n, COLOURS["licence"], text=f"{_n(n)} ({_pct(n, total)})") for lic, n in ordered]
+    bars = _share_bars(licenses, COLOURS["licence"])
     body = bar_chart(bars, title="rows per licence")
     resolved = manifest.license
     if resolved is not None:

@@ -14,7 +14,6 @@ from typing import Annotated, Any
 
 import typer
 import yaml
-from pydantic import ValidationError
 
 from corpus_kit.cli.common import (
     DatasetVersionOption,
@@ -41,12 +40,10 @@ from corpus_kit.cli.common import (
     size_option,
 )
 from corpus_kit.errors import UsageError
-from corpus_kit.governance.manifest import Supply
-from corpus_kit.io.inputs import resolve_inputs
-from corpus_kit.io.readers import ReadOptions
-from corpus_kit.pipeline.config import PipelineConfig, load_pipeline, parse_max_rejects
+from corpus_kit.governance.manifest import Supply, supply_from
+from corpus_kit.pipeline.config import PipelineConfig, load_pipeline, parse_max_rejects, run_spec
 from corpus_kit.pipeline.runner import SlurmLaunched, run_pipeline
-from corpus_kit.pipeline.spec import RunResult, RunSpec, StepSpec
+from corpus_kit.pipeline.spec import RunResult, RunSpec
 from corpus_kit.resources import resource_path
 from corpus_kit.utils import load_yaml
 
@@ -62,34 +59,10 @@ def _spec_from_config(
     max_record_size: str | None,
 ) -> RunSpec:
     """A RunSpec from a pipeline config; command-line values win over the YAML's."""
-    if inputs:
-        units = resolve_inputs(inputs, format_ or config.read.format)
-    elif config.inputs:
-        resolved = [str(base_dir / item) if not Path(item).is_absolute() else item for item in config.inputs]
-        units = resolve_inputs(resolved, format_ or config.read.format)
-    else:
-        raise fail("the pipeline names no inputs; pass one or more with -i INPUT", 2)
-    read = ReadOptions(
-        text_field=text_field or config.read.text_field,
-        id_field=id_field or config.read.id_field,
-        max_record_bytes=size_option(max_record_size, "--max-record-size") or config.read.max_record_size,
-    )
-    return RunSpec(
-        pipeline_name=config.name,
-        units=units,
-        output=output,
-        read=read,
-        steps=[StepSpec(step.name, step.params) for step in config.steps],
-        shard_bytes=config.write.shard_size,
-        row_group_bytes=config.write.row_group_size,
-        keep_removed=config.write.keep_removed,
-        dataset_name=config.dataset.name,
-        dataset_version=config.dataset.version,
-        dataset_description=config.dataset.description or config.description,
-        supply=config.supply,
-        max_rejects=config.max_rejects,
-        base_dir=base_dir,
-    )
+    return run_spec(
+        config, base_dir, output, inputs, format_, text_field, id_field,
+        size_option(max_record_size, "--max-record-size"),
+    )  # fmt: skip
 
 
 def _execute(spec: RunSpec, quiet: bool, title: str) -> RunResult:
@@ -133,12 +106,7 @@ def resolve_supply(
         source = "--supply-mode" if supply_file is None else source
     if not data:
         return None
-    try:
-        return Supply.model_validate(data)
-    except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "supply"
-        raise UsageError(f"{source}: {field}: {first['msg']}") from None
+    return supply_from(data, source)
 
 
 @dataclass(frozen=True)

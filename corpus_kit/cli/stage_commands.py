@@ -43,9 +43,7 @@ def _plain(annotation: Any) -> Any:
 
 def _option_type(annotation: Any) -> Any:
     """The type Typer parses an option as; pydantic does the real validation afterwards."""
-    annotation = _unwrap_optional(annotation)
-    if get_origin(annotation) is Annotated:
-        annotation = get_args(annotation)[0]
+    annotation = _plain(annotation)
     if isinstance(annotation, list):  # a union such as int | str: take it as text
         return str
     if get_origin(annotation) is list:

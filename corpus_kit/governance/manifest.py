@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from corpus_kit.utils import atomic_write_bytes
+from corpus_kit.utils import atomic_write_bytes, first_validation_error
 
 SCHEMA_VERSION: Literal["1"] = "1"
 MANIFEST_NAME = "manifest.json"
@@ -92,6 +92,19 @@ class Supply(BaseModel):
     @property
     def commercial(self) -> bool:
         return bool(self.commercial_use) or "commercial" in self.permitted_uses
+
+
+def supply_from(data: dict[str, Any], source: str) -> Supply:
+    """A supply block from a mapping; a bad one is a ``UsageError`` naming ``source`` and the field."""
+    from pydantic import ValidationError
+
+    from corpus_kit.errors import UsageError
+
+    try:
+        return Supply.model_validate(data)
+    except ValidationError as error:
+        _, field, message = first_validation_error(error)
+        raise UsageError(f"{source}: {field or 'supply'}: {message}") from None
 
 
 class Counts(_Model):

@@ -15,7 +15,7 @@ max_rejects: 5%                  # a count, a fraction (0.05) or a percentage; e
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
@@ -24,7 +24,10 @@ from corpus_kit.errors import UsageError
 from corpus_kit.governance.manifest import Supply
 from corpus_kit.io.parquet_writer import DEFAULT_ROW_GROUP_BYTES, DEFAULT_SHARD_BYTES
 from corpus_kit.io.readers.base import DEFAULT_MAX_RECORD_BYTES
-from corpus_kit.utils import parse_size
+from corpus_kit.utils import first_validation_error, parse_size
+
+if TYPE_CHECKING:
+    from corpus_kit.pipeline.spec import RunSpec
 
 
 def parse_max_rejects(value: str | float | int | None) -> float | int | None:
@@ -208,18 +211,18 @@ def load_pipeline(path: str | Path) -> PipelineConfig:
     try:
         config = PipelineConfig.model_validate(data)
     except ValidationError as error:
-        raise _located(path, tree, error.errors()[0], ()) from None
+        raise _located(path, tree, error, ()) from None
     check_steps(config, path, tree)
     return config
 
 
-def _located(path: Path, tree: yaml.Node | None, error: Any, prefix: tuple[Any, ...]) -> UsageError:
-    location = (*prefix, *error["loc"])
+def _located(
+    path: Path, tree: yaml.Node | None, error: ValidationError, prefix: tuple[Any, ...]
+) -> UsageError:
+    location, field, message = first_validation_error(error, prefix)
     line = _node_line(tree, location)
     where = f":{line}" if line else ""
-    field = ".".join(str(part) for part in location) or "(top level)"
-    message = error["msg"].removeprefix("Value error, ")
-    return UsageError(f"{path}{where}: {field}: {message}")
+    return UsageError(f"{path}{where}: {field or '(top level)'}: {message}")
 
 
 def check_steps(config: PipelineConfig, path: Path, tree: yaml.Node | None) -> None:
@@ -235,7 +238,7 @@ def check_steps(config: PipelineConfig, path: Path, tree: yaml.Node | None) -> N
         try:
             stage.parse_params(step.params)
         except ValidationError as error:
-            raise _located(path, tree, error.errors()[0], ("steps", index, step.name)) from None
+            raise _located(path, tree, error, ("steps", index, step.name)) from None
 
 
 def step_lines(path: str | Path) -> list[int]:
@@ -250,3 +253,47 @@ def step_lines(path: str | Path) -> list[int]:
         if getattr(key, "value", None) == "steps" and isinstance(value, yaml.SequenceNode):
             return [item.start_mark.line + 1 for item in value.value]
     return []
+
+
+def run_spec(
+    config: PipelineConfig,
+    base_dir: Path,
+    output: Path,
+    inputs: list[str] | None = None,
+    format_: str | None = None,
+    text_field: str | None = None,
+    id_field: str | None = None,
+    max_record_bytes: int | None = None,
+) -> RunSpec:
+    """The run a pipeline config describes; given values (command line, Python call) win over the
+    YAML's, and the YAML's relative inputs are resolved against ``base_dir`` (its folder)."""
+    from corpus_kit.io.inputs import resolve_inputs
+    from corpus_kit.io.readers.base import ReadOptions
+    from corpus_kit.pipeline.spec import RunSpec, StepSpec
+
+    if not inputs:
+        inputs = [item if Path(item).is_absolute() else str(base_dir / item) for item in config.inputs]
+    if not inputs:
+        raise UsageError(
+            "the pipeline names no inputs; pass one or more with -i INPUT (inputs=[...] in Python)"
+        )
+    return RunSpec(
+        pipeline_name=config.name,
+        units=resolve_inputs(inputs, format_ or config.read.format),
+        output=output,
+        read=ReadOptions(
+            text_field=text_field or config.read.text_field,
+            id_field=id_field or config.read.id_field,
+            max_record_bytes=max_record_bytes or config.read.max_record_size,
+        ),
+        steps=[StepSpec(step.name, step.params) for step in config.steps],
+        shard_bytes=config.write.shard_size,
+        row_group_bytes=config.write.row_group_size,
+        keep_removed=config.write.keep_removed,
+        dataset_name=config.dataset.name,
+        dataset_version=config.dataset.version,
+        dataset_description=config.dataset.description or config.description,
+        supply=config.supply,
+        max_rejects=config.max_rejects,
+        base_dir=base_dir,
+    )

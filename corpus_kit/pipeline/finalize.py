@@ -269,13 +269,7 @@ def finalize(
     manifest.write(output)
     from corpus_kit.catalog.report import write_report
 
-    report_sections = [
-        rendered
-        for contribution in contributions
-        if contribution.section is not None
-        and (rendered := contribution.stage.report_section(contribution.section, manifest)) is not None
-    ]
-    write_report(output, manifest, report_sections)
+    write_report(output, manifest)  # the stages' sections as the manifest holds them, one per section
     (work / RUN_STATE).unlink(missing_ok=True)  # first: a removal cut short must not look resumable
     shutil.rmtree(work, ignore_errors=True)
     return RunResult(

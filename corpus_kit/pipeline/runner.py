@@ -48,7 +48,7 @@ from corpus_kit.pipeline.spec import (
 from corpus_kit.pipeline.tuning import shared_with_workers
 from corpus_kit.stages.base import StageContext
 from corpus_kit.stages.registry import check_extra, get_stage
-from corpus_kit.utils import atomic_write_bytes
+from corpus_kit.utils import atomic_write_bytes, first_validation_error
 
 __all__ = ["Phase", "ProgressCallback", "RunResult", "RunSpec", "StepSpec", "run_pipeline"]
 
@@ -111,10 +111,10 @@ def _stage_steps(
         try:
             params = stage.parse_params(step.params)
         except ValidationError as invalid:
-            first = invalid.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "(parameters)"
-            message = first["msg"].removeprefix("Value error, ")
-            raise _step_error(UsageError(f"{step.name} step: {where}: {message}"), index) from None
+            _, where, message = first_validation_error(invalid)
+            raise _step_error(
+                UsageError(f"{step.name} step: {where or '(parameters)'}: {message}"), index
+            ) from None
         try:
             check_extra(stage)
             steps.append(stage.build(params, context))

@@ -24,6 +24,7 @@ commands): heavy libraries are imported in ``build()``.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,7 +107,7 @@ class Preparation:
 ParamsT = TypeVar("ParamsT", bound=StageParams)
 
 
-class Stage(Generic[ParamsT]):
+class Stage(ABC, Generic[ParamsT]):
     """A governance stage. Subclass it, set the class attributes and implement :meth:`build`."""
 
     name: ClassVar[str]
@@ -129,9 +130,9 @@ class Stage(Generic[ParamsT]):
     #: Example step for docs and ``corpus-kit stages``.
     example: ClassVar[str] = ""
 
+    @abstractmethod
     def build(self, params: ParamsT, context: StageContext) -> PipelineStep:
         """The datatrove step that does the work; raise ``UsageError`` for a bad configuration."""
-        raise NotImplementedError(f"stage {self.name!r} does not implement build()")
 
     def manifest_section(self, step: PipelineStep, stats: Stats) -> BaseModel | None:
         """The stage's manifest section (an instance of ``section_model``) from its merged stats."""

@@ -47,7 +47,7 @@ from corpus_kit.governance.licence_registry import (
 )
 from corpus_kit.governance.manifest import SourceRuleRecord
 from corpus_kit.stages.base import Stage, StageContext, StageParams
-from corpus_kit.utils import load_yaml
+from corpus_kit.utils import first_validation_error, load_yaml
 
 if TYPE_CHECKING:
     from datatrove.pipeline.base import PipelineStep
@@ -106,9 +106,8 @@ def load_sources(path: str | Path) -> SourcesFile:
     except yaml.YAMLError:
         raise UsageError(f"{path}: invalid YAML; fix the syntax") from None
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise UsageError(f"{path}: {where}: {first['msg'].removeprefix('Value error, ')}") from None
+        _, where, message = first_validation_error(error)
+        raise UsageError(f"{path}: {where}: {message}") from None
     registry = registry_for(sources.licences)
     for index, rule in enumerate(sources.sources):
         normalized = registry.normalize(rule.license)
