@@ -318,3 +318,25 @@ def test_a_broken_plugin_fails_with_one_line_and_leaves_the_previous_dataset(
             corpus_kit.run(inputs=[tmp_path / "in.jsonl"], output=tmp_path / "o2", steps=["bad_plugin:Stage"])
     finally:
         sys.path.remove(str(EXAMPLE / "src"))
+
+
+def test_a_manifest_cannot_make_corpus_kit_import_a_module(tmp_path: Path) -> None:
+    """Step names in a manifest are data: rendering its card or report imports nothing they name."""
+    write_jsonl(tmp_path / "in.jsonl", RECORDS)
+    (tmp_path / "supply.yaml").write_text(
+        "mode: cooperation\npartners: [Lab]\nagreement_id: A-1\n", encoding="utf-8"
+    )
+    done = _cli(
+        ["convert", "in.jsonl", "-o", "out", "--quiet", "--supply", "supply.yaml"], tmp_path, tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    (tmp_path / "planted.py").write_text(
+        "import pathlib\npathlib.Path('imported').write_text('yes')\n", encoding="utf-8"
+    )
+    path = tmp_path / "out" / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["pipeline"]["steps"].insert(1, {"name": "planted:Stage"})
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    done = _cli(["card", "out"], tmp_path, tmp_path)  # planted.py is importable from here
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "imported").exists()

@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from corpus_kit.cli.common import handle_errors, stdout
-from corpus_kit.errors import CorpusKitError
 
 
 def _describe(name: str) -> dict[str, Any]:
@@ -45,7 +44,7 @@ def stages(
         entry: dict[str, Any] = {"name": info.name, "origin": info.origin, "target": info.target}
         try:
             entry.update(_describe(info.name))
-        except (CorpusKitError, ImportError) as error:  # a broken plugin must not hide the others
+        except Exception as error:  # a broken plugin must not hide the others
             entry["error"] = str(error)
         rows.append(entry)
     if as_json:

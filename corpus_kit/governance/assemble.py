@@ -162,7 +162,7 @@ def manifest_sections(manifest: Manifest) -> list[tuple[str, Stage[Any], Any]]:
     fields_here = stage_section_fields()
     for step in manifest.pipeline.steps[1:-1]:  # read ... write
         try:
-            stage = get_stage(step.name)
+            stage = get_stage(step.name, import_modules=False)
         except CorpusKitError:
             continue  # a plugin that is not installed here: its section stays as data
         key = stage.manifest_key()

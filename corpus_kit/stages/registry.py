@@ -135,8 +135,12 @@ def _import_target(target: str) -> Stage[Any]:
     return _as_stage(value, f"step {target!r}")
 
 
-def get_stage(name: str) -> Stage[Any]:
-    """The stage for a pipeline step name; ``UsageError`` naming what is available if none."""
+def get_stage(name: str, *, import_modules: bool = True) -> Stage[Any]:
+    """The stage for a pipeline step name; ``UsageError`` naming what is available if none.
+
+    ``import_modules=False`` refuses a ``module:Class`` name not loaded yet in this process: a
+    manifest is data, and the step names it records must not make corpus-kit import a module.
+    """
     if name in _registered:
         return _registered[name]
     if name in _loaded:
@@ -144,6 +148,8 @@ def get_stage(name: str) -> Stage[Any]:
     if name in builtin_stages():
         stage = _import_target(builtin_stages()[name])
     elif ":" in name:
+        if not import_modules:
+            raise UsageError(f"step {name!r}: not imported (only a pipeline may name a module to import)")
         if not _TARGET.match(name):
             raise UsageError(f"step {name!r}: a plugin step is written module.path:ClassName")
         stage = _import_target(name)
