@@ -1,0 +1,1 @@
+"""Hostile and unlucky input: each test reproduces a defect found by trying to break corpus-kit."""
