@@ -77,6 +77,14 @@ def write_tar(path: Path, members: list[tuple[str, bytes]], symlinks: list[tuple
     return path
 
 
+def rewrite_manifest(path: Path, manifest: dict) -> None:
+    """Write an edited manifest sealed again, as a test that checks another rule needs it."""
+    from corpus_kit.governance.manifest import SEAL_FIELD, manifest_seal
+
+    manifest[SEAL_FIELD] = manifest_seal(manifest)
+    path.write_text(json.dumps(manifest))
+
+
 def record(index: int, prefix: str = "r", **extra: object) -> dict:
     return {
         "id": f"{prefix}{index}",

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from corpus_kit.catalog.publish import DATA_ALLOWED, plan_publication
 from corpus_kit.cli import app
-from tests.conftest import write_jsonl
+from tests.conftest import rewrite_manifest, write_jsonl
 
 MODE_FIELDS = {
     "open": "",
@@ -169,7 +169,7 @@ def test_gates_refuse_a_tampered_or_invalid_dataset(
     shutil.copytree(datasets_by_mode["authorised"], expired)
     manifest = json.loads((expired / "manifest.json").read_text())
     manifest["supply"]["valid_until"] = "2020-01-01"
-    (expired / "manifest.json").write_text(json.dumps(manifest))
+    rewrite_manifest(expired / "manifest.json", manifest)
     plan = plan_publication(expired, "hf://datasets/org/x", "private", card_only=False)
     assert plan.refusal and "CK104" in plan.refusal
 
@@ -322,7 +322,7 @@ def _card_copy(datasets_by_mode: dict[str, Path], tmp_path: Path, description: s
     if description:
         manifest = json.loads((dataset / "manifest.json").read_text())
         manifest["dataset"]["description"] = description
-        (dataset / "manifest.json").write_text(json.dumps(manifest))
+        rewrite_manifest(dataset / "manifest.json", manifest)
     return dataset
 
 

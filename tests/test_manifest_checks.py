@@ -18,8 +18,9 @@ import pytest
 import yaml
 
 from corpus_kit.governance.licence_registry import default_registry, resolve_dataset
+from corpus_kit.governance.manifest import manifest_seal
 from corpus_kit.governance.policy import RULES, validate_manifest_data
-from tests.conftest import record, write_jsonl
+from tests.conftest import record, rewrite_manifest, write_jsonl
 
 REPO = Path(__file__).resolve().parents[1]
 TODAY = datetime.now(timezone.utc).date()
@@ -145,6 +146,17 @@ CASES: list[
     ("authorisation expired", "authorised", None, setting(supply__valid_until=days(-1)), {"CK104"}),
     ("contract expires in 10 days", "targeted_trade", None, setting(supply__valid_until=days(10)), {"CK105"}),
     ("valid_from after valid_until", "authorised", None, setting(supply__valid_from=days(400)), {"CK106"}),
+    # a targeted-trade manifest whose mode was edited to open: the buyers and contract give it away
+    ("open naming buyers", "open", None, setting(supply__buyers=["L"], supply__contract_id="C"), {"CK107"}),
+    (
+        "conditional_open naming partners",
+        "conditional_open",
+        None,
+        setting(supply__partners=["U"]),
+        {"CK107"},
+    ),
+    ("edited after sealing", "open", None, setting(seal_sha256="0" * 64), {"CK108"}),
+    ("seal removed", "open", None, setting(seal_sha256=None), {"CK108"}),
     ("open with a non-commercial licence", "open", {"CC-BY-NC-4.0": 8}, None, {"CK110"}),
     ("open without PII scrubbing", "open", None, setting(pii=None), {"CK111"}),
     ("conditional_open without PII scrubbing", "conditional_open", None, setting(pii=None), {"CK111"}),
@@ -193,6 +205,8 @@ def test_validate_classifies_each_rule(case, mode, licences, mutate, expected) -
     data = make_manifest(mode, licences)
     if mutate is not None:
         mutate(data)
+    if "seal_sha256" not in data:  # the other rules are checked on a manifest as corpus-kit seals it
+        data["seal_sha256"] = manifest_seal(data)
     findings = validate_manifest_data(json.dumps(data))
     assert {finding.rule for finding in findings} == expected, [f.message for f in findings]
     for finding in findings:
@@ -213,12 +227,12 @@ def test_invalid_json_is_ck100() -> None:
 
 def test_validate_cli_exit_codes_strict_and_json(tmp_path: Path, cli) -> None:
     good, warned, bad = tmp_path / "good.json", tmp_path / "warned.json", tmp_path / "bad.json"
-    good.write_text(json.dumps(make_manifest("cooperation")))
+    rewrite_manifest(good, make_manifest("cooperation"))
     soon = make_manifest("authorised")
     soon["supply"]["valid_until"] = days(5)
-    warned.write_text(json.dumps(soon))
+    rewrite_manifest(warned, soon)
     broken = make_manifest("open", {"CC-BY-NC-4.0": 8})
-    bad.write_text(json.dumps(broken))
+    rewrite_manifest(bad, broken)
     assert cli("manifest", "validate", good).exit_code == 0
     assert cli("manifest", "validate", warned).exit_code == 0
     assert cli("manifest", "validate", warned, "--strict").exit_code == 1

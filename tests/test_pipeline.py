@@ -379,7 +379,7 @@ def test_a_large_file_cut_into_parts_gives_the_same_dataset(tmp_path: Path) -> N
 
 def test_a_changed_input_does_not_resume(tmp_path: Path) -> None:
     """Tasks completed before an input file changed are not kept: the run starts afresh."""
-    from corpus_kit.pipeline.runner import _resumable, _write_run_state
+    from corpus_kit.pipeline.runner import _resumable, _run_fingerprint
 
     path = write_jsonl(tmp_path / "in.jsonl", [record(0)])
 
@@ -388,7 +388,7 @@ def test_a_changed_input_does_not_resume(tmp_path: Path) -> None:
 
     work = tmp_path / "work"
     work.mkdir()
-    _write_run_state(work, spec())
-    assert _resumable(work, spec())
+    (work / "run.json").write_bytes(json.dumps(_run_fingerprint(spec())).encode())
+    assert _resumable(work, _run_fingerprint(spec()))
     path.write_text(path.read_text() + json.dumps(record(1)) + "\n")
-    assert not _resumable(work, spec())
+    assert not _resumable(work, _run_fingerprint(spec()))

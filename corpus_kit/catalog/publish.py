@@ -22,13 +22,15 @@ from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote
 
 from corpus_kit.catalog.card import CARD_NAME, LICENCE_NOTE_NAME, write_card
 from corpus_kit.catalog.croissant import CROISSANT_NAME, write_croissant
 from corpus_kit.errors import CheckFailed, UsageError
-from corpus_kit.governance.manifest import MANIFEST_NAME, read_dataset_manifest
+from corpus_kit.governance.manifest import MANIFEST_NAME, Manifest, read_dataset_manifest
 from corpus_kit.governance.policy import validate_manifest_data
 from corpus_kit.governance.verify import verify_dataset
+from corpus_kit.paths import name_problem
 from corpus_kit.utils import format_size
 
 if TYPE_CHECKING:
@@ -76,7 +78,12 @@ def parse_target(target: str) -> tuple[str, str]:
         rest = target.removeprefix("hf://")
         if not rest.startswith("datasets/") or rest.count("/") != 2:
             raise UsageError(f"--to {target}: use hf://datasets/ORG/NAME")
-        return "hub", rest.removeprefix("datasets/")
+        repo_id = rest.removeprefix("datasets/")
+        for part in repo_id.split("/"):
+            problem = name_problem(part)
+            if problem:
+                raise UsageError(f"--to {target}: the repository name {problem}; use hf://datasets/ORG/NAME")
+        return "hub", repo_id
     return "folder", target
 
 
@@ -159,52 +166,134 @@ def publish_to_hub(dataset: Path, repo_id: str, plan: Plan) -> str:
     return str(getattr(commit, "commit_url", commit))
 
 
+_STAGING_MARK = ".corpus-kit-publication"
+
+
 def publish_to_folder(dataset: Path, catalog: str, plan: Plan) -> str:
     """Copy the planned files to ``CATALOG/<name>/`` and refresh ``catalog.json`` and ``index.html``.
 
     ``catalog`` is a local folder or any fsspec URL (``s3://bucket/catalog``, ``memory://c``...).
     Files are copied beside the target and moved into place, so readers never see half a dataset
     (on object stores the move is a copy: each object is still written whole).
+
+    Nothing is deleted that this publication or an earlier one did not write: the dataset's name
+    is one plain path component (checked again here, whatever the manifest says), an existing
+    ``CATALOG/<name>`` is replaced only when it holds nothing but the files of an earlier
+    publication listed in ``catalog.json``, and a catalog inside the dataset (or the dataset inside
+    the target) is refused before any byte moves.
     """
     from fsspec.core import url_to_fs
 
     manifest = read_dataset_manifest(dataset)
+    name = manifest.dataset.name
+    problem = name_problem(name)
+    if problem:  # the model refuses such names; this is the boundary where one would do harm
+        raise CheckFailed(f"{dataset / MANIFEST_NAME}: the dataset name {problem}; rebuild the dataset")
     fs, root = url_to_fs(catalog)
-    root = root.rstrip("/")
-    target = f"{root}/{manifest.dataset.name}"
-    staging = f"{root}/.{manifest.dataset.name}.incoming"
-    if fs.exists(staging):
-        fs.rm(staging, recursive=True)
-    for name, _ in plan.files:
-        destination = f"{staging}/{name}"
+    root = root.rstrip("/") or "/"
+    local = "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,))
+    if local:
+        _refuse_overlap(dataset, Path(root), name)
+    target = f"{root}/{name}"
+    staging = f"{root}/.{name}.incoming"
+    old = f"{root}/.{name}.replaced"
+    entries = _read_index(fs, root)
+    for leftover in (staging, old):  # a publication killed half-way left these, marked as ours
+        if fs.exists(leftover):
+            if not fs.exists(f"{leftover}/{_STAGING_MARK}"):
+                raise CheckFailed(
+                    f"{leftover}: exists and was not left by corpus-kit; move it away and publish again"
+                )
+            fs.rm(leftover, recursive=True)
+    replacing = fs.exists(target)
+    if replacing:
+        _check_replaceable(fs, target, name, entries)
+    fs.makedirs(staging, exist_ok=True)
+    _write_whole(fs, f"{staging}/{_STAGING_MARK}", "corpus-kit publication in progress\n")
+    for file_name, _ in plan.files:
+        destination = f"{staging}/{file_name}"
         fs.makedirs(destination.rsplit("/", 1)[0], exist_ok=True)
-        fs.put_file(str(dataset / name), destination)
-    if fs.exists(target):
-        fs.rm(target, recursive=True)
+        fs.put_file(str(dataset / file_name), destination)
+    if replacing:
+        fs.mv(target, old, recursive=True)
+        _write_whole(fs, f"{old}/{_STAGING_MARK}", "corpus-kit: replaced publication\n")
     fs.mv(staging, target, recursive=True)
-    entries = [entry for entry in _read_index(fs, root) if entry["name"] != manifest.dataset.name]
+    fs.rm(f"{target}/{_STAGING_MARK}")
+    if replacing:
+        fs.rm(old, recursive=True)  # checked above: only files of the earlier publication
+    entries = [entry for entry in entries if entry.get("name") != name]
     licence = manifest.license
     entries.append(
         {
-            "name": manifest.dataset.name,
+            "name": name,
             "version": manifest.dataset.version,
             "mode": manifest.supply.mode.value if manifest.supply else None,
             "visibility": plan.visibility,
-            "data": any(name == MANIFEST_NAME for name, _ in plan.files),
+            "data": any(file_name == MANIFEST_NAME for file_name, _ in plan.files),
             "license": licence.expression if licence else None,
             "use": licence.use if licence else None,
             "languages": sorted(manifest.languages),
             "rows": manifest.counts.output,
             "bytes": sum(item.bytes for item in manifest.files),
-            "card": f"{manifest.dataset.name}/{CARD_NAME}",
+            "card": f"{name}/{CARD_NAME}",
+            "files": sorted(file_name for file_name, _ in plan.files),
             "published_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
         }
     )
-    entries.sort(key=lambda entry: entry["name"])
+    entries.sort(key=lambda entry: str(entry.get("name")))
     index = json.dumps({"datasets": entries}, indent=2, ensure_ascii=False) + "\n"
     _write_whole(fs, f"{root}/{CATALOG_INDEX}", index)
     _write_whole(fs, f"{root}/{CATALOG_PAGE}", render_index(entries))
     return target
+
+
+def _refuse_overlap(dataset: Path, root: Path, name: str) -> None:
+    """A local catalog may neither hold the dataset's own folder nor lie inside it."""
+    source = dataset.resolve()
+    catalog = root.resolve()
+    target = catalog / name
+    if target == source or source in target.parents or target in source.parents:
+        raise UsageError(
+            f"--to {root}: publishing {name} there would replace the dataset's own folder {dataset}; "
+            "publish to a catalog folder outside it"
+        )
+    if catalog == source or source in catalog.parents:
+        raise UsageError(
+            f"--to {root}: the catalog would be inside the dataset {dataset}; choose a folder outside it"
+        )
+
+
+def _check_replaceable(fs: AbstractFileSystem, target: str, name: str, entries: list[dict[str, Any]]) -> None:
+    """``target`` holds an earlier publication of ``name``, and nothing else, or ``CheckFailed``."""
+    entry = next((entry for entry in entries if entry.get("name") == name), None)
+    if entry is None:
+        raise CheckFailed(
+            f"{target}: exists but the catalog index does not list {name}; corpus-kit replaces only its "
+            "own publications: move it away or publish under another --name"
+        )
+    published = set(entry.get("files") or [])
+    if not published:  # an index written before entries listed their files
+        published = {CARD_NAME, CROISSANT_NAME, LICENCE_NOTE_NAME, MANIFEST_NAME}
+        published |= _files_in_published_manifest(fs, target)
+    for path in fs.find(target):
+        relative = path[len(target.rstrip("/")) + 1 :] if path.startswith(target) else path
+        if relative not in published:
+            raise CheckFailed(
+                f"{target}/{relative}: not part of the earlier publication of {name}; corpus-kit replaces "
+                "only files it published: move it away and publish again"
+            )
+
+
+def _files_in_published_manifest(fs: AbstractFileSystem, target: str) -> set[str]:
+    path = f"{target}/{MANIFEST_NAME}"
+    if not fs.exists(path):
+        return set()
+    try:
+        with fs.open(path, "rb") as handle:
+            listed = Manifest.model_validate_json(handle.read())
+    except (ValueError, OSError):
+        return set()
+    return {item.path for item in listed.files}
 
 
 def _write_whole(fs: AbstractFileSystem, path: str, text: str) -> None:
@@ -221,22 +310,36 @@ def _read_index(fs: AbstractFileSystem, root: str) -> list[dict[str, Any]]:
         return []
     try:
         with fs.open(path, "r", encoding="utf-8") as handle:
-            return list(json.load(handle).get("datasets", []))
+            entries = json.load(handle).get("datasets", [])
+        if not isinstance(entries, list) or not all(_is_entry(entry) for entry in entries):
+            raise ValueError(path)
+        return entries
     except (ValueError, AttributeError):
         raise CheckFailed(
             f"{path}: not a corpus-kit catalog index; move it away or choose another --to"
         ) from None
 
 
+def _is_entry(entry: Any) -> bool:
+    return isinstance(entry, dict) and isinstance(entry.get("name"), str) and entry.keys() >= _ENTRY_KEYS
+
+
+_ENTRY_KEYS = frozenset(
+    {"name", "version", "mode", "visibility", "data", "license", "use", "languages", "rows", "bytes"}
+)
+
+
 def render_index(entries: list[dict[str, Any]]) -> str:
     """A self-contained HTML page (no scripts, no CDN) listing the catalog's datasets."""
     rows = []
     for entry in entries:
+        name = str(entry.get("name"))
         languages = ", ".join(entry["languages"]) or "—"
         data = "data + card" if entry["data"] else "card only"
         rows.append(
             "<tr>"
-            f'<td><a href="{escape(entry["card"])}">{escape(entry["name"])}</a></td>'
+            # the link is made from the name, not taken from the index: an edited index holds anything
+            f'<td><a href="{escape(quote(name))}/{CARD_NAME}">{escape(name)}</a></td>'
             f"<td>{escape(entry['version'])}</td>"
             f'<td><span class="mode">{escape(str(entry["mode"]))}</span></td>'
             f"<td>{escape(str(entry['license']))}<br><small>{escape(str(entry['use']))}</small></td>"

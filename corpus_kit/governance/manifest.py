@@ -8,17 +8,23 @@ paths, licence ids and configuration.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime, timezone
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from corpus_kit.paths import check_name, check_relative_path
 from corpus_kit.utils import atomic_write_bytes, first_validation_error
 
 SCHEMA_VERSION: Literal["1"] = "1"
 MANIFEST_NAME = "manifest.json"
+SEAL_FIELD = "seal_sha256"
+#: The folders of a dataset a manifest may name files in.
+DATASET_FOLDERS = ("data", "rejects", "removed")
 
 
 #: Marks the manifest fields that hold a stage's section (filled by governance.assemble, by name).
@@ -41,10 +47,18 @@ class _Model(BaseModel):
 class DatasetInfo(_Model):
     """What the dataset is called and when it was made."""
 
-    name: str = Field(description="Dataset name, e.g. 'sz-open-corpus-2026-11'.")
+    name: str = Field(
+        description="Dataset name, e.g. 'sz-open-corpus-2026-11': one path component (it names the "
+        "dataset's folder in a catalog), without '/', '\\', control or line-separator characters."
+    )
     version: str = Field(description="Dataset version chosen by the publisher.")
     description: str = Field("", description="One or two sentences on what the dataset holds.")
     created_at: datetime = Field(description="When the manifest was written (ISO-8601, UTC).")
+
+    @field_validator("name")
+    @classmethod
+    def _one_path_component(cls, value: str) -> str:
+        return check_name(value, "the dataset name")
 
 
 class SupplyMode(str, Enum):
@@ -237,6 +251,12 @@ class DataFile(_Model):
     bytes: int = Field(ge=0)
     rows: int = Field(ge=0)
 
+    @field_validator("path")
+    @classmethod
+    def _inside_the_dataset(cls, value: str) -> str:
+        # verify opens and publish copies this path: it must not lead out of the dataset folder
+        return check_relative_path(value, DATASET_FOLDERS, "the file path")
+
 
 class RestrictedFolder(_Model):
     """A folder beside the data that may hold raw personal data and is never published."""
@@ -245,6 +265,11 @@ class RestrictedFolder(_Model):
     records: int = Field(ge=0)
     files: list[DataFile] = Field(default_factory=list)
     reason: str
+
+    @field_validator("path")
+    @classmethod
+    def _inside_the_dataset(cls, value: str) -> str:
+        return check_relative_path(value, DATASET_FOLDERS, "the restricted folder")
 
 
 class StepRecord(_Model):
@@ -310,10 +335,31 @@ class Manifest(_Model):
         description="Sections of stages that have no field above (plugins, newer stages), by section "
         "name; each was validated by its stage's section model when the manifest was written.",
     )
+    seal_sha256: str | None = Field(
+        None,
+        description="sha256 of the canonical JSON (keys sorted, no white space) of every other field, "
+        "written with the manifest and checked by `manifest verify` and `validate`: a manifest edited "
+        "by hand (a supply mode, a count, a file) no longer matches. It detects edits, it does not "
+        "prove who wrote the manifest: that is what a signature is for.",
+    )
+
+    @model_validator(mode="after")
+    def _files_in_their_folders(self) -> Manifest:
+        for item in self.files:
+            if not item.path.startswith("data/"):
+                raise ValueError(f"files: {item.path!r} is not under data/")
+        for folder in self.restricted:
+            prefix = folder.path.rstrip("/") + "/"
+            for item in folder.files:
+                if not item.path.startswith(prefix):
+                    raise ValueError(f"restricted: {item.path!r} is not under {prefix}")
+        return self
 
     def write(self, folder: str | Path) -> Path:
-        """Write ``manifest.json`` atomically (temporary file, then rename)."""
+        """Write ``manifest.json`` atomically (temporary file, then rename), sealed."""
         path = Path(folder) / MANIFEST_NAME
+        # the model carries its seal from now on: what a caller checks is what the file holds
+        self.seal_sha256 = manifest_seal(orjson.loads(self.model_dump_json(exclude={SEAL_FIELD})))
         atomic_write_bytes(path, (self.model_dump_json(indent=2) + "\n").encode())
         return path
 
@@ -340,6 +386,28 @@ def read_dataset_manifest(dataset: str | Path) -> Manifest:
         raise CheckFailed(
             f"{path}: not a valid manifest; run corpus-kit manifest validate for details"
         ) from None
+
+
+def manifest_seal(document: dict[str, Any]) -> str:
+    """The seal of a manifest's JSON object: sha256 of every field but the seal, canonically encoded."""
+    body = {key: value for key, value in document.items() if key != SEAL_FIELD}
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def seal_problem(raw: bytes) -> str | None:
+    """Why a manifest file's seal does not hold (missing, or the content changed), else ``None``."""
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return "is not valid JSON"
+    if not isinstance(document, dict):
+        return "is not a JSON object"
+    seal = document.get(SEAL_FIELD)
+    if not seal:
+        return "has no seal_sha256; it was not written by this corpus-kit or the seal was removed"
+    if seal != manifest_seal(document):
+        return "was changed after corpus-kit wrote it (seal_sha256 does not match its content)"
+    return None
 
 
 def utc_now() -> datetime:

@@ -13,6 +13,8 @@ own rules: the licence registry and ``rules/supply_policy.yaml``).
 | CK104 | error | valid_until has passed |
 | CK105 | warning | valid_until is within the warning window (30 days) |
 | CK106 | error | valid_from is after valid_until |
+| CK107 | error | the supply block names parties or contracts its mode may not carry (open with buyers) |
+| CK108 | error | the manifest was edited after corpus-kit wrote it (seal_sha256 missing or wrong) |
 | CK110 | error | open mode with a licence that is not open |
 | CK111 | error | a mode that requires PII scrubbing, without a PII step |
 | CK112 | error | commercial use permitted on data whose licence forbids it |
@@ -41,7 +43,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from corpus_kit.governance.licence_registry import NOASSERTION, LicenceRegistry, default_registry
-from corpus_kit.governance.manifest import Manifest
+from corpus_kit.governance.manifest import Manifest, seal_problem
 from corpus_kit.resources import resource_path
 from corpus_kit.utils import load_yaml
 
@@ -53,6 +55,8 @@ RULES: dict[str, tuple[str, str]] = {
     "CK104": ("error", "supply terms expired"),
     "CK105": ("warning", "supply terms expire soon"),
     "CK106": ("error", "supply dates in the wrong order"),
+    "CK107": ("error", "supply fields the mode may not carry"),
+    "CK108": ("error", "manifest edited after it was written"),
     "CK110": ("error", "open mode with a non-open licence"),
     "CK111": ("error", "PII scrubbing required by the mode is missing"),
     "CK112": ("error", "commercial use on a licence that forbids it"),
@@ -86,6 +90,7 @@ class ModePolicy(BaseModel):
 
     label: str
     required: list[str]
+    forbidden: list[str] = []
     require_open_licences: bool = False
     require_pii_scrubbing: bool = False
 
@@ -141,11 +146,22 @@ def validate_manifest_data(
         return _schema_findings(error)
     today = today or datetime.now(timezone.utc).date()
     registry = registry or default_registry()
+    sealing = seal_problem(raw.encode() if isinstance(raw, str) else raw)
+    sealed = [] if sealing is None else [_seal_finding(sealing)]
     return [
+        *sealed,
         *_supply_findings(manifest, today),
         *_licence_findings(manifest, registry),
         *_accounting_findings(manifest),
     ]
+
+
+def _seal_finding(problem: str) -> Finding:
+    return _finding(
+        "CK108",
+        "seal_sha256",
+        f"the manifest {problem}; rebuild the dataset or restore the manifest it wrote",
+    )
 
 
 def _supply_findings(manifest: Manifest, today: date) -> list[Finding]:
@@ -169,6 +185,16 @@ def _supply_findings(manifest: Manifest, today: date) -> list[Finding]:
             findings.append(
                 _finding(
                     "CK103", f"supply.{name}", f"{mode_policy.label} requires supply.{name}; add it to supply"
+                )
+            )
+    for name in mode_policy.forbidden:
+        if getattr(supply, name, None) not in (None, "", []):
+            findings.append(
+                _finding(
+                    "CK107",
+                    f"supply.{name}",
+                    f"{mode_policy.label} may not name supply.{name} (it would be published with the "
+                    f"data); remove it, or declare the mode the contract really has",
                 )
             )
     if supply.valid_until is not None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from corpus_kit.governance.manifest import DataFile, read_dataset_manifest
+from corpus_kit.governance.manifest import MANIFEST_NAME, DataFile, read_dataset_manifest, seal_problem
 from corpus_kit.utils import sha256_file
 
 
@@ -16,6 +16,15 @@ from corpus_kit.utils import sha256_file
 class Problem:
     path: str
     message: str
+
+
+def _leaves_the_dataset(root: Path, path: Path) -> bool:
+    current = path
+    while current != root:
+        if current.is_symlink():
+            return True
+        current = current.parent
+    return False
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,10 @@ def _check_file(root: Path, item: DataFile, count_rows: bool) -> Problem | None:
     path = root / item.path
     if not path.is_file():
         return Problem(item.path, "listed in the manifest but missing")
+    if _leaves_the_dataset(root, path):
+        # publish would copy what the link points at, which may be anything on this machine
+        return Problem(item.path, "is a symbolic link or leads outside the dataset folder; corpus-kit "
+                       "writes regular files only, rebuild the dataset")  # fmt: skip
     size = path.stat().st_size
     if size != item.bytes:
         return Problem(item.path, f"has {size} bytes, the manifest says {item.bytes}")
@@ -53,7 +66,15 @@ def verify_dataset(folder: str | Path) -> VerifyReport:
     """
     root = Path(folder)
     manifest = read_dataset_manifest(root)
-    problems = [p for item in manifest.files if (p := _check_file(root, item, count_rows=True))]
+    if root.is_file():
+        manifest_path, root = root, root.parent
+    else:
+        manifest_path = root / MANIFEST_NAME
+    problems = []
+    sealing = seal_problem(manifest_path.read_bytes())
+    if sealing:
+        problems.append(Problem(MANIFEST_NAME, f"{sealing}; rebuild the dataset or restore its manifest"))
+    problems += [p for item in manifest.files if (p := _check_file(root, item, count_rows=True))]
     listed = {item.path for item in manifest.files}
     data = root / "data"
     if data.is_dir():

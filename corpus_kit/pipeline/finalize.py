@@ -85,7 +85,7 @@ def _name_data_files(staged: Path) -> None:
         os.replace(part, staged / f"train-{index:05d}-of-{total:05d}.parquet")
 
 
-_SWAP_MARKER = "swap-started"
+SWAP_MARKER = "swap-started"
 
 
 def _swap_into_place(staging: Path, output: Path, work: Path) -> None:
@@ -94,15 +94,16 @@ def _swap_into_place(staging: Path, output: Path, work: Path) -> None:
     Re-entrant: each folder is marked once handled, so a finaliser killed half-way and run again
     moves only what it had not moved yet.
     """
-    (output / MANIFEST_NAME).unlink(missing_ok=True)
-    marker = work / _SWAP_MARKER
+    marker = work / SWAP_MARKER
     if not marker.exists():  # which folders were staged, recorded before anything moves
         names = [name for name in ("data", "rejects", "removed") if (staging / name).exists()]
         atomic_write_bytes(marker, orjson.dumps(names))
+    # after the marker: a folder without a manifest is ours only while the marker says so
+    (output / MANIFEST_NAME).unlink(missing_ok=True)
     staged_names = set(orjson.loads(marker.read_bytes()))
     trash = work / "trash"
     for name in ("data", "rejects", "removed"):
-        current, staged, handled = output / name, staging / name, work / f"{_SWAP_MARKER}-{name}"
+        current, staged, handled = output / name, staging / name, work / f"{SWAP_MARKER}-{name}"
         if handled.exists() or (name in staged_names and not staged.exists()):
             continue  # already in place
         if current.exists():
@@ -228,7 +229,7 @@ def finalize(
         )
 
     # a finaliser killed after it began moving folders into place: each folder is where it got to
-    marker = work / _SWAP_MARKER
+    marker = work / SWAP_MARKER
     moved = set(orjson.loads(marker.read_bytes())) if marker.exists() else set()
 
     def place(name: str) -> Path:

@@ -30,11 +30,13 @@ from pydantic import ValidationError
 
 import corpus_kit
 from corpus_kit.errors import CorpusKitError, UsageError
-from corpus_kit.governance.manifest import MANIFEST_NAME
+from corpus_kit.governance.manifest import MANIFEST_NAME, Manifest
 from corpus_kit.io.parquet_writer import ParquetShardWriter
 from corpus_kit.io.readers import MixedReader, TaskFolders
-from corpus_kit.pipeline.finalize import RUN_STATE, finalize
+from corpus_kit.paths import name_problem
+from corpus_kit.pipeline.finalize import RUN_STATE, SWAP_MARKER, finalize
 from corpus_kit.pipeline.local_executor import CorpusLocalExecutor, restore_console_logs, silence_console_logs
+from corpus_kit.pipeline.lock import LOCK_NAME, output_lock
 from corpus_kit.pipeline.spec import (
     WORK_DIR_NAME,
     Phase,
@@ -58,14 +60,22 @@ _OWNED_NAMES = {
     "removed",
     MANIFEST_NAME,
     WORK_DIR_NAME,
+    LOCK_NAME,
     "README.md",
     "croissant.json",
     "report.html",
 }
+_DATASET_FOLDERS = ("data", "rejects", "removed")
 
 
 def prepare_output(output: Path, overwrite: bool) -> None:
-    """Refuse to clobber anything that is not a corpus-kit dataset; refuse a dataset without --overwrite."""
+    """Refuse to clobber anything that is not a corpus-kit dataset; refuse a dataset without --overwrite.
+
+    A dataset is ours when its ``manifest.json`` is, and only the files that manifest lists may be
+    replaced: a ``data/`` folder without a manifest, or one holding a file the manifest does not
+    list, belongs to someone else and is never touched, ``--overwrite`` or not. (A run interrupted
+    while it moved its folders into place had removed the manifest first; its work folder says so.)
+    """
     if output.exists() and not output.is_dir():
         raise UsageError(f"{output}: exists and is not a folder; choose another -o")
     if not output.exists():
@@ -78,10 +88,44 @@ def prepare_output(output: Path, overwrite: bool) -> None:
             f"{output}: folder is not empty and not a corpus-kit dataset (found {foreign[0]!r}); "
             "choose an empty or new -o"
         )
-    if entries & {"data", MANIFEST_NAME, "rejects", "removed"} and not overwrite:
+    if not entries & {*_DATASET_FOLDERS, MANIFEST_NAME}:
+        return
+    if MANIFEST_NAME in entries:
+        _check_only_listed_files(output)
+    elif not (output / WORK_DIR_NAME / SWAP_MARKER).is_file():
+        present = sorted(entries & set(_DATASET_FOLDERS))[0]
+        raise UsageError(
+            f"{output / present}: exists but {output} has no {MANIFEST_NAME}, so it is not a corpus-kit "
+            "dataset and corpus-kit will not replace it; move it away or choose another -o"
+        )
+    if not overwrite:
         raise UsageError(
             f"{output}: already holds a dataset; pass --overwrite to replace it or choose another -o"
         )
+
+
+def _check_only_listed_files(output: Path) -> None:
+    """The dataset's folders hold only what its manifest lists (the files an overwrite replaces)."""
+    try:
+        manifest = Manifest.read(output / MANIFEST_NAME)
+    except (ValidationError, ValueError, OSError):
+        raise UsageError(
+            f"{output / MANIFEST_NAME}: not a corpus-kit manifest, so {output} is not a dataset corpus-kit "
+            "may replace; move it away or choose another -o"
+        ) from None
+    listed = {item.path for item in manifest.files}
+    listed |= {item.path for folder in manifest.restricted for item in folder.files}
+    for name in _DATASET_FOLDERS:
+        folder = output / name
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            raise UsageError(f"{folder}: not a folder corpus-kit wrote; move it away or choose another -o")
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+            relative = path.relative_to(output).as_posix()
+            if path.is_symlink() or (path.is_file() and relative not in listed):
+                raise UsageError(
+                    f"{path}: not listed in {output / MANIFEST_NAME}; corpus-kit replaces only the files "
+                    "its manifest lists: move it away or choose another -o"
+                )
 
 
 def _step_error(error: CorpusKitError, index: int) -> CorpusKitError:
@@ -205,14 +249,28 @@ def run_pipeline(spec: RunSpec, progress: ProgressCallback | None = None) -> Run
     if not spec.units:
         raise UsageError("no input to read")
     output = spec.output.resolve()
+    name = spec.dataset_name or output.name
+    problem = name_problem(name)
+    if problem:  # it names the dataset's folder in a catalog
+        where = "--name (or the pipeline's dataset.name)" if spec.dataset_name else f"-o {output}"
+        raise UsageError(f"the dataset name {name!r} {problem}; give a plain name with {where}")
     work = output / WORK_DIR_NAME
     pipeline = build_pipeline(spec, work)  # checks step parameters before anything is written
-    resuming = _resumable(work, spec)
+    with output_lock(output):
+        return _run_locked(spec, output, work, pipeline, progress)
+
+
+def _run_locked(
+    spec: RunSpec, output: Path, work: Path, pipeline: list[PipelineStep], progress: ProgressCallback | None
+) -> RunResult:
+    fingerprint = _run_fingerprint(spec)
+    # --overwrite always starts clean: it is how a user gets out of any state a folder is in
+    resuming = not spec.overwrite and _resumable(work, fingerprint)
     prepare_output(output, spec.overwrite or resuming)
     if work.exists() and not resuming:
-        shutil.rmtree(work)  # another configuration's leftovers: start afresh
+        shutil.rmtree(work)  # another configuration's or input's leftovers: start afresh
     (work / "progress").mkdir(parents=True, exist_ok=True)
-    _write_run_state(work, spec)
+    atomic_write_bytes(work / RUN_STATE, orjson.dumps(fingerprint))
 
     tasks = spec.task_count()
     phases = build_phases(spec, work, pipeline)
@@ -275,26 +333,47 @@ class SlurmLaunched(Exception):
 
 
 def _run_fingerprint(spec: RunSpec) -> dict[str, Any]:
-    # sizes and modification times too: tasks completed before an input changed must not be kept
-    inputs = [[unit.uri, unit.size, os.stat(unit.path).st_mtime_ns] for unit in spec.units]
+    """What a resume depends on: the configuration, corpus-kit's version and the inputs' content.
+
+    The content, not sizes and times: an input rewritten between a kill and the resume keeps both
+    (a copy with ``cp -p``, a tool that restores times), and tasks completed on the old bytes would
+    be mixed with tasks run on the new ones. xxh3 reads at memory speed (~0.06 s per 100 MB here);
+    it detects changes, it is not a security boundary.
+    """
+    hashes: dict[str, str] = {}
+    for unit in spec.units:
+        if unit.path not in hashes:
+            hashes[unit.path] = content_fingerprint(Path(unit.path))
     return {
         "config_sha256": config_sha256(spec.resolved_config()),
         "corpus-kit": corpus_kit.__version__,
-        "inputs": inputs,
+        "inputs": [[unit.uri, unit.start, unit.size, hashes[unit.path]] for unit in spec.units],
     }
 
 
-def _resumable(work: Path, spec: RunSpec) -> bool:
-    """An unfinished run of the same configuration (and corpus-kit version) left its work folder here."""
+def content_fingerprint(path: Path) -> str:
+    """xxh3-128 of a file's bytes, or of a folder's sorted file names and their fingerprints."""
+    import xxhash
+
+    if path.is_dir():
+        digest = xxhash.xxh3_128()
+        for member in sorted(item for item in path.rglob("*") if item.is_file()):
+            digest.update(f"{member.relative_to(path).as_posix()}\0{content_fingerprint(member)}\n".encode())
+        return digest.hexdigest()
+    digest = xxhash.xxh3_128()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(4 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _resumable(work: Path, fingerprint: dict[str, Any]) -> bool:
+    """An unfinished run of the same configuration, version and inputs left its work folder here."""
     try:
         previous = orjson.loads((work / RUN_STATE).read_bytes())
     except (OSError, orjson.JSONDecodeError):
         return False
-    return previous == _run_fingerprint(spec)
-
-
-def _write_run_state(work: Path, spec: RunSpec) -> None:
-    atomic_write_bytes(work / RUN_STATE, orjson.dumps(_run_fingerprint(spec)))
+    return bool(previous == fingerprint)
 
 
 def _clean_incomplete(work: Path, phase: Phase) -> None:

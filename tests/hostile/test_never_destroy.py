@@ -1,0 +1,298 @@
+"""Names, paths and supply blocks from untrusted places never destroy, leak or mislabel data.
+
+Issue 22, items 1, 3 and 4: a dataset named ``..`` deleted the catalog's parent, a manifest path
+with ``../`` led verify and publish outside the dataset, a hand-edited supply mode published a
+targeted-trade dataset publicly, and ``--overwrite`` deleted a user's own ``data/`` folder.
+Each test builds a sandbox holding sentinel files and checks that none of them is touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from corpus_kit.cli import app
+from corpus_kit.governance.manifest import SEAL_FIELD, manifest_seal
+from corpus_kit.paths import name_problem
+from tests.conftest import record, rewrite_manifest, write_jsonl
+
+#: Names a user, a manifest or a catalog might hand us; none is a plain dataset name.
+HOSTILE_NAMES = [
+    "..",
+    ".",
+    "",
+    "../escape",
+    "../../etc",
+    "a/b",
+    "/abs",
+    "/",
+    "a\\b",
+    "nul\x00byte",
+    "line\nbreak",
+    "car\rriage",
+    "tab\there",
+    "sep\u2028line",
+    "sep\u2029para",
+    "rtl\u202eoverride",
+    "zero\u200bwidth",
+    "fullwidth\uff0fslash",
+    "division\u2215slash",
+    " padded ",
+    "x" * 300,
+]
+
+
+def invoke(*args: object) -> object:
+    return CliRunner().invoke(app, [str(arg) for arg in args], catch_exceptions=False)
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every path under ``folder`` with the sha256 of its content (folders as 'dir')."""
+    state = {}
+    for path in sorted(folder.rglob("*")):
+        key = path.relative_to(folder).as_posix()
+        state[key] = "dir" if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest()
+    return state
+
+
+def plant_sentinels(sandbox: Path) -> dict[str, str]:
+    """Unrelated user files around the places corpus-kit writes to."""
+    (sandbox / "neighbour-dataset" / "data").mkdir(parents=True, exist_ok=True)
+    (sandbox / "neighbour-dataset" / "data" / "precious.parquet").write_bytes(b"not ours")
+    (sandbox / "notes.txt").write_text("sentinel")
+    (sandbox / "catalog").mkdir(exist_ok=True)
+    (sandbox / "catalog" / "someone-elses-folder").mkdir(exist_ok=True)
+    (sandbox / "catalog" / "someone-elses-folder" / "keep.txt").write_text("sentinel")
+    return snapshot(sandbox)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small open dataset with rejects and a report, made once."""
+    base = tmp_path_factory.mktemp("built")
+    write_jsonl(base / "in.jsonl", [*(record(i) for i in range(8)), {"id": "bad"}])
+    pipeline = base / "p.yaml"
+    pipeline.write_text(
+        "name: t\ndataset: {name: good-name, version: '1'}\n"
+        "steps:\n  - license: {default: CC-BY-4.0}\n  - pii: {operator: replace}\n"
+    )
+    out = base / "dataset"
+    result = invoke("run", pipeline, "-i", base / "in.jsonl", "-o", out, "-q", "--supply-mode", "open")
+    assert result.exit_code == 0, result.output
+    assert invoke("card", out).exit_code == 0  # publish writes a missing card into the dataset
+    return out
+
+
+def copy_of(built: Path, sandbox: Path, name: str = "dataset") -> Path:
+    copy = sandbox / name
+    shutil.copytree(built, copy)
+    return copy
+
+
+def edit_manifest(dataset: Path, change: dict[str, object], reseal: bool = True) -> None:
+    path = dataset / "manifest.json"
+    manifest = json.loads(path.read_text())
+    for dotted, value in change.items():
+        *parents, last = dotted.split(".")
+        node = manifest
+        for part in parents:
+            node = node[int(part)] if part.isdigit() else node[part]
+        node[last] = value
+    if reseal:
+        rewrite_manifest(path, manifest)
+    else:
+        path.write_text(json.dumps(manifest))
+
+
+# --- 1. names and paths --------------------------------------------------------------------------
+def test_every_hostile_name_is_refused_by_the_name_check() -> None:
+    assert all(name_problem(name) for name in HOSTILE_NAMES)
+    assert name_problem("sz-open-corpus-2026.11_v2") is None and name_problem("深圳开放语料") is None
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES, ids=[repr(n)[:20] for n in HOSTILE_NAMES])
+def test_hostile_names_touch_no_sentinel_in_run_and_publish(name: str, built: Path, tmp_path: Path) -> None:
+    """``run --name``, a resealed manifest naming the dataset, ``publish``: nothing outside moves."""
+    sandbox = tmp_path / "sandbox"
+    sandbox.mkdir()
+    dataset = copy_of(built, sandbox)
+    before = plant_sentinels(sandbox)
+    if name and "\x00" not in name:  # argv cannot carry NUL (and "" means the default); a manifest can
+        write_jsonl(tmp_path / "in.jsonl", [record(0)])
+        result = invoke(
+            "convert", tmp_path / "in.jsonl", "-o", sandbox / "catalog" / "run-out", "--name", name
+        )
+        assert result.exit_code == 2, result.output
+        assert "dataset name" in result.output and "Traceback" not in result.output
+        assert not (sandbox / "catalog" / "run-out").exists()
+    # a manifest edited by someone who also recomputed the seal: the model still refuses the name
+    edit_manifest(dataset, {"dataset.name": name})
+    after_edit = snapshot(sandbox)
+    for visibility in ("public", "private"):
+        result = invoke("publish", dataset, "--to", sandbox / "catalog", "--visibility", visibility)
+        assert result.exit_code == 1, result.output
+        assert "Traceback" not in result.output
+    assert snapshot(sandbox) == after_edit
+    assert {key: value for key, value in after_edit.items() if not key.startswith("dataset/")} == {
+        key: value for key, value in before.items() if not key.startswith("dataset/")
+    }
+
+
+def test_dot_dot_name_cannot_delete_the_catalogs_parent(built: Path, tmp_path: Path) -> None:
+    """The defect as reported: ``--name ..`` then ``publish --to CATALOG`` ran ``rm -r CATALOG/..``."""
+    sandbox = tmp_path / "sandbox"
+    sandbox.mkdir()
+    write_jsonl(tmp_path / "in.jsonl", [record(i) for i in range(3)])
+    before = plant_sentinels(sandbox)
+    result = invoke("convert", tmp_path / "in.jsonl", "-o", tmp_path / "out", "--name", "..")
+    assert result.exit_code == 2 and not (tmp_path / "out").exists()
+    # the model check bypassed: a manifest file written by hand with the name and a valid seal
+    dataset = copy_of(built, tmp_path, "forged")
+    manifest = json.loads((dataset / "manifest.json").read_text())
+    manifest["dataset"]["name"] = ".."
+    manifest[SEAL_FIELD] = manifest_seal(manifest)
+    (dataset / "manifest.json").write_text(json.dumps(manifest))
+    result = invoke("publish", dataset, "--to", sandbox / "catalog", "--visibility", "public")
+    assert result.exit_code == 1
+    assert snapshot(sandbox) == before
+
+
+@pytest.mark.parametrize(
+    "bad_path",
+    ["../outside.parquet", "data/../../outside.parquet", "/etc/passwd", "data/x\n.parquet", "x.parquet"],
+)
+def test_manifest_file_paths_cannot_lead_outside(bad_path: str, built: Path, tmp_path: Path) -> None:
+    dataset = copy_of(built, tmp_path)
+    (tmp_path / "outside.parquet").write_bytes(b"secret")
+    edit_manifest(dataset, {"files.0.path": bad_path})
+    before = snapshot(tmp_path)
+    verify = invoke("manifest", "verify", dataset)
+    assert verify.exit_code == 1, verify.output
+    validate = invoke("manifest", "validate", dataset / "manifest.json")
+    assert validate.exit_code == 1 and "CK100" in validate.output and "files" in validate.output
+    publish = invoke("publish", dataset, "--to", tmp_path / "catalog", "--visibility", "public")
+    assert publish.exit_code == 1
+    assert snapshot(tmp_path) == before
+
+
+def test_a_listed_file_that_is_a_symlink_is_not_followed(built: Path, tmp_path: Path) -> None:
+    """A dataset folder whose data file links elsewhere: publish would copy what it points at."""
+    dataset = copy_of(built, tmp_path)
+    listed = json.loads((dataset / "manifest.json").read_text())["files"][0]["path"]
+    elsewhere = tmp_path / "elsewhere.parquet"
+    shutil.move(dataset / listed, elsewhere)
+    os.symlink(elsewhere, dataset / listed)
+    result = invoke("manifest", "verify", dataset)
+    assert result.exit_code == 1 and "symbolic link" in result.output
+    result = invoke("publish", dataset, "--to", tmp_path / "catalog", "--visibility", "public")
+    assert result.exit_code == 1 and not (tmp_path / "catalog" / "good-name").exists()
+
+
+# --- 4. publish and --overwrite replace only what a manifest of ours lists ----------------------
+def test_publishing_into_the_folder_that_holds_the_dataset_is_refused(built: Path, tmp_path: Path) -> None:
+    dataset = copy_of(built, tmp_path, "good-name")  # the catalog's entry for it would be itself
+    before = snapshot(tmp_path)
+    assert (dataset / "rejects").is_dir() and (dataset / "report.html").is_file()
+    for target in (tmp_path, dataset, dataset / "data"):
+        result = invoke("publish", dataset, "--to", target, "--visibility", "public")
+        assert result.exit_code == 2, result.output
+        assert "dataset" in result.output
+    assert snapshot(tmp_path) == before
+
+
+def test_publish_replaces_its_own_publication_but_never_a_foreign_folder(built: Path, tmp_path: Path) -> None:
+    dataset = copy_of(built, tmp_path)
+    catalog = tmp_path / "catalog"
+    (catalog / "good-name").mkdir(parents=True)
+    (catalog / "good-name" / "mine.txt").write_text("a user's folder that happens to share the name")
+    before = snapshot(catalog)
+    result = invoke("publish", dataset, "--to", catalog, "--visibility", "public")
+    assert result.exit_code == 1 and "not list" in result.output
+    assert snapshot(catalog) == before
+    shutil.rmtree(catalog / "good-name")
+    assert invoke("publish", dataset, "--to", catalog, "--visibility", "public").exit_code == 0
+    assert invoke("publish", dataset, "--to", catalog, "--visibility", "public").exit_code == 0  # replaced
+    assert (catalog / "good-name" / "manifest.json").is_file()
+    assert not [path for path in catalog.iterdir() if path.name.startswith(".good-name")]
+    (catalog / "good-name" / "added-by-hand.txt").write_text("keep me")
+    before = snapshot(catalog)
+    result = invoke("publish", dataset, "--to", catalog, "--visibility", "public")
+    assert result.exit_code == 1 and "added-by-hand.txt" in result.output
+    assert snapshot(catalog) == before
+
+
+def test_a_foreign_staging_folder_is_not_deleted(built: Path, tmp_path: Path) -> None:
+    dataset = copy_of(built, tmp_path)
+    catalog = tmp_path / "catalog"
+    (catalog / ".good-name.incoming").mkdir(parents=True)
+    (catalog / ".good-name.incoming" / "keep.txt").write_text("not ours")
+    before = snapshot(catalog)
+    result = invoke("publish", dataset, "--to", catalog, "--visibility", "public")
+    assert result.exit_code == 1 and snapshot(catalog) == before
+
+
+def test_overwrite_never_deletes_a_data_folder_that_is_not_ours(tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "in.jsonl", [record(i) for i in range(3)])
+    out = tmp_path / "out"
+    (out / "data").mkdir(parents=True)
+    (out / "data" / "thesis.parquet").write_bytes(b"years of work")
+    before = snapshot(out)
+    for extra in ([], ["--overwrite"]):
+        result = invoke("convert", tmp_path / "in.jsonl", "-o", out, *extra)
+        assert result.exit_code == 2, result.output
+        assert "not a corpus-kit dataset" in result.output and "pass --overwrite" not in result.output
+    assert snapshot(out) == before
+
+
+def test_overwrite_never_deletes_files_the_manifest_does_not_list(built: Path, tmp_path: Path) -> None:
+    dataset = copy_of(built, tmp_path)
+    (dataset / "data" / "notes-i-kept-here.txt").write_text("mine")
+    (dataset / "rejects" / "triage.md").write_text("mine too")
+    write_jsonl(tmp_path / "in.jsonl", [record(i) for i in range(3)])
+    before = snapshot(dataset)
+    result = invoke("convert", tmp_path / "in.jsonl", "-o", dataset, "--overwrite")
+    assert result.exit_code == 2 and "not listed" in result.output
+    assert snapshot(dataset) == before
+    (dataset / "data" / "notes-i-kept-here.txt").unlink()
+    (dataset / "rejects" / "triage.md").unlink()
+    result = invoke("convert", tmp_path / "in.jsonl", "-o", dataset, "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert json.loads((dataset / "manifest.json").read_text())["counts"]["input"] == 3
+
+
+# --- 3. the supply block is bound to the data ---------------------------------------------------
+def test_a_hand_edited_supply_mode_is_not_published(tmp_path: Path) -> None:
+    base = tmp_path / "b"
+    base.mkdir()
+    write_jsonl(base / "in.jsonl", [record(i) for i in range(4)])
+    (base / "supply.yaml").write_text(
+        "mode: targeted_trade\nbuyers: [Secret Buyer Ltd]\ncontract_id: CONTRACT-SECRET-9\n"
+        "valid_until: 2099-12-31\npermitted_uses: [model_training]\n"
+    )
+    (base / "p.yaml").write_text("name: t\nsteps:\n  - license: {default: CC-BY-4.0}\n  - pii: {}\n")
+    dataset = base / "dataset"
+    result = invoke(
+        "run", base / "p.yaml", "-i", base / "in.jsonl", "-o", dataset, "-q", "--supply", base / "supply.yaml"
+    )
+    assert result.exit_code == 0, result.output
+    catalog = tmp_path / "public-catalog"
+    # edited by hand, data untouched: the seal no longer matches
+    edit_manifest(dataset, {"supply.mode": "open"}, reseal=False)
+    verify = invoke("manifest", "verify", dataset)
+    assert verify.exit_code == 1 and "changed after corpus-kit wrote it" in verify.output
+    assert invoke("manifest", "validate", dataset / "manifest.json").exit_code == 1
+    result = invoke("publish", dataset, "--to", catalog, "--visibility", "public")
+    assert result.exit_code == 1 and not catalog.exists()
+    # edited by someone who also recomputed the seal: open may not name buyers or a contract
+    edit_manifest(dataset, {"supply.mode": "open"}, reseal=True)
+    validate = invoke("manifest", "validate", dataset / "manifest.json")
+    assert validate.exit_code == 1 and "CK107" in validate.output
+    result = invoke("publish", dataset, "--to", catalog, "--visibility", "public")
+    assert result.exit_code == 1 and "CK107" in result.output and not catalog.exists()
+    assert "Secret Buyer" not in result.output and "CONTRACT-SECRET" not in result.output
