@@ -111,7 +111,7 @@ def test_slurm_dry_run_writes_one_job_array_per_phase_chained(tmp_path: Path) ->
     out = tmp_path / "out"
     result = subprocess.run(
         [CORPUS_KIT, "run", str(STANDARD), "-o", str(out), "--executor", "slurm", "--dry-run",
-         "--slurm-partition", "batch", "--slurm-time", "2:00:00"],
+         "--slurm-partition", "batch", "--slurm-time", "2:00:00", "--overwrite"],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -139,6 +139,7 @@ def test_slurm_dry_run_writes_one_job_array_per_phase_chained(tmp_path: Path) ->
     assert (
         "--executor local" in contents["05-ck-finalise.slurm"]
         and "--array" not in contents["05-ck-finalise.slurm"]
+        and "--overwrite" not in contents["05-ck-finalise.slurm"]  # it would start afresh, locally
     )
     submit = (folder / "submit.sh").read_text().splitlines()
     jobs = [line for line in submit if line.startswith("JOB")]

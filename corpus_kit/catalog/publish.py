@@ -30,6 +30,7 @@ from corpus_kit.errors import CheckFailed, UsageError
 from corpus_kit.governance.manifest import MANIFEST_NAME, Manifest, read_dataset_manifest
 from corpus_kit.governance.policy import validate_manifest_data
 from corpus_kit.governance.verify import verify_dataset
+from corpus_kit.io.folder_lock import folder_lock
 from corpus_kit.paths import name_problem
 from corpus_kit.utils import format_size
 
@@ -192,8 +193,17 @@ def publish_to_folder(dataset: Path, catalog: str, plan: Plan) -> str:
     fs, root = url_to_fs(catalog)
     root = root.rstrip("/") or "/"
     local = "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,))
-    if local:
-        _refuse_overlap(dataset, Path(root), name)
+    if not local:  # object stores have no locks: one publisher per catalog is the user's to ensure
+        return _publish_unlocked(dataset, fs, root, name, manifest, plan)
+    _refuse_overlap(dataset, Path(root), name)
+    # two publications into one catalog would each rewrite catalog.json from what they read
+    with folder_lock(Path(root), activity="publication"):
+        return _publish_unlocked(dataset, fs, root, name, manifest, plan)
+
+
+def _publish_unlocked(
+    dataset: Path, fs: AbstractFileSystem, root: str, name: str, manifest: Manifest, plan: Plan
+) -> str:
     target = f"{root}/{name}"
     staging = f"{root}/.{name}.incoming"
     old = f"{root}/.{name}.replaced"

@@ -106,7 +106,7 @@ def _finalise_command(spec: RunSpec) -> str:
             continue
         if (
             argument.startswith(("--executor=", "--slurm-partition=", "--slurm-time="))
-            or argument == "--dry-run"
+            or argument in ("--dry-run", "--overwrite")  # --overwrite would start afresh, locally
         ):
             continue
         kept.append(argument)

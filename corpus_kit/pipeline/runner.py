@@ -31,12 +31,12 @@ from pydantic import ValidationError
 import corpus_kit
 from corpus_kit.errors import CorpusKitError, UsageError
 from corpus_kit.governance.manifest import MANIFEST_NAME, Manifest
+from corpus_kit.io.folder_lock import LOCK_NAME, folder_lock
 from corpus_kit.io.parquet_writer import ParquetShardWriter
 from corpus_kit.io.readers import MixedReader, TaskFolders
 from corpus_kit.paths import name_problem
 from corpus_kit.pipeline.finalize import RUN_STATE, SWAP_MARKER, finalize
 from corpus_kit.pipeline.local_executor import CorpusLocalExecutor, restore_console_logs, silence_console_logs
-from corpus_kit.pipeline.lock import LOCK_NAME, output_lock
 from corpus_kit.pipeline.spec import (
     WORK_DIR_NAME,
     Phase,
@@ -256,7 +256,7 @@ def run_pipeline(spec: RunSpec, progress: ProgressCallback | None = None) -> Run
         raise UsageError(f"the dataset name {name!r} {problem}; give a plain name with {where}")
     work = output / WORK_DIR_NAME
     pipeline = build_pipeline(spec, work)  # checks step parameters before anything is written
-    with output_lock(output):
+    with folder_lock(output):
         return _run_locked(spec, output, work, pipeline, progress)
 
 

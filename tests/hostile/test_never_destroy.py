@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from corpus_kit.cli import app
 from corpus_kit.governance.manifest import SEAL_FIELD, manifest_seal
+from corpus_kit.io.folder_lock import folder_lock
 from corpus_kit.paths import name_problem
 from tests.conftest import record, rewrite_manifest, write_jsonl
 
@@ -296,3 +297,22 @@ def test_a_hand_edited_supply_mode_is_not_published(tmp_path: Path) -> None:
     result = invoke("publish", dataset, "--to", catalog, "--visibility", "public")
     assert result.exit_code == 1 and "CK107" in result.output and not catalog.exists()
     assert "Secret Buyer" not in result.output and "CONTRACT-SECRET" not in result.output
+
+
+def test_a_busy_output_or_catalog_is_refused_in_one_line_naming_the_holder(
+    built: Path, tmp_path: Path
+) -> None:
+    write_jsonl(tmp_path / "in.jsonl", [record(0)])
+    out, catalog = tmp_path / "out", tmp_path / "catalog"
+    with folder_lock(out):
+        result = invoke("convert", tmp_path / "in.jsonl", "-o", out)
+        assert result.exit_code == 2 and "corpus-kit run (pid" in result.output
+        assert "is writing to this folder" in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (out / ".corpus-kit.lock").exists() and not (out / "data").exists()
+    dataset = copy_of(built, tmp_path)
+    with folder_lock(catalog, activity="publication"):
+        result = invoke("publish", dataset, "--to", catalog, "--visibility", "public")
+        assert result.exit_code == 2 and "corpus-kit publication (pid" in result.output
+    assert invoke("convert", tmp_path / "in.jsonl", "-o", out).exit_code == 0
+    assert invoke("publish", dataset, "--to", catalog, "--visibility", "public").exit_code == 0
+    assert sorted(path.name for path in catalog.iterdir()) == ["catalog.json", "good-name", "index.html"]

@@ -1,4 +1,4 @@
-"""One run per output folder: an exclusive lock held from the first check to the last write.
+"""One writer per folder (a run's -o, a catalog): an exclusive lock from the first check to the last write.
 
 Two runs on one ``-o`` would share the work folder: the second would "resume" into the first's
 live tasks and the first could finish with a wrong dataset that still verifies. The lock is a
@@ -38,8 +38,11 @@ def _holder(handle: int) -> str:
 
 
 @contextmanager
-def output_lock(output: Path) -> Iterator[None]:
-    """Hold ``OUT/.corpus-kit.lock`` exclusively (creating ``OUT`` when missing), else ``OutputBusy``."""
+def folder_lock(output: Path, activity: str = "run") -> Iterator[None]:
+    """Hold ``OUT/.corpus-kit.lock`` exclusively (creating ``OUT`` when missing), else ``OutputBusy``.
+
+    ``activity`` names what holds it (``run``, ``publication``) in the message a refused one prints.
+    """
     if sys.platform == "win32":  # no flock: one run per folder is then the user's to ensure
         yield
         return
@@ -74,7 +77,7 @@ def output_lock(output: Path) -> Iterator[None]:
         os.close(handle)  # the holder removed this file as we opened it: take the new one
     try:
         started = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-        holder = f"corpus-kit run (pid {os.getpid()} on {socket.gethostname()}, started {started})"
+        holder = f"corpus-kit {activity} (pid {os.getpid()} on {socket.gethostname()}, started {started})"
         os.ftruncate(handle, 0)
         os.pwrite(handle, holder.encode()[:_HOLDER_BYTES], 0)
         yield
