@@ -316,3 +316,82 @@ def test_a_busy_output_or_catalog_is_refused_in_one_line_naming_the_holder(
     assert invoke("convert", tmp_path / "in.jsonl", "-o", out).exit_code == 0
     assert invoke("publish", dataset, "--to", catalog, "--visibility", "public").exit_code == 0
     assert sorted(path.name for path in catalog.iterdir()) == ["catalog.json", "good-name", "index.html"]
+
+
+# --- property: random hostile names against a sandbox of sentinels -----------------------------
+_PIECES = [
+    "..",
+    ".",
+    "/",
+    "\\",
+    "\x00",
+    "\n",
+    "\r",
+    "\u2028",
+    "\u202e",
+    "\t",
+    " ",
+    "a",
+    "数据",
+    "é",
+    "-",
+    "_",
+]
+
+
+def random_names(count: int, seed: int) -> list[str]:
+    import random
+
+    chooser = random.Random(seed)
+    return ["".join(chooser.choice(_PIECES) for _ in range(chooser.randint(1, 6))) for _ in range(count)]
+
+
+def test_property_publish_and_overwrite_touch_nothing_outside_their_folders(
+    built: Path, tmp_path: Path
+) -> None:
+    """Random names of dangerous pieces: publish lands in CATALOG/<name> or is refused; nothing else moves."""
+    sandbox = tmp_path / "sandbox"
+    sandbox.mkdir()
+    dataset = copy_of(built, tmp_path)
+    before = plant_sentinels(sandbox)
+    catalog = sandbox / "catalog"
+    published: set[str] = set()
+    names = random_names(60, seed=int(os.environ.get("CORPUS_KIT_NAME_SEED", "22")))
+    for name in names:
+        edit_manifest(dataset, {"dataset.name": name})
+        result = invoke("publish", dataset, "--to", catalog, "--visibility", "public")
+        if name_problem(name):
+            assert result.exit_code == 1, (name, result.output)
+        else:
+            assert result.exit_code == 0, (name, result.output)
+            assert (catalog / name / "manifest.json").is_file()
+            published.add(name)
+        now = snapshot(sandbox)
+        untouched = {key: value for key, value in before.items() if not key.startswith("catalog/")}
+        assert {key: now[key] for key in untouched} == untouched, name
+        new = set(now) - set(before)
+        allowed = {"catalog/catalog.json", "catalog/index.html"}
+        assert all(key in allowed or key.split("/")[1] in published for key in new), (name, new)
+    assert published and len(published) < len(set(names))  # both kinds were drawn
+    # the same names as output folders: a folder name is the default dataset name, and
+    # --overwrite never reaches past the folder it was given
+    write_jsonl(tmp_path / "in.jsonl", [record(0)])
+    for name in names:
+        if "\x00" in name:
+            continue
+        before_run = snapshot(sandbox)
+        out = sandbox / "catalog" / name
+        result = invoke("convert", tmp_path / "in.jsonl", "-o", out, "--overwrite", "-q")
+        if result.exit_code == 0:
+            assert name_problem(out.resolve().name) is None
+        after = snapshot(sandbox)
+        changed = {key for key in set(before_run) | set(after) if before_run.get(key) != after.get(key)}
+        resolved = out.resolve()
+        inside = resolved.is_relative_to(sandbox.resolve())
+        target = resolved.relative_to(sandbox.resolve()).as_posix() if inside else "\0"
+        for key in changed:  # the output folder, what is in it, or a new parent folder of it
+            within = key == target or key.startswith(target + "/") or target.startswith(key + "/")
+            assert within and (key in after or key.startswith(target)), (name, key)
+    for key, value in before.items():  # the user's own files, whatever happened around them
+        if not key.startswith("catalog/") or key.startswith("catalog/someone-elses-folder"):
+            assert snapshot(sandbox).get(key) == value, key
