@@ -42,6 +42,9 @@ from corpus_kit.stages.registry import get_stage
 from corpus_kit.utils import atomic_write_bytes, sha256_file
 
 RUN_STATE = "run.json"
+#: A finished run's work folder, renamed in one step before it is removed: a removal cut short
+#: leaves this (ours by name, with the run's fingerprint), never a half-deleted work folder.
+FINISHED_WORK_DIR = ".corpus-kit.finished"
 _RESTRICTED_REASON = "may hold raw input, including personal data; never publish"
 
 
@@ -112,6 +115,15 @@ def _swap_into_place(staging: Path, output: Path, work: Path) -> None:
         if staged.exists():
             os.replace(staged, current)
         handled.touch()
+
+
+def retire_work_folder(work: Path) -> None:
+    """Rename the work folder to ``FINISHED_WORK_DIR`` (one atomic step), then remove it."""
+    finished = work.parent / FINISHED_WORK_DIR
+    if finished.exists():
+        shutil.rmtree(finished)
+    os.replace(work, finished)
+    shutil.rmtree(finished, ignore_errors=True)
 
 
 def check_max_rejects(limit: float | int | None, rejected: int, total: int) -> str | None:
@@ -271,8 +283,7 @@ def finalize(
     from corpus_kit.catalog.report import write_report
 
     write_report(output, manifest)  # the stages' sections as the manifest holds them, one per section
-    (work / RUN_STATE).unlink(missing_ok=True)  # first: a removal cut short must not look resumable
-    shutil.rmtree(work, ignore_errors=True)
+    retire_work_folder(work)
     return RunResult(
         manifest=manifest,
         output=output,

@@ -30,12 +30,19 @@ from pydantic import ValidationError
 
 import corpus_kit
 from corpus_kit.errors import CorpusKitError, UsageError
-from corpus_kit.governance.manifest import MANIFEST_NAME, Manifest
+from corpus_kit.governance.accounting import StepTally, Tally
+from corpus_kit.governance.manifest import MANIFEST_NAME, Manifest, seal_problem
 from corpus_kit.io.folder_lock import LOCK_NAME, folder_lock
 from corpus_kit.io.parquet_writer import ParquetShardWriter
 from corpus_kit.io.readers import MixedReader, TaskFolders
 from corpus_kit.paths import name_problem
-from corpus_kit.pipeline.finalize import RUN_STATE, SWAP_MARKER, finalize
+from corpus_kit.pipeline.finalize import (
+    FINISHED_WORK_DIR,
+    RUN_STATE,
+    SWAP_MARKER,
+    check_max_rejects,
+    finalize,
+)
 from corpus_kit.pipeline.local_executor import CorpusLocalExecutor, restore_console_logs, silence_console_logs
 from corpus_kit.pipeline.spec import (
     WORK_DIR_NAME,
@@ -60,6 +67,7 @@ _OWNED_NAMES = {
     "removed",
     MANIFEST_NAME,
     WORK_DIR_NAME,
+    FINISHED_WORK_DIR,
     LOCK_NAME,
     "README.md",
     "croissant.json",
@@ -264,6 +272,9 @@ def _run_locked(
     spec: RunSpec, output: Path, work: Path, pipeline: list[PipelineStep], progress: ProgressCallback | None
 ) -> RunResult:
     fingerprint = _run_fingerprint(spec)
+    already_done = _finish_clean_up(spec, output, fingerprint)
+    if already_done is not None:
+        return already_done
     # --overwrite always starts clean: it is how a user gets out of any state a folder is in
     resuming = not spec.overwrite and _resumable(work, fingerprint)
     prepare_output(output, spec.overwrite or resuming)
@@ -365,6 +376,52 @@ def content_fingerprint(path: Path) -> str:
         while chunk := handle.read(4 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _finish_clean_up(spec: RunSpec, output: Path, fingerprint: dict[str, Any]) -> RunResult | None:
+    """Finish removing a finished run's work folder; the same command again then has nothing to do.
+
+    A run killed while it removed its work folder (after the manifest was written) left
+    ``FINISHED_WORK_DIR`` behind: the rerun removes it and, when it is the same run (fingerprint)
+    and the dataset is whole (the manifest's seal holds), reports that dataset instead of refusing
+    it as one that already exists.
+    """
+    leftover = output / FINISHED_WORK_DIR
+    if not leftover.exists():
+        return None
+    same_run = not spec.overwrite and _resumable(leftover, fingerprint)
+    shutil.rmtree(leftover)
+    manifest_path = output / MANIFEST_NAME
+    if not same_run or not manifest_path.is_file() or seal_problem(manifest_path.read_bytes()):
+        return None
+    manifest = Manifest.read(manifest_path)
+    return RunResult(
+        manifest=manifest,
+        output=output,
+        tally=_tally_from_manifest(manifest),
+        seconds=0.0,
+        input_bytes=sum(source.bytes for source in manifest.sources),
+        max_rejects_exceeded=check_max_rejects(
+            spec.max_rejects, manifest.counts.rejected, manifest.counts.input
+        ),
+    )
+
+
+def _tally_from_manifest(manifest: Manifest) -> Tally:
+    counts = manifest.counts
+    return Tally(
+        input=counts.input,
+        output=counts.output,
+        rejected=counts.rejected,
+        dropped=dict(counts.dropped),
+        licenses=dict(manifest.licenses),
+        languages=dict(manifest.languages),
+        steps=[
+            StepTally(name=step.name, input=step.input, output=step.output, dropped=dict(step.dropped),
+                      seconds=step.seconds)
+            for step in manifest.pipeline.steps
+        ],
+    )  # fmt: skip
 
 
 def _resumable(work: Path, fingerprint: dict[str, Any]) -> bool:

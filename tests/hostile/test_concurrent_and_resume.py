@@ -148,3 +148,40 @@ def _texts(out: Path) -> list[str]:
         for path in sorted((out / "data").glob("*.parquet"))
         for text in pq.read_table(path)["text"].to_pylist()
     )
+
+
+def test_a_run_killed_while_removing_its_work_folder_is_finished_by_the_rerun(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 21, item 9: the leftover made the rerun refuse with "already holds a dataset"."""
+    import shutil
+
+    from corpus_kit.errors import UsageError
+
+    source = write_jsonl(tmp_path / "in.jsonl", [record(i) for i in range(12)])
+    out = tmp_path / "out"
+    options = {"inputs": [source], "output": out, "steps": ["license"], "workers": 1}
+    real_rmtree = shutil.rmtree
+
+    def cut_short(path: object, *args: object, **kwargs: object) -> None:
+        victims = sorted(item for item in Path(str(path)).rglob("*") if item.is_file())
+        victims[0].unlink()  # some of it went, then the machine died
+        raise _Killed("killed while removing the work folder")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(shutil, "rmtree", cut_short)
+        with pytest.raises(_Killed):
+            corpus_kit.run(**options)
+    assert (out / "manifest.json").is_file() and (out / ".corpus-kit.finished").is_dir()
+    assert shutil.rmtree is real_rmtree
+    result = corpus_kit.run(**options)  # the same command: the clean-up is finished, nothing else to do
+    assert result.manifest.counts.output == 12 and not verify_dataset(out).problems
+    assert sorted(path.name for path in out.iterdir()) == ["data", "manifest.json", "report.html"]
+    # another command over the same folder after such a leftover: the usual refusal, not a stale result
+    with monkeypatch.context() as patch:
+        patch.setattr(shutil, "rmtree", cut_short)
+        with pytest.raises(_Killed):
+            corpus_kit.run(**options, overwrite=True)
+    with pytest.raises(UsageError, match="already holds a dataset"):
+        corpus_kit.run(**{**options, "steps": ["license", {"pii": {}}]})
+    assert not (out / ".corpus-kit.finished").exists()
