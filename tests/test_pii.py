@@ -157,19 +157,30 @@ def test_short_digit_groups_after_a_plus_are_found_with_the_prescan(text: str) -
     assert [(r.start, r.end) for r in windowed.find(text)] == [(r.start, r.end) for r in full.find(text)]
 
 
-def test_metadata_strings_are_scrubbed_but_record_ids_and_provenance_are_not(scrubber: PiiScrubber) -> None:
+def test_ids_keys_provenance_and_metadata_at_any_depth_are_scrubbed(scrubber: PiiScrubber) -> None:
+    """Every string of a record that leaves the run is scanned, not only the text (issue 22)."""
     phone = "13812345678"
     document = Document(
         text=f"请拨打{phone}",
         id=phone,
-        metadata={"note": f"电话{phone}", "dup_cluster": phone, "dup_of": phone, "source": phone},
+        metadata={
+            "note": f"电话{phone}",
+            "dup_cluster": phone,
+            "source": phone,
+            "source_file": f"in/{phone}.jsonl",
+            f"k{phone}": {"deep": [f"v{phone}"]},
+            "source_line": 1,
+        },
     )
-    found = scrubber._scrub_document(document)
-    assert found == ["PHONE_NUMBER", "PHONE_NUMBER"]
-    assert phone not in document.text and phone not in document.metadata["note"]
-    # dup_cluster / dup_of name a record by its id, which the id column keeps too
-    assert document.metadata["dup_cluster"] == document.metadata["dup_of"] == phone
-    assert document.metadata["source"] == phone and document.metadata["pii_spans"] == 2
+    places: dict[str, int] = {}
+    found = scrubber._scrub_document(document, places)
+    assert phone not in repr((document.text, document.id, document.metadata))
+    # an id stays unique (a keyed digest of the original), and dup_cluster names the same record
+    assert document.id.startswith("<PHONE_NUMBER>~") and document.metadata["dup_cluster"] == document.id
+    assert document.metadata["source_file"] == "in/<PHONE_NUMBER>.jsonl"
+    assert document.metadata["k<PHONE_NUMBER>"] == {"deep": ["v<PHONE_NUMBER>"]}
+    assert places == {"text": 1, "ids": 2, "metadata": 3, "file_names": 1, "keys": 1}
+    assert len(found) == document.metadata["pii_spans"] == 8
 
 
 def test_a_rule_file_with_its_own_patterns_is_not_prescanned(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 from corpus_kit.governance.manifest import DatasetLicence, LicenceEntry
 from corpus_kit.resources import resource_path
-from corpus_kit.utils import load_yaml
+from corpus_kit.utils import load_yaml_file
 
 UseClass = Literal["commercial", "unspecified", "non-commercial", "academic-only"]
 USE_LADDER: tuple[UseClass, ...] = ("commercial", "unspecified", "non-commercial", "academic-only")
@@ -91,7 +91,7 @@ def _spdx_licensing() -> Licensing:
 
 
 def load_licence_file(path: str | Path) -> RegistryFile:
-    return RegistryFile.model_validate(load_yaml(Path(path).read_text(encoding="utf-8")))
+    return RegistryFile.model_validate(load_yaml_file(path, "licence registry"))
 
 
 class LicenceRegistry:
@@ -137,7 +137,8 @@ class LicenceRegistry:
             return self._by_folded[folded]
         try:
             info = self._licensing.validate(raw.strip())
-        except _le().ExpressionError:
+        except (_le().ExpressionError, AttributeError):
+            # license_expression 30.x raises AttributeError on some symbols ('a@b', '<EMAIL_ADDRESS>')
             return None
         if info.errors or not info.normalized_expression:
             return None
@@ -149,7 +150,7 @@ class LicenceRegistry:
             return self._symbol_facts(expression)
         try:
             parsed = self._licensing.parse(expression)
-        except _le().ExpressionError:
+        except (_le().ExpressionError, AttributeError):
             return _UNKNOWN
         return self._walk(parsed) if parsed is not None else _UNKNOWN
 

@@ -141,6 +141,11 @@ class PiiSummary(_Model):
     operator: str = Field(description="replace | mask | hash | redact")
     entities: dict[str, int] = Field(default_factory=dict, description="Spans scrubbed per entity type.")
     documents: int = Field(0, ge=0, description="Documents in which at least one span was scrubbed.")
+    places: dict[str, int] = Field(
+        default_factory=dict,
+        description="Values scrubbed per place: text, ids, keys (field and column names), metadata, "
+        "file_names (input file names, per record; manifest sources show them scrubbed too), media (URIs).",
+    )
     checked: list[str] = Field(default_factory=list, description="Entity types the scan looked for.")
     rules_version: str | None = Field(None, description="Version of the PII rule file used.")
 

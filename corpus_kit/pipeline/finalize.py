@@ -139,6 +139,9 @@ def check_max_rejects(limit: float | int | None, rejected: int, total: int) -> s
 
 def _source_ledger(work: Path, spec: RunSpec) -> list[Source]:
     """One entry per input file, the parts of a file that was cut into parts added up."""
+    from corpus_kit.stages.base import StageContext
+    from corpus_kit.stages.registry import public_input_names
+
     ledger: dict[str, dict[str, Any]] = {}
     for path in sorted((work / "sources").glob("*.json")):
         for entry in orjson.loads(path.read_bytes()):
@@ -150,7 +153,12 @@ def _source_ledger(work: Path, spec: RunSpec) -> list[Source]:
                 whole["sha256"] = whole["sha256"] or entry["sha256"]
             else:
                 ledger[entry["uri"]] = entry
-    return [Source(**ledger[unit.uri]) for unit in spec.units if unit.uri in ledger]
+    entries = [ledger[unit.uri] for unit in spec.units if unit.uri in ledger]  # matched by the real names
+    # file names leave the run as the records' source_file does: a pii step scrubs them (issue 22)
+    context = StageContext(work_dir=str(work), removed_dir=None, base_dir=str(spec.base_dir))
+    steps = [(step.name, step.params) for step in spec.steps]
+    uris = public_input_names(steps, context, [entry["uri"] for entry in entries])
+    return [Source(**{**entry, "uri": uri}) for entry, uri in zip(entries, uris, strict=True)]
 
 
 def _restricted_folders(

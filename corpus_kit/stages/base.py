@@ -142,6 +142,12 @@ class Stage(ABC, Generic[ParamsT]):
         """Licences the step defines (beyond the registry) that the output's licences are judged by."""
         return ()
 
+    def public_input_names(self, params: ParamsT, context: StageContext, names: list[str]) -> list[str]:
+        """The input file names (``sources[].uri`` of the manifest) as the stage leaves them in the
+        records it passes on: a stage that rewrites ``source_file`` (``pii`` scrubs personal data in
+        it) rewrites them here the same way, so that the manifest shows what the data shows."""
+        return names
+
     def report_section(self, section: Any, manifest: Manifest) -> ReportSection | None:
         """What the stage adds to ``report.html`` (built with :mod:`corpus_kit.catalog.report` helpers)."""
         return None

@@ -33,7 +33,7 @@ from corpus_kit.governance.manifest import QualitySummary
 from corpus_kit.resources import resource_path
 from corpus_kit.stages.base import Stage, StageContext, StageParams
 from corpus_kit.stages.text import HAN_RANGES, code_points
-from corpus_kit.utils import load_yaml
+from corpus_kit.utils import load_yaml_file
 
 if TYPE_CHECKING:
     from datatrove.pipeline.base import PipelineStep
@@ -44,6 +44,10 @@ if TYPE_CHECKING:
 
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+# a BCP 47 tag's shape (subtags of at most 8 letters or digits): a language value taken from the
+# input becomes a stats label and a manifest key, so anything else (a phone number in it) is not
+# trusted and the language is identified instead
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*")
 _BULLET = ("•", "●", "○", "▪", "◦", "■", "□", "-", "*", "·", "‣", "➢", "►")
 _ELLIPSIS = ("...", "…", "。。。")
 _TERMINAL = (".", "!", "?", '"', "'", "。", "！", "？", "”", "」", "』", "；", "…", ":", "：", ")", "）")
@@ -98,7 +102,7 @@ class QualityRules(BaseModel):
 
 def load_quality_rules(path: str | Path | None = None) -> QualityRules:
     path = Path(path) if path else resource_path("rules", "quality", "default.yaml")
-    return QualityRules.model_validate(load_yaml(path.read_text(encoding="utf-8")))
+    return QualityRules.model_validate(load_yaml_file(path, "quality rules"))
 
 
 _MASK64 = (1 << 64) - 1
@@ -625,7 +629,7 @@ class QualityFilter(BaseFilter):
 
     def _language(self, doc: Document) -> str:
         language = doc.metadata.get("language")
-        if isinstance(language, str) and language:
+        if isinstance(language, str) and _LANGUAGE_TAG.fullmatch(language):
             return language
         if self._identifier is None:
             from corpus_kit.stages.langid import LanguageIdentifier

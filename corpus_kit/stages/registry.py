@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata as importlib_metadata
 from typing import Any
 
 from corpus_kit.errors import UsageError
-from corpus_kit.stages.base import Stage
+from corpus_kit.stages.base import Stage, StageContext
 
 ENTRY_POINT_GROUP = "corpus_kit.stages"
 
@@ -198,6 +199,19 @@ EXTRAS_BY_MODULE: dict[str, str] = {
     "datasets": "hf",
     "ray": "ray",
 }
+
+
+def public_input_names(
+    steps: Sequence[tuple[str, dict[str, Any]]], context: StageContext, names: list[str]
+) -> list[str]:
+    """``names`` (input file names) as the pipeline's stages leave them in the records, step by step
+    (see :meth:`Stage.public_input_names`); stages that keep them as they are are not built."""
+    for step_name, params in steps:
+        stage = get_stage(step_name)
+        if type(stage).public_input_names is Stage.public_input_names:
+            continue
+        names = list(stage.public_input_names(stage.parse_params(params), context, names))
+    return names
 
 
 def missing_extra_error(error: ModuleNotFoundError, what: str) -> UsageError:

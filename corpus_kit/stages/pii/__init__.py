@@ -69,7 +69,13 @@ class PiiStage(Stage[PiiParams]):
             rules=context.resolve_path(params.rules),
             hash_key_file=context.resolve_path(params.hash_key_file),
             recognizers=params.recognizers,
+            work_dir=context.work_dir,
         )
+
+    def public_input_names(self, params: PiiParams, context: StageContext, names: list[str]) -> list[str]:
+        # the same scrubber as the step's: a file name reads in the manifest as in source_file
+        scrubber = self.build(params, context)
+        return [scrubber.scrub_value(name)[0] for name in names]
 
     def manifest_section(self, step: PipelineStep, stats: Stats) -> PiiSummary:
         from corpus_kit.stages.pii.scrubber import PiiScrubber

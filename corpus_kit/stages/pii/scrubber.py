@@ -10,10 +10,21 @@ file with patterns of its own is analysed on whole texts (slower, nothing missed
 Operators: ``replace`` (``<CN_ID_CARD>``), ``mask`` (all but the last 4 characters, all of them
 for values of 8 characters or fewer), ``hash`` (``<PHONE_NUMBER:…>``, keyed HMAC-SHA256; the key
 comes from ``CORPUS_KIT_PII_KEY`` or ``--hash-key-file`` and is read in each worker, never stored
-in the step, logs or manifest), ``redact`` (removed). Text and the string values of metadata are
-scrubbed, except provenance (``_METADATA_KEPT``); media bytes are not (no OCR or speech model ships
-offline).
-Stats: ``pii_documents`` and ``pii/<ENTITY>``; the manifest's ``pii`` block is built from them.
+in the step, logs or manifest), ``redact`` (removed). Media bytes are not scrubbed (no OCR or speech
+model ships offline).
+
+Every string of a record that leaves the run is scanned, not only the text (issue 22, item 9):
+``id``; metadata keys (JSON field names, Parquet column names) and string values at any depth,
+provenance included (``source``, ``source_file``: a file name can hold a phone number),
+``license`` and ``language``; media URIs. An id that holds personal data becomes the scrubbed id
+plus ``~`` and a keyed digest of the original (:meth:`PiiScrubber.scrub_id`), so that ids stay
+unique and ``dup_cluster`` / ``dup_of`` (which name a record by id) still point at the same
+record whichever of dedup and pii runs first. The digest's key is the ``hash`` operator's key, or
+else a random key kept in the run's work folder (stable across a resume, never published): a
+plain hash of a phone or ID number could be reversed by trying every number.
+Stats: ``pii_documents``, ``pii/<ENTITY>`` and ``pii_in/<place>`` (values scrubbed per place:
+``text``, ``ids``, ``keys``, ``metadata``, ``file_names``, ``media``); the manifest's ``pii``
+block is built from them.
 """
 
 from __future__ import annotations
@@ -45,24 +56,18 @@ HASH_KEY_ENV = "CORPUS_KIT_PII_KEY"
 _LANGUAGE = "xx"  # recognizers are script-agnostic; one analysis language for mixed zh/en text
 _MIN_KEY_BYTES = 16
 _MASK_KEEP = 4
-# metadata that is provenance or governance, not content: never rewritten. ``dup_cluster`` and
-# ``dup_of`` hold a record id, which is never rewritten in the ``id`` column either (rewriting
-# them would break the link to the survivor); ``language`` is a language code.
-_METADATA_KEPT = frozenset(
-    {
-        "source",
-        "source_file",
-        "source_line",
-        "source_row",
-        "source_member",
-        "source_split",
-        "source_type",
-        "license",
-        "dup_cluster",
-        "dup_of",
-        "language",
-    }
-)
+# metadata values that name a record by its id: scrubbed as ids are, so that they keep pointing at it
+_ID_VALUED_KEYS = frozenset({"dup_cluster", "dup_of"})
+# the input file's name (the reader's provenance), counted apart from other metadata
+_FILE_NAME_KEYS = frozenset({"source_file"})
+# the pipeline's own numbers and signals: never personal data, not worth a scan
+_METADATA_SKIPPED = frozenset({"pii_spans", "language_score", "dup_count", "quality_signals"})
+_ID_KEY_FILE = "pii-id.key"
+_ID_KEY_BYTES = 32
+_ID_DIGEST_CHARS = 16
+# short strings (keys, file names, licences, languages) repeat from record to record: scanned once
+_CACHED_CHARS = 256
+_CACHE_ENTRIES = 65536
 _TOKEN_BEFORE = re.compile(r"[0-9A-Za-z@._%+\-]{1,128}$")
 _TOKEN_AFTER = re.compile(r"[0-9A-Za-z@._%+\-()（）]{1,128}")
 _PLATE_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
@@ -183,6 +188,40 @@ def windows_around(text: str, hits: list[tuple[int, int]], context_window: int) 
     return windows
 
 
+def run_id_key(work_dir: str | None) -> bytes:
+    """The key of the digests in scrubbed ids: random, made once per run in its work folder.
+
+    Tasks of every phase and a resumed run read the same file; the first task to need it creates it
+    (hard link of a complete temporary file: two tasks racing both end up reading the winner's).
+    Without a work folder (the step used on its own) the key lasts as long as the process.
+    """
+    if work_dir is None:
+        return _PROCESS_ID_KEY
+    path = Path(work_dir) / _ID_KEY_FILE
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f"{_ID_KEY_FILE}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(descriptor, os.urandom(_ID_KEY_BYTES))
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path.read_bytes()
+
+
+_PROCESS_ID_KEY = os.urandom(_ID_KEY_BYTES)
+
+
 class PiiScrubber(PipelineStep):
     """Finds and scrubs PII in text (and metadata strings); sets ``metadata.pii_spans``."""
 
@@ -197,6 +236,7 @@ class PiiScrubber(PipelineStep):
         hash_key_file: str | None = None,
         prescan: bool = True,
         recognizers: list[str] | None = None,
+        work_dir: str | None = None,
     ):
         super().__init__()
         from corpus_kit.stages.pii.recognizers import cached_pii_rules, prescan_covers
@@ -224,14 +264,19 @@ class PiiScrubber(PipelineStep):
         self.entities = list(entities) if entities else available
         self.rules = rules
         self.hash_key_file = hash_key_file
+        self.work_dir = work_dir
         # the pre-scan finds the places where the bundled patterns can match; other patterns (or
         # recognizers of a plugin) could match elsewhere, so those are analysed on whole texts
         self.prescan = prescan and prescan_covers(loaded) and not self.recognizers
         self._state: dict[str, Any] | None = None
+        self._id_key: bytes | None = None
+        self._short: dict[str, tuple[str, list[str]]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_state"] = None  # engines (and the hash key) are never pickled: see _engines
+        # engines and keys are never pickled: see _engines and _digest_key
+        state["_state"] = state["_id_key"] = None
+        state["_short"] = {}
         return state
 
     # -- lazily built, once per process ---------------------------------------------------------
@@ -317,10 +362,16 @@ class PiiScrubber(PipelineStep):
             for label, metric in sorted(stats.stats.items())
             if label.startswith("pii/") and metric_total(metric)
         }
+        places = {
+            label.removeprefix("pii_in/"): metric_total(metric)
+            for label, metric in sorted(stats.stats.items())
+            if label.startswith("pii_in/") and metric_total(metric)
+        }
         summary = PiiSummary(
             operator=self.operator,
             entities=entities,
             documents=metric_total(stats.stats.get("pii_documents")),
+            places=places,
             checked=sorted(self.entities),
             rules_version=self.rules_version,
         )
@@ -390,29 +441,137 @@ class PiiScrubber(PipelineStep):
         anonymized = engines["anonymizer"].anonymize(text, results, engines["operators"])
         return anonymized.text, [result.entity_type for result in results]
 
+    def scrub_value(self, value: str) -> tuple[str, list[str]]:
+        """:meth:`scrub` for a value outside the text (key, file name, licence...): short ones cached."""
+        if len(value) > _CACHED_CHARS:
+            return self.scrub(value)
+        cached = self._short.get(value)
+        if cached is None:
+            if len(self._short) >= _CACHE_ENTRIES:
+                self._short.clear()
+            cached = self._short[value] = self.scrub(value)
+        return cached
+
+    def _digest_key(self) -> bytes:
+        if self._id_key is None:
+            if self.operator == "hash":
+                # the user's key: scrubbed ids are then the same run after run
+                self._id_key = read_hash_key(self.hash_key_file)
+            else:
+                self._id_key = run_id_key(self.work_dir)
+        return self._id_key
+
+    def scrub_id(self, record_id: str, source_file: str | None = None) -> tuple[str, list[str]]:
+        """``(id, entity types found)``: an id holding personal data becomes the scrubbed id, ``~``
+        and a keyed digest of the original (unique as the original was, and not reversible by trying
+        every phone number as a plain hash would be).
+
+        ``source_file``: the record's file; an id the reader made from it (``FILE:LINE``, the line
+        its own count) is scanned as the file name, once per file rather than once per record.
+        """
+        line = record_id[len(source_file) + 1 :] if source_file else ""
+        if (
+            source_file
+            and line.isdigit()
+            and record_id[len(source_file)] == ":"
+            and record_id.startswith(source_file)
+        ):
+            name, found = self.scrub_value(source_file)
+            scrubbed = f"{name}:{line}"
+        else:
+            scrubbed, found = self.scrub(record_id)
+        if not found:
+            return record_id, found
+        digest = hmac.new(self._digest_key(), record_id.encode(), hashlib.sha256).hexdigest()
+        return f"{scrubbed}~{digest[:_ID_DIGEST_CHARS]}", found
+
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         for document in data:
+            places: dict[str, int] = {}
             with self.track_time():
-                found = self._scrub_document(document)
+                found = self._scrub_document(document, places)
             if found:
                 self.stat_update("pii_documents")
                 for entity in found:
                     self.stat_update(f"pii/{entity}")
+                for place, count in places.items():
+                    self.stat_update(f"pii_in/{place}", value=count)
             yield document
 
-    def _scrub_document(self, document: Document) -> list[str]:
+    def _scrub_document(self, document: Document, places: dict[str, int] | None = None) -> list[str]:
+        """Scrub every string of ``document`` that leaves the run; ``places`` counts scrubbed values."""
+        if places is None:
+            places = {}
         found: list[str] = []
+
+        def note(place: str, entities: list[str]) -> None:
+            found.extend(entities)
+            places[place] = places.get(place, 0) + 1
+
         if document.text:
-            document.text, found = self.scrub(document.text)
-        metadata = document.metadata
-        for key, value in metadata.items():
-            if isinstance(value, str) and key not in _METADATA_KEPT and value:
-                scrubbed, entities = self.scrub(value)
-                if entities:
-                    metadata[key] = scrubbed
-                    found.extend(entities)
-        metadata["pii_spans"] = len(found)
+            document.text, entities = self.scrub(document.text)
+            if entities:
+                note("text", entities)
+        if isinstance(document.id, str) and document.id:
+            source_file = document.metadata.get("source_file")
+            document.id, entities = self.scrub_id(
+                document.id, source_file if isinstance(source_file, str) else None
+            )
+            if entities:
+                note("ids", entities)
+        document.metadata = self._scrub_mapping(document.metadata, note, top=True)
+        for media in document.media or ():
+            for attribute in ("url", "path"):
+                value = getattr(media, attribute, None)
+                if isinstance(value, str) and value:
+                    scrubbed, entities = self.scrub_value(value)
+                    if entities:
+                        setattr(media, attribute, scrubbed)
+                        note("media", entities)
+        document.metadata["pii_spans"] = len(found)
         return found
+
+    def _scrub_mapping(self, mapping: dict[Any, Any], note: Any, top: bool = False) -> dict[Any, Any]:
+        scrubbed_mapping: dict[Any, Any] = {}
+        for key, value in mapping.items():
+            if top and key in _METADATA_SKIPPED:
+                scrubbed_mapping[key] = value
+                continue
+            new_key = key
+            if isinstance(key, str) and key:
+                new_key, entities = self.scrub_value(key)
+                if entities:
+                    note("keys", entities)
+                    # two keys that differ only in personal data would otherwise overwrite each other
+                    base, copy = new_key, 1
+                    while new_key in mapping or new_key in scrubbed_mapping:
+                        copy += 1
+                        new_key = f"{base}~{copy}"
+            if top and key in _ID_VALUED_KEYS and isinstance(value, str):
+                value, entities = self.scrub_id(value)
+                if entities:
+                    note("ids", entities)
+            else:
+                value = self._scrub_any(
+                    value, note, "file_names" if top and key in _FILE_NAME_KEYS else "metadata"
+                )
+            scrubbed_mapping[new_key] = value
+        return scrubbed_mapping
+
+    def _scrub_any(self, value: Any, note: Any, place: str) -> Any:
+        if isinstance(value, str):
+            if not value:
+                return value
+            scrubbed, entities = self.scrub_value(value)
+            if entities:
+                note(place, entities)
+                return scrubbed
+            return value
+        if isinstance(value, dict):
+            return self._scrub_mapping(value, note)
+        if isinstance(value, (list, tuple)):
+            return [self._scrub_any(item, note, place) for item in value]
+        return value
 
 
 def _hasher(entity: str, key: bytes):
