@@ -192,20 +192,37 @@ def build_card_data(
 
 # --------------------------------------------------------------------------- Markdown escaping
 
-_MD_BACKSLASHED = str.maketrans({"\\": "\\\\", "|": "\\|", "`": "\\`"})
+_MD_BACKSLASHED = str.maketrans(
+    {"\\": "\\\\", "|": "\\|", "`": "\\`", "*": "\\*", "[": "\\[", "]": "\\]", "~": "\\~"}
+)
 #: Characters that a backquoted code span cannot hold safely (or that need escaping in a table).
-_NOT_FOR_CODE_SPAN = re.compile(r"[<>&\"'`|\r\n]")
-_NEWLINES = re.compile(r"\r\n|\r|\n")
+_NOT_FOR_CODE_SPAN = re.compile(r"[<>&\"'`|\r\n\v\f\x85\u2028\u2029]")
+#: Line breaks (Markdown's, and the Unicode ones an editor may show as such): a value stays on its line.
+_NEWLINES = re.compile(r"\r\n|[\r\n\v\f\x85\u2028\u2029]")
+#: ``_`` that can open or close emphasis (not between two letters or digits, as in ``CN_ID_CARD``).
+_EMPHASIS_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+#: What makes a line a heading, list item, quote or rule when a value begins it.
+_BLOCK_START = re.compile(r"^([ \t]*)(#|[-+=]|\d+(?=[.)]))")
 
 
 def md(value: object) -> Markup:
-    """``value`` as Markdown text: HTML-escaped, ``\\``, ``|`` and backquotes backslash-escaped.
+    """``value`` as Markdown text on one line: HTML-escaped; ``\\``, ``|``, backquotes, ``*``,
+    ``[``, ``]``, ``~`` and emphasis ``_`` backslash-escaped; line breaks made spaces (a file name
+    with a newline cannot start a ``## License`` section); a leading ``#``, ``-``, ``+``, ``=`` or
+    ``1.`` escaped (the value cannot make its line a heading or a list item).
 
     Markup (a fragment built by a template or a stage) is trusted and returned as it is.
     """
     if hasattr(value, "__html__"):
         return Markup(value.__html__())
-    return Markup(str(escape(value)).translate(_MD_BACKSLASHED))
+    text = _NEWLINES.sub(" ", str(escape(value)).translate(_MD_BACKSLASHED))
+    text = _EMPHASIS_UNDERSCORE.sub(r"\\_", text)
+    return Markup(_BLOCK_START.sub(_escape_block_start, text, count=1))
+
+
+def _escape_block_start(match: re.Match[str]) -> str:
+    indent, marker = match.group(1), match.group(2)
+    return f"{indent}{marker}\\" if marker[0].isdigit() else f"{indent}\\{marker}"
 
 
 def md_code(value: object) -> Markup:
