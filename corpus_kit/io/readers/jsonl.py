@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import zlib
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -48,6 +49,55 @@ def open_decompressed(raw: IO[bytes], name: str, stack: ExitStack) -> LineStream
         reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
         return stack.enter_context(io.BufferedReader(reader, buffer_size=_READ_BUFFER))
     return raw
+
+
+_ZSTD_FRAME_MAGIC = 0xFD2FB528
+_ZSTD_SKIPPABLE_MASK = 0xFFFFFFF0
+_ZSTD_SKIPPABLE_MAGIC = 0x184D2A50
+_ZSTD_FCS_SIZES = (0, 2, 4, 8)  # Frame_Content_Size field by its flag (flag 0: 1 byte if single-segment)
+_ZSTD_DICT_ID_SIZES = (0, 1, 2, 4)
+
+
+def zstd_end_missing(fd: int) -> bool:
+    """True when a zstd file does not end with a complete frame (it was cut off).
+
+    python-zstandard's stream reader reports a stream cut at a block boundary as a clean end of
+    data, so the records after the cut would vanish without a trace. This walks the frame and block
+    headers (RFC 8878 §3.1) with a few bytes read per block, and decompresses nothing. A file that
+    is not zstd at all is left to the decompressor, which names the error.
+    """
+    size = os.fstat(fd).st_size
+    position = 0
+    while position < size:
+        head = os.pread(fd, 5, position)
+        if len(head) < 4:
+            return True
+        magic = int.from_bytes(head[:4], "little")
+        if magic & _ZSTD_SKIPPABLE_MASK == _ZSTD_SKIPPABLE_MAGIC:
+            length = os.pread(fd, 4, position + 4)
+            if len(length) < 4:
+                return True
+            position += 8 + int.from_bytes(length, "little")
+            continue
+        if magic != _ZSTD_FRAME_MAGIC:
+            return False
+        if len(head) < 5:
+            return True
+        descriptor = head[4]
+        single_segment = descriptor >> 5 & 1
+        fcs_size = _ZSTD_FCS_SIZES[descriptor >> 6] or single_segment
+        position += 5 + (1 - single_segment) + _ZSTD_DICT_ID_SIZES[descriptor & 3] + fcs_size
+        while True:
+            block = os.pread(fd, 3, position)
+            if len(block) < 3:
+                return True
+            header = int.from_bytes(block, "little")
+            # an RLE block (type 1) stores one byte, whatever size it expands to
+            position += 3 + (1 if header >> 1 & 3 == 1 else header >> 3)
+            if header & 1:  # the frame's last block
+                break
+        position += 4 * (descriptor >> 2 & 1)  # content checksum
+    return position > size
 
 
 def iter_bounded_lines(
@@ -97,10 +147,12 @@ class JsonlReader(CorpusReader):
         to_document = self.document_from_record
         with ExitStack() as stack:
             raw = stack.enter_context(open(path, "rb", buffering=_READ_BUFFER))
+            cut_off = False  # the compressed stream lacks its end: its last line may be partial
             if unit.is_part:  # a line-aligned byte range of an uncompressed file
                 raw.seek(unit.start)
                 lines = iter_bounded_lines(raw, max_bytes, unit.first_line, unit.size)
             else:
+                cut_off = path.name.lower().endswith((".zst", ".zstd")) and zstd_end_missing(raw.fileno())
                 stream = open_decompressed(raw, path.name, stack)
                 lines = iter_bounded_lines(stream, max_bytes)
             line_no = unit.first_line
@@ -111,6 +163,9 @@ class JsonlReader(CorpusReader):
                     if type(line) is _TooLong:
                         yield Reject("record.too_large", line.head, line=line_no, detail=f"{line.size} bytes")
                         continue
+                    if cut_off and not line.endswith(b"\n"):
+                        line_no -= 1  # the cut-off tail is the unreadable rest, reported below
+                        break
                     if line_no == 1 and line.startswith(b"\xef\xbb\xbf"):
                         line = line[3:]
                     try:
@@ -128,9 +183,22 @@ class JsonlReader(CorpusReader):
                     if type(item) is Reject:
                         item.raw, item.line = line, line_no
                     yield item
-            except (OSError, EOFError, zlib.error, zstandard.ZstdError) as error:
-                # a truncated or corrupt stream ends this unit; the lines read so far stay good
-                yield Reject("input.unreadable", None, line=line_no + 1, detail=type(error).__name__)
+            except EOFError:  # gzip: the stream ends before its end-of-stream marker
+                cut_off = True
+            except (OSError, zlib.error, zstandard.ZstdError) as error:
+                # a corrupt stream ends this unit; the lines read so far stay good
+                cause = f"{type(error).__name__} (corrupt compressed data or an I/O error)"
+                yield Reject("input.unreadable", None, line=line_no + 1, detail=unreadable(cause, line_no))
+                return
+            if cut_off:
+                cause = "the compressed stream ends without its end marker (the file was cut off)"
+                yield Reject("input.unreadable", None, line=line_no + 1, detail=unreadable(cause, line_no))
+
+
+def unreadable(cause: str, last_line: int) -> str:
+    """The ``detail`` of an ``input.unreadable`` reject: what broke, and where reading stopped."""
+    where = f"line {last_line} is the last complete line" if last_line else "no complete line was read"
+    return f"{cause}; {where}, the rest of the file is lost"
 
 
 def _json_reject(line: bytes, line_no: int, error: Exception) -> Reject:

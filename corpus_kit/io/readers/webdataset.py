@@ -47,6 +47,27 @@ def is_unsafe_member_name(name: str) -> bool:
     return ".." in PurePosixPath(normalised).parts
 
 
+_END_MARKER_SEEN = "_corpus_kit_end_marker_seen"
+# raised on the zero block that ends an archive; public since Python 3.0, missing from typeshed
+_END_OF_ARCHIVE: type[Exception] = tarfile.EOFHeaderError  # type: ignore[attr-defined]
+
+
+class _EndAwareTarInfo(tarfile.TarInfo):
+    """Notes on the archive whether it ended with its end-of-archive marker (a zero block).
+
+    tarfile's iteration ends silently at a missing, cut-off or unreadable header after the first
+    member, so an archive cut at a member boundary would lose its remaining samples without a trace.
+    """
+
+    @classmethod
+    def fromtarfile(cls, archive: tarfile.TarFile) -> _EndAwareTarInfo:
+        try:
+            return super().fromtarfile(archive)
+        except _END_OF_ARCHIVE:
+            setattr(archive, _END_MARKER_SEEN, True)
+            raise
+
+
 @dataclass
 class _Sample:
     key: str
@@ -68,8 +89,9 @@ class WebDatasetReader(CorpusReader):
         max_bytes = self.options.max_record_bytes
         with open(unit.path, "rb", buffering=1 << 20) as raw:
             sample: _Sample | None = None
+            last_key: str | None = None  # of the last sample passed on whole
             try:
-                with tarfile.open(fileobj=raw, mode="r|*") as archive:
+                with tarfile.open(fileobj=raw, mode="r|*", tarinfo=_EndAwareTarInfo) as archive:
                     for member in archive:
                         if member.isdir():
                             continue
@@ -84,6 +106,7 @@ class WebDatasetReader(CorpusReader):
                         if sample is None or key != sample.key:
                             if sample is not None:
                                 yield self._build(sample, unit)
+                                last_key = sample.key
                             sample = _Sample(key)
                         sample.sizes.append((name, member.size))
                         sample.total += member.size
@@ -94,15 +117,15 @@ class WebDatasetReader(CorpusReader):
                         data = handle.read() if handle is not None else b""
                         sample.members.append((name, extension, data))
                         self.report_position(raw.tell())
-                if sample is not None:
+                    ended = getattr(archive, _END_MARKER_SEEN, False)
+                if not ended:
+                    # the last sample may be missing members: it is the first record lost
+                    cause = "the archive ends without its end-of-archive marker (cut off or a corrupt header)"
+                    yield _unreadable(sample, cause, last_key)
+                elif sample is not None:
                     yield self._build(sample, unit)
             except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
-                if sample is not None and sample.members:
-                    yield Reject(
-                        "input.unreadable", sample.excerpt(), member=sample.key, detail=type(error).__name__
-                    )
-                else:
-                    yield Reject("input.unreadable", None, detail=type(error).__name__)
+                yield _unreadable(sample, type(error).__name__, last_key)
 
     def _build(self, sample: _Sample, unit: InputUnit) -> ReadItem:
         key = sample.key
@@ -154,6 +177,14 @@ class WebDatasetReader(CorpusReader):
             item.member = key
             item.raw = sample.excerpt()
         return item
+
+
+def _unreadable(sample: _Sample | None, cause: str, last_key: str | None) -> Reject:
+    where = f"sample {last_key!r} is the last complete one" if last_key else "no complete sample was read"
+    detail = f"{cause}; {where}, the rest of the archive is lost"
+    if sample is not None and sample.sizes:
+        return Reject("input.unreadable", sample.excerpt(), member=sample.key, detail=detail)
+    return Reject("input.unreadable", None, detail=detail)
 
 
 def _small_utf8(data: bytes) -> str | None:
