@@ -18,7 +18,7 @@ from corpus_kit.governance.manifest import Manifest, Supply, read_dataset_manife
 from corpus_kit.governance.policy import Finding, manifest_path_for, validate_manifest_data
 from corpus_kit.governance.verify import VerifyReport
 from corpus_kit.governance.verify import verify_dataset as _verify_dataset
-from corpus_kit.pipeline.config import PipelineConfig, load_pipeline, run_spec
+from corpus_kit.pipeline.config import PipelineConfig, load_pipeline, parse_max_rejects, run_spec
 from corpus_kit.pipeline.spec import ProgressCallback, RunResult, StepSpec
 
 __all__ = ["load_manifest", "load_pipeline", "run", "validate_manifest", "verify_dataset"]
@@ -67,6 +67,12 @@ def run(
 
     if executor not in ("local", "ray"):
         raise UsageError(f"executor {executor!r}: use local or ray (Slurm runs go through the CLI)")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise UsageError(f"workers {workers!r}: use a number of processes >= 1 (None: one per CPU)")
+    try:
+        max_rejects = parse_max_rejects(max_rejects)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     base_dir = Path.cwd()
     if isinstance(pipeline, (str, Path)):
         base_dir = Path(pipeline).resolve().parent

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,12 +55,50 @@ def handle_errors(function: F) -> F:
             raise fail(str(error), error.exit_code) from None
         except ValueError as error:  # option values parsed by hand (sizes, limits)
             raise fail(str(error), UsageError.exit_code) from None
+        except OSError as error:  # the file system refused: name the file, not a traceback
+            raise fail(*os_error_message(error)) from None
         except KeyboardInterrupt:
             raise fail(
                 "interrupted; the output folder's data/ and manifest were left as they were", 130
             ) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+_USAGE_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ELOOP, errno.ENOENT, errno.ENOTDIR})
+
+
+def os_error_message(error: OSError) -> tuple[str, int]:
+    """One line naming the file the system refused and what to do, and the exit code: 2 when the
+    fix is another path or its permissions, 1 otherwise (a full disk, an I/O error)."""
+    where = error.filename if error.filename is not None else "a file"
+    reason = error.strerror or type(error).__name__
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = "fix its permissions or choose another folder (-o for the output)"
+    elif error.errno == errno.ENOSPC:
+        fix = "free some space or choose another -o"
+    else:
+        fix = "check the path and run the command again"
+    code = UsageError.exit_code if error.errno in _USAGE_ERRNOS else 1
+    return f"{where}: {reason}; {fix}", code
+
+
+def check_writable(output: Path) -> None:
+    """Refuse an output folder that cannot be written before any work starts (one line, exit 2)."""
+    folder = output
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        return  # a file in the way: the runner names it
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise UsageError(
+            f"{output}: cannot write in {folder} ({reason}); "
+            "choose a writable -o or fix the folder's permissions"
+        ) from None
 
 
 def progress_wanted(quiet: bool) -> bool:
@@ -171,11 +211,12 @@ def _display_path(path: Path) -> str:
         return path.as_posix()
 
 
-def size_option(value: str | None, name: str) -> int | None:
+def size_option(value: str | None, name: str, parse: Callable[[Any], int] = parse_size) -> int | None:
+    """A size given on the command line, in bytes (``parse`` also checks its bounds)."""
     if value is None:
         return None
     try:
-        return parse_size(value)
+        return parse(value)
     except ValueError as error:
         raise UsageError(f"{name}: {error}") from None
 
@@ -196,7 +237,8 @@ MaxRejectsOption = Annotated[
     str | None,
     typer.Option(
         "--max-rejects",
-        help="Exit 1 when more records are rejected than this: a count (100), fraction (0.01) or 1%.",
+        help="Exit 1 when more records are rejected than this: a count (100; a run stops as soon as "
+        "one task exceeds it), a fraction (0.01) or 1%.",
         show_default=False,
     ),
 ]
@@ -219,7 +261,7 @@ MaxRecordOption = Annotated[
     str | None,
     typer.Option(
         "--max-record-size",
-        help="Reject records larger than this once expanded (default 64MiB).",
+        help="Reject records larger than this once expanded (default 64MiB; 1KiB to 2GiB).",
         show_default=False,
     ),
 ]

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 
 from corpus_kit.cli.common import (
     DatasetVersionOption,
@@ -32,6 +31,7 @@ from corpus_kit.cli.common import (
     TextFieldOption,
     VerboseOption,
     WorkersOption,
+    check_writable,
     fail,
     handle_errors,
     print_summary,
@@ -41,11 +41,18 @@ from corpus_kit.cli.common import (
 )
 from corpus_kit.errors import UsageError
 from corpus_kit.governance.manifest import Supply, supply_from
-from corpus_kit.pipeline.config import PipelineConfig, load_pipeline, parse_max_rejects, run_spec
+from corpus_kit.pipeline.config import (
+    PipelineConfig,
+    load_pipeline,
+    parse_max_rejects,
+    record_size,
+    run_spec,
+    shard_size,
+)
 from corpus_kit.pipeline.runner import SlurmLaunched, run_pipeline
 from corpus_kit.pipeline.spec import RunResult, RunSpec
 from corpus_kit.resources import resource_path
-from corpus_kit.utils import load_yaml
+from corpus_kit.utils import load_yaml_file
 
 
 def _spec_from_config(
@@ -61,13 +68,14 @@ def _spec_from_config(
     """A RunSpec from a pipeline config; command-line values win over the YAML's."""
     return run_spec(
         config, base_dir, output, inputs, format_, text_field, id_field,
-        size_option(max_record_size, "--max-record-size"),
+        size_option(max_record_size, "--max-record-size", record_size),
     )  # fmt: skip
 
 
 def _execute(spec: RunSpec, quiet: bool, title: str) -> RunResult:
     from corpus_kit.pipeline.tuning import keep_freed_memory
 
+    check_writable(spec.output)
     keep_freed_memory()  # process-wide, so the CLI's choice: before tables are built and workers fork
     total = sum(unit.size for unit in spec.units)
     with progress_display(progress_wanted(quiet), total, title) as callback:
@@ -92,10 +100,7 @@ def resolve_supply(
     if supply_file is not None:
         if not supply_file.is_file():
             raise UsageError(f"{supply_file}: supply file not found")
-        try:
-            loaded = load_yaml(supply_file.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError:
-            raise UsageError(f"{supply_file}: invalid YAML; fix the syntax") from None
+        loaded = load_yaml_file(supply_file, "supply file") or {}
         if isinstance(loaded, dict) and isinstance(loaded.get("supply"), dict):
             loaded = loaded["supply"]
         if not isinstance(loaded, dict):
@@ -188,14 +193,21 @@ def _build_spec(
         workers=options.workers,
         overwrite=options.overwrite,
         verbose=options.verbose,
-        max_rejects=parse_max_rejects(options.max_rejects)
+        max_rejects=_max_rejects_option(options.max_rejects)
         if options.max_rejects is not None
         else spec.max_rejects,
-        shard_bytes=size_option(options.shard_size, "--shard-size") or spec.shard_bytes,
+        shard_bytes=size_option(options.shard_size, "--shard-size", shard_size) or spec.shard_bytes,
         dataset_name=options.name or spec.dataset_name,
         dataset_version=options.dataset_version or spec.dataset_version,
         supply=resolve_supply(spec.supply, options.supply_file, options.supply_mode),
     )
+
+
+def _max_rejects_option(value: str) -> float | int | None:
+    try:
+        return parse_max_rejects(value)
+    except ValueError as error:
+        raise UsageError(f"--max-rejects: {error}") from None
 
 
 def run_single_stage(

@@ -4,6 +4,12 @@ Each reader task writes ``rejects-<rank>.jsonl`` (one JSON object per rejected r
 line/row/member, reason, a truncated raw excerpt). The file is written under a temporary name and
 renamed when the task ends. Rejects may hold raw personal data: the manifest marks the folder as
 restricted and publication never ships it.
+
+A tiny compressed file can expand into millions of malformed lines, so at most
+``reject_lines_per_file`` rejects of one input file are written one by one; the rest are counted
+exactly (in the manifest, by reason) and written as one line per reason whose ``records`` says how
+many it stands for. A count given as ``--max-rejects`` stops a reader task as soon as its own
+rejects exceed it (:class:`RejectLimitExceeded`), instead of reading and writing on.
 """
 
 from __future__ import annotations
@@ -15,7 +21,11 @@ from typing import IO
 
 import orjson
 
+from corpus_kit.errors import CheckFailed
 from corpus_kit.utils import truncate_excerpt
+
+#: Rejects of one input file written one by one; further ones are only counted (by reason).
+DEFAULT_REJECT_LINES_PER_FILE = 1000
 
 #: Every reject reason, with what it means; README's table is generated from the same words.
 REJECT_REASONS: dict[str, str] = {
@@ -89,3 +99,26 @@ class RejectSink:
             self._handle.close()
             self._handle = None
             os.replace(self.tmp_path, self.final_path)
+
+
+class RejectLimitExceeded(CheckFailed):
+    """A reader task's rejects exceeded the ``--max-rejects`` count: the run stops early (exit 1).
+
+    Each task counts its own rejects against the whole limit, so a task stops only when the run's
+    total surely exceeds it; a total spread thinly over many tasks is caught when the run ends.
+    """
+
+    def __init__(self, source: str, limit: int, folder: str):
+        super().__init__(
+            f"{source}: more than {limit} records rejected (--max-rejects {limit}); the run stopped "
+            f"early and wrote no dataset; the rejects so far are in {folder}/: fix the input or raise "
+            "--max-rejects"
+        )
+        self.source = source
+        self.limit = limit
+        self.folder = folder
+
+    def __reduce__(self) -> tuple[type[RejectLimitExceeded], tuple[str, int, str]]:
+        # a worker process's error travels to the parent by pickle, which would call __init__ with
+        # the message alone
+        return (RejectLimitExceeded, (self.source, self.limit, self.folder))

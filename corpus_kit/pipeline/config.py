@@ -1,11 +1,11 @@
-"""Pipeline YAML: loaded with ``yaml.safe_load`` semantics, validated by pydantic, errors with line numbers.
+"""Pipeline YAML: safe-loaded within the YAML budgets of ``utils``, validated by pydantic, errors with lines.
 
 ```yaml
 name: demo
 dataset: {name: corpus-kit-demo, version: "1.0.0"}
 supply: {mode: open}
 inputs: [../samples/demo]        # relative to this file; -i on the command line replaces them
-read: {text_field: text, id_field: id, max_record_size: 64MiB}
+read: {text_field: text, id_field: id, max_record_size: 64MiB, reject_lines_per_file: 1000}
 steps: []                        # stages, e.g. "- dedup: {mode: both}", as they are registered
 write: {shard_size: 512MiB, row_group_size: 128MiB, keep_removed: false}
 max_rejects: 5%                  # a count, a fraction (0.05) or a percentage; exit 1 beyond it
@@ -14,6 +14,7 @@ max_rejects: 5%                  # a count, a fraction (0.05) or a percentage; e
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -24,16 +25,22 @@ from corpus_kit.errors import UsageError
 from corpus_kit.governance.manifest import Supply
 from corpus_kit.io.parquet_writer import DEFAULT_ROW_GROUP_BYTES, DEFAULT_SHARD_BYTES
 from corpus_kit.io.readers.base import DEFAULT_MAX_RECORD_BYTES
-from corpus_kit.utils import first_validation_error, parse_size
+from corpus_kit.io.rejects import DEFAULT_REJECT_LINES_PER_FILE
+from corpus_kit.utils import first_validation_error, load_yaml_document, parse_size, yaml_error_line
 
 if TYPE_CHECKING:
     from corpus_kit.pipeline.spec import RunSpec
+
+
+_REJECT_LIMIT_HINT = "use a count (100), a fraction (0.01) or a percentage (1%)"
 
 
 def parse_max_rejects(value: str | float | int | None) -> float | int | None:
     """``100`` (a count), ``0.01`` (a fraction of input records) or ``"1%"``; ``None`` for no limit."""
     if value is None or value == "":
         return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError(f"max_rejects: {_REJECT_LIMIT_HINT}, not {type(value).__name__}")
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -44,14 +51,45 @@ def parse_max_rejects(value: str | float | int | None) -> float | int | None:
             else:
                 value = float(text)
         except ValueError as error:
-            raise ValueError(f"max_rejects {value!r}: use a count (100), a fraction (0.01) or 1%") from error
-    if isinstance(value, bool) or value < 0:
+            raise ValueError(f"max_rejects {value!r}: {_REJECT_LIMIT_HINT}") from error
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"max_rejects {value!r}: {_REJECT_LIMIT_HINT}")
+    if value < 0:
         raise ValueError(f"max_rejects {value!r}: must be a count or a fraction >= 0")
     if isinstance(value, float) and value >= 1:
         if not value.is_integer():
             raise ValueError(f"max_rejects {value!r}: a fraction must be below 1 (0.05 = 5%)")
         return int(value)
     return value
+
+
+#: Bounds of the size limits: below them every record or shard would be refused or split to
+#: pieces; above them a value is a typo (and would overflow the readers' buffers).
+MIN_RECORD_BYTES = 1024
+MAX_RECORD_BYTES = 2 * 1024**3  # one value of an Arrow string or binary column
+MIN_SHARD_BYTES = 1024
+MAX_SHARD_BYTES = 1024**4
+
+
+def _bounded_size(value: Any, low: int, high: int, what: str) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"not a size: {value!r} (use e.g. 512MiB, 2GB or a number of bytes)")
+    size = parse_size(value)
+    if not low <= size <= high:
+        raise ValueError(f"{size} bytes: {what}")
+    return size
+
+
+def record_size(value: Any) -> int:
+    """``read.max_record_size`` / ``--max-record-size`` in bytes, within sane bounds."""
+    return _bounded_size(
+        value, MIN_RECORD_BYTES, MAX_RECORD_BYTES, "use a record size limit between 1KiB and 2GiB"
+    )
+
+
+def shard_size(value: Any) -> int:
+    """``write.shard_size`` / ``--shard-size`` in bytes, within sane bounds."""
+    return _bounded_size(value, MIN_SHARD_BYTES, MAX_SHARD_BYTES, "use a shard size between 1KiB and 1TiB")
 
 
 #: A size in bytes, or text such as ``64MiB`` (what the YAML may hold; the model keeps bytes).
@@ -87,14 +125,20 @@ class _Strict(BaseModel):
 
 class ReadConfig(_Strict):
     format: Literal["jsonl", "parquet", "webdataset", "hf_disk"] | None = None
-    text_field: str = "text"
-    id_field: str = "id"
+    text_field: str = Field(default="text", min_length=1)
+    id_field: str = Field(default="id", min_length=1)
     max_record_size: ByteSize = DEFAULT_MAX_RECORD_BYTES
+    reject_lines_per_file: int = Field(
+        default=DEFAULT_REJECT_LINES_PER_FILE,
+        ge=0,
+        strict=True,
+        description="Rejects of one input file written one by one; further ones are counted by reason.",
+    )
 
     @field_validator("max_record_size", mode="before")
     @classmethod
     def _size(cls, value: Any) -> int:
-        return parse_size(value)
+        return record_size(value)
 
 
 class WriteConfig(_Strict):
@@ -105,6 +149,8 @@ class WriteConfig(_Strict):
     @field_validator("row_group_size", mode="before")
     @classmethod
     def _row_group(cls, value: Any) -> int:
+        if isinstance(value, bool):
+            raise ValueError(f"not a size: {value!r} (use e.g. 128MiB)")
         size = parse_size(value)
         if not 1024 <= size <= 1024**3:
             raise ValueError(
@@ -115,10 +161,7 @@ class WriteConfig(_Strict):
     @field_validator("shard_size", mode="before")
     @classmethod
     def _size(cls, value: Any) -> int:
-        size = parse_size(value)
-        if size < 1024:
-            raise ValueError("sizes below 1 KiB make no sense for Parquet shards")
-        return size
+        return shard_size(value)
 
 
 class DatasetConfig(_Strict):
@@ -197,13 +240,15 @@ def load_pipeline(path: str | Path) -> PipelineConfig:
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"{path}: pipeline file not found; see the pipelines/ folder for examples")
-    text = path.read_text(encoding="utf-8")
     try:
-        tree = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        with open(path, encoding="utf-8") as handle:
+            data, tree = load_yaml_document(handle)
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or "not UTF-8 text"
+        raise UsageError(f"{path}: cannot read the pipeline ({reason}); check the file") from None
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
+        line = yaml_error_line(error)
+        where = f":{line}" if line else ""
         problem = getattr(error, "problem", None) or "invalid YAML"
         raise UsageError(f"{path}{where}: {problem}; fix the YAML syntax") from None
     if not isinstance(data, dict):
@@ -277,14 +322,20 @@ def run_spec(
         raise UsageError(
             "the pipeline names no inputs; pass one or more with -i INPUT (inputs=[...] in Python)"
         )
+    if max_record_bytes is not None:
+        try:
+            max_record_bytes = record_size(max_record_bytes)
+        except ValueError as error:
+            raise UsageError(f"--max-record-size: {error}") from None
     return RunSpec(
         pipeline_name=config.name,
-        units=resolve_inputs(inputs, format_ or config.read.format),
+        units=resolve_inputs(inputs, format_ or config.read.format, exclude=[output]),
         output=output,
         read=ReadOptions(
             text_field=text_field or config.read.text_field,
             id_field=id_field or config.read.id_field,
             max_record_bytes=max_record_bytes or config.read.max_record_size,
+            reject_lines_per_file=config.read.reject_lines_per_file,
         ),
         steps=[StepSpec(step.name, step.params) for step in config.steps],
         shard_bytes=config.write.shard_size,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +61,14 @@ class RunSpec:
     command: list[str] = field(default_factory=list)  # the CLI invocation, for Slurm's finalising job
     min_part_bytes: int = MIN_PART_BYTES  # smallest part a large JSONL file is cut into
     _parts: list[InputUnit] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # every reader task gets a count limit and stops as soon as its own rejects exceed it; a
+        # fraction needs the run's total input and is judged when the run ends (finalize)
+        limit = self.max_rejects
+        count = limit if isinstance(limit, int) else 0 if limit == 0 else None
+        if self.read.max_rejects != count:
+            self.read = replace(self.read, max_rejects=count)
 
     def resolved_config(self) -> dict[str, Any]:
         """What determines the output (not workers, paths of the output, or verbosity)."""

@@ -22,7 +22,7 @@ from datatrove.data import Document, DocumentsPipeline, Media
 from datatrove.pipeline.base import PipelineStep
 
 from corpus_kit.io.inputs import InputUnit
-from corpus_kit.io.rejects import Reject, RejectSink
+from corpus_kit.io.rejects import DEFAULT_REJECT_LINES_PER_FILE, Reject, RejectLimitExceeded, RejectSink
 from corpus_kit.records import make_media
 from corpus_kit.utils import atomic_write_bytes, sha256_file
 
@@ -42,6 +42,10 @@ class ReadOptions:
     text_field: str = "text"
     id_field: str = "id"
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
+    # rejects of one input file beyond this are counted by reason but not written one by one
+    reject_lines_per_file: int = DEFAULT_REJECT_LINES_PER_FILE
+    # a count limit (--max-rejects N): a task stops as soon as its own rejects exceed it
+    max_rejects: int | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,17 @@ def folder_sha256(folder: Path) -> str:
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         lines.append(f"{path.relative_to(folder).as_posix()}\0{sha256_file(path)}\n")
     return hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
+def _write_unwritten(rejects: RejectSink, source: str, unwritten: dict[str, int], lines: int) -> None:
+    """One line per reason for the rejects of a file that were counted but not written: each holds
+    their number in ``records``, so the lines of ``rejects/`` still add up to the manifest's counts."""
+    for reason, count in sorted(unwritten.items()):
+        detail = (
+            f"{count} more record(s) of this file rejected for this reason, counted but not written "
+            f"(at most {lines} reject lines per input file: read.reject_lines_per_file)"
+        )
+        rejects.write(Reject(reason, None, records=count, detail=detail), source)
 
 
 class ProgressReporter:
@@ -256,6 +271,9 @@ class CorpusReader(PipelineStep):
         rejects = RejectSink(self.folders.rejects, rank)
         self._progress = progress = ProgressReporter(self.folders.progress, rank)
         ledger: list[dict[str, Any]] = []
+        reject_lines = self.options.reject_lines_per_file
+        limit = self.options.max_rejects
+        task_rejected = 0
         try:
             for unit in self.units[rank::world_size]:
                 self.stat_update("input_units")
@@ -264,20 +282,31 @@ class CorpusReader(PipelineStep):
                 sha256 = None
                 if self.folders.hash_sources and not unit.start:
                     sha256 = folder_sha256(path) if path.is_dir() else sha256_file(path)
-                records = rejected = 0
-                for item in self.read_unit(unit):
-                    if type(item) is Document:
-                        records += 1
-                        progress.records += 1
-                        if not progress.records % _PROGRESS_EVERY_RECORDS:
-                            progress.tick()
-                        yield item
-                    else:
-                        rejects.write(item, unit.uri)
+                records = rejected = written = 0
+                unwritten: dict[str, int] = {}
+                try:
+                    for item in self.read_unit(unit):
+                        if type(item) is Document:
+                            records += 1
+                            progress.records += 1
+                            if not progress.records % _PROGRESS_EVERY_RECORDS:
+                                progress.tick()
+                            yield item
+                            continue
+                        if written < reject_lines:
+                            rejects.write(item, unit.uri)
+                            written += 1
+                        else:
+                            unwritten[item.reason] = unwritten.get(item.reason, 0) + item.records
                         records += item.records
                         rejected += item.records
                         self.stat_update("rejected", value=item.records)
                         self.stat_update(f"rejected_{item.reason}", value=item.records)
+                        task_rejected += item.records
+                        if limit is not None and task_rejected > limit:
+                            raise RejectLimitExceeded(unit.uri, limit, self.folders.rejects)
+                finally:
+                    _write_unwritten(rejects, unit.uri, unwritten, reject_lines)
                 self.stat_update("input", value=records)
                 self.stat_update("documents", value=records - rejected)
                 progress.finish_unit(unit.size)
