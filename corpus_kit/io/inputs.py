@@ -3,15 +3,23 @@
 A unit is what one reader task reads in one go: a file, or a folder written by
 ``datasets.Dataset.save_to_disk``. Units are ordered deterministically (arguments in the order
 given, paths sorted inside a folder or glob) so that the same input always shards the same way.
+
+corpus-kit never reads its own output back as input (docs/architecture.md §2): while a folder or a
+glob is expanded, the run's own output folder and every folder that is a corpus-kit output (it
+holds a corpus-kit ``manifest.json`` or a ``.corpus-kit`` work folder) are skipped, with their
+restricted ``rejects/`` and ``removed/``. A corpus-kit dataset named as the INPUT itself is read
+through its ``data/`` folder only. Files named one by one are always read.
 """
 
 from __future__ import annotations
 
+import errno
 import glob
 import itertools
 import mmap
 import os
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from corpus_kit.errors import UsageError
@@ -33,6 +41,12 @@ _SUFFIX_FORMATS = (
     (".tgz", "webdataset"),
 )
 SUPPORTED_SUFFIXES = ", ".join(suffix for suffix, _ in _SUFFIX_FORMATS)
+
+# the names of a run's work folder and manifest (pipeline/spec.py and governance/manifest.py,
+# which import this module)
+_WORK_DIR_NAME = ".corpus-kit"
+_MANIFEST_NAME = "manifest.json"
+_MANIFEST_HEAD_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -66,16 +80,76 @@ def is_hf_disk_folder(path: Path) -> bool:
     return path.is_dir() and ((path / "state.json").is_file() or (path / "dataset_dict.json").is_file())
 
 
+def is_corpus_kit_output(folder: Path) -> bool:
+    """A folder corpus-kit wrote: a dataset with our manifest, or the output of a run under way."""
+    if (folder / _WORK_DIR_NAME).is_dir():
+        return True
+    try:
+        with open(folder / _MANIFEST_NAME, "rb") as handle:
+            head = handle.read(_MANIFEST_HEAD_BYTES)
+    except OSError:
+        return False
+    # our manifests open with these keys (pydantic keeps the model's field order)
+    return b'"schema_version"' in head and b'"dataset"' in head
+
+
+@dataclass
+class _Expansion:
+    """What expanding folders and globs skipped because it is corpus-kit's own output."""
+
+    excluded: frozenset[str]  # real paths of the run's own output folder(s)
+    skipped: list[Path] = field(default_factory=list)
+
+    def is_output(self, folder: Path) -> bool:
+        if os.path.realpath(folder) in self.excluded or is_corpus_kit_output(folder):
+            self.skipped.append(folder)
+            return True
+        return False
+
+
+def _broken(path: Path, error: OSError) -> UsageError:
+    """One line naming an input file that cannot be read and what to do about it."""
+    if error.errno == errno.ELOOP:
+        what = "is a symbolic link loop"
+    elif isinstance(error, FileNotFoundError) and path.is_symlink():
+        what = "is a symbolic link whose target does not exist"
+    elif isinstance(error, PermissionError):
+        what = "cannot be read (permission denied)"
+    else:
+        what = f"cannot be read ({error.strerror or type(error).__name__})"
+    return UsageError(f"{path}: {what}; fix or remove it, or name the good inputs one by one")
+
+
 def _folder_size(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    total = 0
+    for item in path.rglob("*"):
+        try:
+            if item.is_file():
+                total += item.stat().st_size
+        except OSError as error:
+            raise _broken(item, error) from None
+    return total
 
 
 def _unit(path: Path, fmt: str) -> InputUnit:
-    size = _folder_size(path) if path.is_dir() else path.stat().st_size
+    try:
+        if path.is_dir():
+            size = _folder_size(path)
+        else:
+            size = path.stat().st_size
+            if not os.access(path, os.R_OK):
+                raise PermissionError(errno.EACCES, "Permission denied", str(path))
+    except OSError as error:
+        raise _broken(path, error) from None
     return InputUnit(path=str(path.resolve()), format=fmt, uri=display_uri(path), size=size)
 
 
-def _scan_folder(folder: Path, forced: str | None) -> list[InputUnit]:
+def _scan_folder(folder: Path, forced: str | None, expansion: _Expansion) -> list[InputUnit]:
+    if is_corpus_kit_output(folder):
+        # a corpus-kit dataset named as input: its data, never its restricted rejects/ or removed/
+        folder = folder / "data"
+        if not folder.is_dir():
+            return []
     units: list[InputUnit] = []
     for root, dirs, files in os.walk(folder, followlinks=False):
         root_path = Path(root)
@@ -85,6 +159,8 @@ def _scan_folder(folder: Path, forced: str | None) -> list[InputUnit]:
             if name.startswith("."):
                 continue
             sub = root_path / name
+            if expansion.is_output(sub):
+                continue
             if is_hf_disk_folder(sub):
                 if forced in (None, "hf_disk"):
                     units.append(_unit(sub, "hf_disk"))
@@ -100,38 +176,86 @@ def _scan_folder(folder: Path, forced: str | None) -> list[InputUnit]:
     return sorted(units, key=lambda unit: unit.path)
 
 
-def resolve_inputs(inputs: list[str], forced_format: str | None = None) -> list[InputUnit]:
+def _glob_base(pattern: str) -> Path:
+    """The literal folder a glob starts from (``data/**/*.jsonl`` -> ``data``)."""
+    parts = []
+    for part in Path(pattern).parts:
+        if any(char in part for char in "*?["):
+            break
+        parts.append(part)
+    return Path(*parts) if parts else Path(".")
+
+
+def _in_output(path: Path, base: Path, expansion: _Expansion) -> bool:
+    """A glob match inside a corpus-kit output folder below the glob's literal folder, inside the
+    run's own output, or outside ``data/`` of a corpus-kit dataset that is the literal folder."""
+    folder = path if path.is_dir() else path.parent
+    below = [folder, *folder.parents]
+    base_real = os.path.realpath(base)
+    for ancestor in below:
+        if os.path.realpath(ancestor) == base_real:
+            if is_corpus_kit_output(ancestor) and ancestor / "data" not in (folder, *folder.parents):
+                expansion.skipped.append(path)
+                return True
+            break
+        if expansion.is_output(ancestor):
+            return True
+    real = os.path.realpath(path)
+    return any(real == excluded or real.startswith(excluded + os.sep) for excluded in expansion.excluded)
+
+
+def resolve_inputs(
+    inputs: list[str], forced_format: str | None = None, exclude: Iterable[str | Path] = ()
+) -> list[InputUnit]:
     """Expand INPUT arguments into input units.
 
     ``forced_format`` (``--format``) applies to files named directly or matched by a glob; folders
-    are scanned for files whose name carries that format's suffix.
+    are scanned for files whose name carries that format's suffix. ``exclude``: the run's output
+    folder, never read when a folder or glob is expanded (nor any other corpus-kit output found
+    there, see the module's docstring).
     """
     if forced_format is not None and forced_format not in FORMATS:
         raise UsageError(f"unknown --format {forced_format!r}; choose one of: {', '.join(FORMATS)}")
     if not inputs:
         raise UsageError("no INPUT given; name a file, a folder or a glob such as 'data/*.jsonl.gz'")
 
+    expansion = _Expansion(frozenset(os.path.realpath(path) for path in exclude))
     units: list[InputUnit] = []
     for argument in inputs:
         if any(char in argument for char in "*?["):
             matches = sorted(glob.glob(argument, recursive=True))
             if not matches:
                 raise UsageError(f"{argument}: the glob matches no file; check the pattern and quote it")
-            candidates = [Path(match) for match in matches]
+            base = _glob_base(argument)
+            candidates = [Path(match) for match in matches if not _in_output(Path(match), base, expansion)]
+            if not candidates:
+                raise UsageError(
+                    f"{argument}: the glob matches only corpus-kit output (such as {expansion.skipped[0]}), "
+                    "which is never read back; name its data/ folder to read a dataset"
+                )
         else:
             candidates = [Path(argument)]
         for path in candidates:
             if not path.exists():
+                if path.is_symlink():
+                    raise UsageError(
+                        f"{path}: a symbolic link whose target does not exist (or a loop); fix the link"
+                    )
                 raise UsageError(f"{path}: input not found; check the path")
             if path.is_dir():
                 if is_hf_disk_folder(path) and forced_format in (None, "hf_disk"):
                     units.append(_unit(path, "hf_disk"))
                     continue
-                found = _scan_folder(path, forced_format)
+                found = _scan_folder(path, forced_format, expansion)
                 if not found:
+                    skipped = (
+                        f"; corpus-kit output inside it is skipped ({expansion.skipped[-1]})"
+                        if expansion.skipped
+                        else ""
+                    )
                     raise UsageError(
                         f"{path}: no readable input in this folder (looked for {SUPPORTED_SUFFIXES} "
-                        "files and save_to_disk folders); pass --format or a glob"
+                        f"files and save_to_disk folders{skipped}); pass --format or a glob"
                     )
                 units.extend(found)
                 continue
