@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import zstandard
 
 from tests.conftest import record, write_jsonl
@@ -94,3 +95,16 @@ def test_a_fraction_is_judged_at_the_end_with_bounded_rejects(
     assert "rejected records exceed --max-rejects" in one_line_error(result)
     assert counts(out)["rejected"] == BAD_LINES
     assert _size(out / "rejects") < 400_000
+
+
+def test_a_count_stops_a_run_with_preparation_phases_in_one_line(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    # dedup re-reads the input in a preparation phase first; the main phase stops at the count
+    pytest.importorskip("scipy", reason="the dedup extra")
+    _bomb(tmp_path / "in", lines=20_000)
+    out = tmp_path / "out"
+    result = cli("dedup", tmp_path / "in", "-o", out, "-q", "--max-rejects", "10")
+    assert result.exit_code == 1, result.output
+    assert "--max-rejects 10" in one_line_error(result)
+    assert _size(out) < 1_000_000
