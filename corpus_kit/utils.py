@@ -24,9 +24,115 @@ _SIZE_UNITS = {
 }  # fmt: skip
 
 
+#: Every YAML corpus-kit reads (pipelines, rules, supply, sources, lexicons) is refused beyond
+#: these: a file larger than MAX_YAML_BYTES, or a document whose aliases expand to more than
+#: MAX_YAML_NODES nodes ("billion laughs": a few hundred bytes that a consumer walking the data,
+#: pydantic or json, expands to gigabytes), or whose aliases refer to themselves.
+MAX_YAML_BYTES = 64 * 1024 * 1024
+MAX_YAML_NODES = 2_000_000
+
+
+class YamlRefused(yaml.YAMLError):
+    """A YAML document over the size or alias-expansion budget."""
+
+    def __init__(self, problem: str, line: int | None = None):
+        super().__init__(problem)
+        self.problem = problem
+        self.line = line
+
+
 def load_yaml(stream: str | bytes | IO[str]) -> Any:
-    """``yaml.safe_load``, with libyaml's C implementation of the safe loader when it is available."""
-    return yaml.load(stream, Loader=_SAFE_LOADER)
+    """``yaml.safe_load`` (libyaml's C loader when available) within the size and alias budgets."""
+    return load_yaml_document(stream)[0]
+
+
+def load_yaml_document(stream: str | bytes | IO[str]) -> tuple[Any, yaml.Node | None]:
+    """The data and the node tree (for line numbers) of one YAML document, within the budgets.
+
+    The tree is composed first (aliases are shared nodes there, nothing is expanded) and its
+    expanded size counted with one visit per distinct node; only then is it constructed.
+    Raises ``yaml.YAMLError`` (``YamlRefused`` for a document over the budgets).
+    """
+    if not isinstance(stream, (str, bytes)):
+        stream = stream.read(MAX_YAML_BYTES + 1)
+    if len(stream) > MAX_YAML_BYTES:
+        raise YamlRefused(
+            f"larger than {MAX_YAML_BYTES // (1024 * 1024)} MiB; corpus-kit reads smaller YAML files"
+        )
+    loader = _SAFE_LOADER(stream)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, None
+        _check_expansion(node)
+        return loader.construct_document(node), node
+    finally:
+        loader.dispose()
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse a node graph whose tree expansion exceeds ``MAX_YAML_NODES`` or that has a cycle."""
+    expanded: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if children_done:
+            on_path.discard(key)
+            size = 1 + sum(expanded[id(child)] for child in children)
+            if size > MAX_YAML_NODES:
+                raise YamlRefused(
+                    f"its aliases expand to more than {MAX_YAML_NODES:,} values (an alias bomb?); "
+                    "write the values out or use fewer aliases",
+                    node.start_mark.line + 1,
+                )
+            expanded[key] = size
+            continue
+        if key in expanded:
+            continue
+        if key in on_path:
+            raise YamlRefused("an alias refers to a value that contains it", node.start_mark.line + 1)
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in children if id(child) not in expanded)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def yaml_error_line(error: yaml.YAMLError) -> int | None:
+    """The 1-based line a YAML error points at, when it points at one."""
+    if isinstance(error, YamlRefused):
+        return error.line
+    mark = getattr(error, "problem_mark", None)
+    return mark.line + 1 if mark is not None else None
+
+
+def load_yaml_file(path: str | Path, what: str) -> Any:
+    """A YAML file's data; a missing, unreadable, invalid or over-budget one is a ``UsageError``
+    naming the file, the line when known, and ``what`` it should be."""
+    from corpus_kit.errors import UsageError
+
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return load_yaml(handle)
+    except FileNotFoundError:
+        raise UsageError(f"{path}: {what} not found; check the path") from None
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or "not UTF-8 text"
+        raise UsageError(f"{path}: cannot read the {what} ({reason}); check the file") from None
+    except yaml.YAMLError as error:
+        line = yaml_error_line(error)
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise UsageError(f"{path}{f':{line}' if line else ''}: {problem}; fix the {what}") from None
 
 
 def split_list(values: str | None) -> list[str] | None:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 from corpus_kit.governance.manifest import DatasetLicence, LicenceEntry
 from corpus_kit.resources import resource_path
-from corpus_kit.utils import load_yaml
+from corpus_kit.utils import load_yaml_file
 
 UseClass = Literal["commercial", "unspecified", "non-commercial", "academic-only"]
 USE_LADDER: tuple[UseClass, ...] = ("commercial", "unspecified", "non-commercial", "academic-only")
@@ -91,7 +91,7 @@ def _spdx_licensing() -> Licensing:
 
 
 def load_licence_file(path: str | Path) -> RegistryFile:
-    return RegistryFile.model_validate(load_yaml(Path(path).read_text(encoding="utf-8")))
+    return RegistryFile.model_validate(load_yaml_file(path, "licence registry"))
 
 
 class LicenceRegistry:

@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from corpus_kit.governance.licence_registry import NOASSERTION, LicenceRegistry, default_registry
 from corpus_kit.governance.manifest import Manifest, seal_problem
 from corpus_kit.resources import resource_path
-from corpus_kit.utils import load_yaml
+from corpus_kit.utils import load_yaml_file
 
 RULES: dict[str, tuple[str, str]] = {
     "CK100": ("error", "manifest does not match the schema"),
@@ -105,7 +105,7 @@ class SupplyPolicy(BaseModel):
 
 @lru_cache(maxsize=1)
 def supply_policy() -> SupplyPolicy:
-    data = load_yaml(resource_path("rules", "supply_policy.yaml").read_text(encoding="utf-8"))
+    data = load_yaml_file(resource_path("rules", "supply_policy.yaml"), "supply policy")
     return SupplyPolicy.model_validate(data)
 
 

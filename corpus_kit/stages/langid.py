@@ -30,7 +30,7 @@ from corpus_kit.errors import UsageError
 from corpus_kit.resources import resource_path
 from corpus_kit.stages.base import CommaList, Stage, StageContext, StageParams
 from corpus_kit.stages.text import HAN_RANGES, code_points, every_character
-from corpus_kit.utils import load_yaml
+from corpus_kit.utils import load_yaml_file
 
 if TYPE_CHECKING:
     from corpus_kit.io.parquet_writer import ParquetShardWriter
@@ -58,7 +58,7 @@ class LangIdRules(BaseModel):
 
 def load_langid_rules(path: str | Path | None = None) -> LangIdRules:
     path = Path(path) if path else resource_path("rules", "langid.yaml")
-    return LangIdRules.model_validate(load_yaml(path.read_text(encoding="utf-8")))
+    return LangIdRules.model_validate(load_yaml_file(path, "language-ID rules"))
 
 
 _HAN_CODE, _KANA_CODE, _HANGUL_CODE, _OTHER_CODE = 1, 2, 3, 4

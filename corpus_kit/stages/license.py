@@ -30,7 +30,6 @@ import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-import yaml
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.utils.stats import Stats
@@ -47,7 +46,7 @@ from corpus_kit.governance.licence_registry import (
 )
 from corpus_kit.governance.manifest import SourceRuleRecord
 from corpus_kit.stages.base import Stage, StageContext, StageParams
-from corpus_kit.utils import first_validation_error, load_yaml
+from corpus_kit.utils import first_validation_error, load_yaml_file
 
 if TYPE_CHECKING:
     from datatrove.pipeline.base import PipelineStep
@@ -102,9 +101,7 @@ def load_sources(path: str | Path) -> SourcesFile:
     if not path.is_file():
         raise UsageError(f"{path}: sources file not found; see the license command's help for its format")
     try:
-        sources = SourcesFile.model_validate(load_yaml(path.read_text(encoding="utf-8")) or {})
-    except yaml.YAMLError:
-        raise UsageError(f"{path}: invalid YAML; fix the syntax") from None
+        sources = SourcesFile.model_validate(load_yaml_file(path, "sources file") or {})
     except ValidationError as error:
         _, where, message = first_validation_error(error)
         raise UsageError(f"{path}: {where}: {message}") from None

@@ -33,7 +33,7 @@ from corpus_kit.governance.manifest import QualitySummary
 from corpus_kit.resources import resource_path
 from corpus_kit.stages.base import Stage, StageContext, StageParams
 from corpus_kit.stages.text import HAN_RANGES, code_points
-from corpus_kit.utils import load_yaml
+from corpus_kit.utils import load_yaml_file
 
 if TYPE_CHECKING:
     from datatrove.pipeline.base import PipelineStep
@@ -102,7 +102,7 @@ class QualityRules(BaseModel):
 
 def load_quality_rules(path: str | Path | None = None) -> QualityRules:
     path = Path(path) if path else resource_path("rules", "quality", "default.yaml")
-    return QualityRules.model_validate(load_yaml(path.read_text(encoding="utf-8")))
+    return QualityRules.model_validate(load_yaml_file(path, "quality rules"))
 
 
 _MASK64 = (1 << 64) - 1

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from corpus_kit.errors import UsageError
 from corpus_kit.resources import resource_path
-from corpus_kit.utils import load_yaml, parse_size
+from corpus_kit.utils import load_yaml_file, parse_size
 
 DedupMode = Literal["exact", "near", "both"]
 MODES = ("exact", "near", "both")
@@ -88,11 +88,7 @@ def load_dedup_config(params: dict[str, Any]) -> DedupConfig:
             f"dedup: unknown parameter {unknown[0]!r}; known: {', '.join(sorted(_KNOWN - {'version'}))}"
         )
     source = params.get("rules") or resource_path("rules", "dedup.yaml")
-    try:
-        with open(source, encoding="utf-8") as handle:
-            defaults = load_yaml(handle) or {}
-    except OSError as error:
-        raise UsageError(f"{source}: cannot read dedup rules ({error.strerror}); check the path") from error
+    defaults = load_yaml_file(source, "dedup rules") or {}
     merged = {**defaults, **{key: value for key, value in params.items() if value is not None}}
     merged.pop("version", None)
     merged.pop("rules", None)

@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from corpus_kit.resources import resource_path
-from corpus_kit.utils import load_yaml
+from corpus_kit.utils import load_yaml_file
 
 # --- validators: True = valid (score 1.0), False = drop, None = keep the pattern's score --------
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -348,7 +348,7 @@ class PiiRules(BaseModel):
 def load_pii_rules(path: str | Path | None = None) -> PiiRules:
     """Read a PII rule file (default ``rules/pii/default.yaml``) and check its validators and regexes."""
     path = Path(path) if path else resource_path("rules", "pii", "default.yaml")
-    rules = PiiRules.model_validate(load_yaml(path.read_text(encoding="utf-8")))
+    rules = PiiRules.model_validate(load_yaml_file(path, "PII rules"))
     for entity, config in rules.entities.items():
         if config.validator is not None and validator_function(config.validator) is None:
             known = sorted({*VALIDATORS, *_validator_entry_points()})
