@@ -459,21 +459,30 @@ def warm_up_steps(pipeline: list[PipelineStep]) -> None:
             warm_up()
 
 
-def _run_and_note_the_end(executor: CorpusLocalExecutor, finished: Any) -> None:
-    executor.run()
+def _run_and_note_the_end(executor: CorpusLocalExecutor, finished: Any, errors: Any) -> None:
+    try:
+        executor.run()
+    except CorpusKitError as error:  # a one-line refusal (too many rejects...) reaches the user as one
+        errors.send((type(error).__name__, str(error)))
+        raise SystemExit(3) from None
     finished.value = time.monotonic()  # one clock for all processes of the machine
 
 
 def _run_in_child(executor: CorpusLocalExecutor, meanwhile: Callable[[], None] | None = None) -> float:
     """Run a phase in a child process (the memory it needed goes with it); ``meanwhile`` runs here.
 
-    Returns when the phase finished (``time.monotonic()``), not when ``meanwhile`` did."""
+    Returns when the phase finished (``time.monotonic()``), not when ``meanwhile`` did. A
+    ``CorpusKitError`` raised in the child is raised again here, with its class and message."""
     import multiprocessing
+
+    from corpus_kit import errors as error_classes
 
     context: Any = multiprocessing.get_context(default_start_method())
     finished = context.Value("d", 0.0)
-    child = context.Process(target=_run_and_note_the_end, args=(executor, finished))
+    received, sent = context.Pipe(duplex=False)
+    child = context.Process(target=_run_and_note_the_end, args=(executor, finished, sent))
     child.start()
+    sent.close()
     try:
         if meanwhile is not None:
             meanwhile()
@@ -483,6 +492,12 @@ def _run_in_child(executor: CorpusLocalExecutor, meanwhile: Callable[[], None] |
         raise
     child.join()
     if child.exitcode != 0:
+        if received.poll():
+            name, message = received.recv()
+            kind = getattr(error_classes, name, CorpusKitError)
+            raise (kind if isinstance(kind, type) and issubclass(kind, CorpusKitError) else CorpusKitError)(
+                message
+            )
         raise RuntimeError(f"the phase's process exited with status {child.exitcode}")
     return finished.value
 

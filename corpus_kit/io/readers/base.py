@@ -272,10 +272,9 @@ class CorpusReader(PipelineStep):
         self._progress = progress = ProgressReporter(self.folders.progress, rank)
         ledger: list[dict[str, Any]] = []
         reject_lines = self.options.reject_lines_per_file
-        # only the main phase's reader stops early: a preparation phase that re-reads the input
-        # (dedup) runs in a child process whose error the runner reports only as a failed phase;
-        # its rejects are capped per file all the same, and the main phase stops at the limit
-        limit = self.options.max_rejects if self.folders.hash_sources else None
+        # a preparation phase that re-reads the input (dedup) stops too: the runner raises a
+        # child process's CorpusKitError again in the parent, as one line
+        limit = self.options.max_rejects
         task_rejected = 0
         try:
             for unit in self.units[rank::world_size]:
