@@ -149,6 +149,7 @@ def test_slurm_dry_run_writes_one_job_array_per_phase_chained(tmp_path: Path) ->
     for phase in ("dedup-signatures", "dedup-buckets", "dedup-clusters"):
         assert (out / ".corpus-kit" / "phases" / phase / "logs" / "executor.pik").is_file()
     assert not (out / "manifest.json").exists()  # nothing ran
+    assert not list(out.rglob("executor.json"))  # datatrove's settings dump names every input file
 
 
 @pytest.mark.slow

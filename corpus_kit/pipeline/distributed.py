@@ -44,6 +44,9 @@ def ray_executor(pipeline: list[PipelineStep], tasks: int, workers: int, logging
     from datatrove.executor.ray import RayPipelineExecutor
 
     class CorpusRayExecutor(RayPipelineExecutor):
+        def save_executor_as_json(self, indent: int = 4) -> None:
+            return None  # the steps' settings name every input file; nothing reads the file back
+
         def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1) -> PipelineStats:
             silence_console_logs()
             return super()._run_for_rank(rank, local_rank, node_rank)
@@ -125,6 +128,9 @@ def launch_slurm(spec: RunSpec, work: Path, phases: list[Phase]) -> Path:
     class CorpusSlurmExecutor(SlurmPipelineExecutor):
         def launch_merge_stats(self) -> None:
             """corpus-kit merges per-task stats itself when it finalises."""
+
+        def save_executor_as_json(self, indent: int = 4) -> None:
+            return None  # the steps' settings name every input file; nothing reads the file back
 
         def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1) -> PipelineStats:
             silence_console_logs()

@@ -358,8 +358,15 @@ def _run_fingerprint(spec: RunSpec) -> dict[str, Any]:
     return {
         "config_sha256": config_sha256(spec.resolved_config()),
         "corpus-kit": corpus_kit.__version__,
-        "inputs": [[unit.uri, unit.start, unit.size, hashes[unit.path]] for unit in spec.units],
+        # names hashed: the work folder outlives a failed run, and a file name can hold personal data
+        "inputs": [[_name_digest(unit.uri), unit.start, unit.size, hashes[unit.path]] for unit in spec.units],
     }
+
+
+def _name_digest(name: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def content_fingerprint(path: Path) -> str:
