@@ -28,9 +28,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, TypeVar, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 
 from corpus_kit.utils import split_list
 
@@ -45,9 +45,34 @@ if TYPE_CHECKING:
 
 
 class StageParams(BaseModel):
-    """Base of every stage's parameter model: unknown parameters are errors."""
+    """Base of every stage's parameter model: unknown parameters are errors, and so is ``true`` or
+    ``false`` for a parameter that is not a yes/no one (pydantic would read ``min_score: true`` as
+    1.0 and drop every record)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, value in data.items():
+                field = cls.model_fields.get(name)
+                if isinstance(value, bool) and field is not None and not _admits_bool(field.annotation):
+                    raise ValueError(
+                        f"{name}: expected {_expected(field.annotation)}, not {str(value).lower()}"
+                    )
+        return data
+
+
+def _admits_bool(annotation: Any) -> bool:
+    if annotation is bool or annotation is Any:
+        return True
+    return any(_admits_bool(argument) for argument in get_args(annotation))
+
+
+def _expected(annotation: Any) -> str:
+    text = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+    return {"float": "a number", "int": "a whole number", "str": "text"}.get(text, text)
 
 
 def _comma_list(value: Any) -> Any:

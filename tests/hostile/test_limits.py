@@ -94,3 +94,25 @@ def test_sensible_limits_still_run(cli: Callable[..., Any], tmp_path: Path, data
     )
     result = cli("run", pipeline, "-i", data, "-o", tmp_path / "out", "-q")
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        "langid: {min_score: true}",
+        "quality: {rules: false}",
+        "dedup: {threshold: true}",
+        "pii: {entities: true}",
+    ],
+)
+def test_a_yes_or_no_for_a_number_or_a_list_is_refused(
+    cli: Callable[..., Any], tmp_path: Path, data: Path, step: str
+) -> None:
+    """``langid.min_score: true`` was read as 1.0 and dropped every record."""
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text(f"name: p\nsteps:\n  - {step}\n")
+    result = cli("run", pipeline, "-i", data, "-o", tmp_path / "out", "-q")
+    assert result.exit_code == 2, result.output
+    line = one_line_error(result)
+    assert "p.yaml:3" in line and ("true" in line or "false" in line or "bool" in line.lower()), line
+    assert not (tmp_path / "out" / "data").exists()
