@@ -136,3 +136,56 @@ def test_langid_command_labels_filters_and_counts(tmp_path: Path, cli) -> None:
     assert removed == {"fr": "fr", "short": "und"}
     assert cli("card", out).exit_code == 0  # the card now carries the languages
     assert "- zh\n- en" in (out / "README.md").read_text() or "- en\n- zh" in (out / "README.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        # issue 21: Chinese sentences quoting English UI strings or a command were labelled en or ja
+        (
+            '配置 "General type of mail configuration" 時，選擇 "mail sent by smarthost; received via '
+            'SMTP or fetchmail"。',
+            "zh-Hant",
+        ),
+        ('"for x in foo1 foo2 … ; do command ; done"，该循环会将每个参数依次传给命令。', "zh-Hans"),
+        ("请先运行 `apt-get install --no-install-recommends build-essential` 再编译。", "zh-Hans"),
+        ("在 /etc/network/interfaces 文件中加入一行 auto eth0，然后重启服务。", "zh-Hans"),
+        # ... while an English sentence naming a Chinese term or two stays English
+        ("Translate 数据 as data and 语料 as corpus in the glossary for the project, please.", "en"),
+        ("The Chinese word “你好” means hello, and is used as a greeting in most situations.", "en"),
+        ("Our office in 深圳 (Shenzhen) opens at nine; the team in 北京 joins by video call.", "en"),
+    ],
+)
+def test_a_chinese_frame_decides_over_quoted_english(
+    identifier: LanguageIdentifier, text: str, language: str
+) -> None:
+    assert identifier.identify(text)[0] == language
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [  # Django's translations with the diacritics removed; fastText alone said es, es, gl, sl
+        ("Visualizar notas de lancamento do Django", "pt"),
+        ("permissoes do utilizador", "pt"),
+        ("No se ha indicado el ano", "es"),
+        ("Hasla w obu polach nie sa zgodne.", "pl"),
+    ],
+)
+def test_short_plain_text_is_reranked_by_function_words(
+    identifier: LanguageIdentifier, text: str, language: str
+) -> None:
+    assert identifier.identify(text)[0] == language
+
+
+def test_japanese_is_never_said_without_kana(identifier: LanguageIdentifier, monkeypatch) -> None:
+    from corpus_kit.stages import langid
+
+    original = langid.fasttext_candidates
+
+    def says_japanese(sample: str, count: int) -> list[tuple[str, float]]:
+        return [("ja", 0.9), *original(sample, count)][:count]
+
+    monkeypatch.setattr(langid, "fasttext_candidates", says_japanese)
+    assert identifier.identify("The quick brown fox jumps over the lazy dog near the river bank.")[0] == "en"
+    mixed = "See 数据 and 语料 in the glossary; the rest of this sentence is plain English text."
+    assert identifier.identify(mixed)[0] == "zh-Hans"  # Han without Kana: Chinese, not Japanese

