@@ -8,6 +8,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import typer
 from datatrove.data import Document
@@ -19,6 +20,9 @@ from corpus_kit.errors import CheckFailed, UsageError
 from corpus_kit.governance.manifest import MANIFEST_NAME, Manifest
 from corpus_kit.io.inputs import resolve_inputs
 from corpus_kit.io.readers import READER_CLASSES, ReadOptions, TaskFolders
+from corpus_kit.io.readers.base import DEFAULT_MAX_RECORD_BYTES
+from corpus_kit.io.readers.parquet import BATCH_BUDGET
+from corpus_kit.io.readers.parquet_pages import PageHeaderError, plan_row_group
 from corpus_kit.io.rejects import Reject
 from corpus_kit.records import MEDIA_TYPE_NAMES
 from corpus_kit.utils import format_size
@@ -48,10 +52,9 @@ def _parquet_report(files: list[Path], rows: int) -> dict[str, Any]:
     samples = []
     if rows:
         for file in files:
-            parquet = pq.ParquetFile(file)
-            if parquet.metadata.num_rows:
-                batch = next(parquet.iter_batches(batch_size=rows))
-                for row in batch.to_pylist()[:rows]:
+            batch = _first_rows(file, rows)
+            if batch is not None:
+                for row in batch:
                     samples.append(
                         {
                             "id": row.get("id"),
@@ -72,6 +75,27 @@ def _parquet_report(files: list[Path], rows: int) -> dict[str, Any]:
         "bytes": total_bytes,
         "samples": samples[:rows],
     }
+
+
+def _first_rows(file: Path, rows: int) -> list[dict[str, Any]] | None:
+    """Up to ``rows`` rows of the first row group that is safe to expand (its page headers say no
+    value is larger than the default record cap) and decodes; ``None`` when there is none."""
+    parquet = pq.ParquetFile(file)
+    with open(file, "rb") as pages:
+        for group in range(parquet.metadata.num_row_groups):
+            try:
+                plan = plan_row_group(
+                    pages.fileno(), parquet, group, DEFAULT_MAX_RECORD_BYTES, BATCH_BUDGET, rows
+                )
+                if plan.too_large is not None or not plan.batch_rows:
+                    continue
+                batch = next(parquet.iter_batches(batch_size=plan.batch_rows, row_groups=[group]), None)
+                if batch is not None and batch.num_rows:
+                    found: list[dict[str, Any]] = batch.slice(0, rows).to_pylist()
+                    return found
+            except (PageHeaderError, OSError, pa.ArrowException, UnicodeDecodeError):
+                continue
+    return None
 
 
 def _input_report(path: Path, rows: int) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import glob
 import itertools
 import mmap
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -126,9 +127,29 @@ def _folder_size(path: Path) -> int:
         try:
             if item.is_file():
                 total += item.stat().st_size
+            elif item.exists() and not item.is_dir():
+                raise _not_regular(item, item.stat().st_mode)
         except OSError as error:
             raise _broken(item, error) from None
     return total
+
+
+def _not_regular(path: Path, mode: int) -> UsageError:
+    """One line refusing an input that is not a regular file: opening a named pipe blocks until
+    something writes to it, and a device can be endless."""
+    kind = (
+        "a named pipe (FIFO)"
+        if stat.S_ISFIFO(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "not a regular file"
+    )
+    return UsageError(
+        f"{path}: is {kind}, not a regular file; corpus-kit reads files only: save the stream to a file "
+        "and name that"
+    )
 
 
 def _unit(path: Path, fmt: str) -> InputUnit:
@@ -136,7 +157,10 @@ def _unit(path: Path, fmt: str) -> InputUnit:
         if path.is_dir():
             size = _folder_size(path)
         else:
-            size = path.stat().st_size
+            status = path.stat()
+            if not stat.S_ISREG(status.st_mode):
+                raise _not_regular(path, status.st_mode)
+            size = status.st_size
             if not os.access(path, os.R_OK):
                 raise PermissionError(errno.EACCES, "Permission denied", str(path))
     except OSError as error:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import re
 import zlib
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO, Protocol, final
+from typing import Protocol, final
 
 import orjson
 import zstandard
@@ -34,12 +35,16 @@ class _TooLong:
 
 
 class LineStream(Protocol):
-    """What :func:`iter_bounded_lines` reads from (``IO[bytes]``, ``GzipFile``, ``BufferedReader``)."""
+    """What :func:`iter_bounded_lines` reads from (``BufferedReader``, ``GzipFile``)."""
 
     def readline(self, size: int = -1, /) -> bytes: ...
 
+    def peek(self, size: int, /) -> bytes: ...
 
-def open_decompressed(raw: IO[bytes], name: str, stack: ExitStack) -> LineStream:
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def open_decompressed(raw: io.BufferedReader[io.FileIO], name: str, stack: ExitStack) -> LineStream:
     """A buffered, streaming, decompressed view of ``raw`` chosen by the file name."""
     lowered = name.lower()
     if lowered.endswith(".gz"):
@@ -100,18 +105,53 @@ def zstd_end_missing(fd: int) -> bool:
     return position > size
 
 
+_WHITESPACE = re.compile(rb"[ \t\r\n\x0b\x0c]*")  # what ``bytes.strip`` removes
+_BLANK_FIRST = frozenset(b" \t\r\n\x0b\x0c")
+# blank lines in a row read one by one before the rest of the run is skipped buffer by buffer:
+# a look at the buffer copies it, which only a long run pays back
+_BLANK_RUN = 256
+
+
+def _skip_blank_lines(stream: LineStream, budget: int | None) -> tuple[int, int]:
+    """Consume the blank lines at the stream's position, buffer by buffer: ``(lines, bytes)``.
+
+    A file of nothing but newlines would otherwise cost a ``readline`` per byte."""
+    lines = consumed = 0
+    match = _WHITESPACE.match
+    while budget is None or consumed < budget:
+        window = stream.peek(_READ_BUFFER)
+        size = len(window) if budget is None else min(len(window), budget - consumed)
+        blank = match(window, 0, size)
+        end = window.rfind(b"\n", 0, blank.end() if blank else 0) + 1
+        if not end:
+            break
+        lines += window.count(b"\n", 0, end)
+        consumed += len(stream.read(end))
+        if end < size - 1:
+            break
+    return lines, consumed
+
+
 def iter_bounded_lines(
-    stream: LineStream, max_bytes: int, first_line: int = 0, stop_after: int | None = None
+    stream: LineStream,
+    max_bytes: int,
+    first_line: int = 0,
+    stop_after: int | None = None,
+    skip_limit: int | None = None,
 ) -> Iterator[tuple[int, bytes | _TooLong]]:
     """Yield ``(line number, line)``; a line over ``max_bytes`` is skipped in chunks, never held whole.
 
     Line numbers continue from ``first_line``; with ``stop_after``, reading ends once that many bytes
-    were consumed (a part of a file ends at the end of a line).
+    were consumed (a part of a file ends at the end of a line). Blank lines are not yielded. With
+    ``skip_limit``, a line over ``max_bytes`` is skipped for at most that many more bytes; a longer
+    one ends the stream (its ``_TooLong`` has ``size`` -1): in a compressed file, finding its end
+    could mean expanding gigabytes of a bomb.
     """
     readline = stream.readline
     limit = max_bytes + 1
     line_no = first_line
     remaining = stop_after
+    blanks = 0  # blank lines in a row
     while remaining is None or remaining > 0:
         line = readline(limit)
         if not line:
@@ -123,10 +163,25 @@ def iter_bounded_lines(
                 size += len(chunk)
                 if chunk.endswith(b"\n"):
                     break
+                if skip_limit is not None and size > max_bytes + skip_limit:
+                    yield line_no, _TooLong(head, -1)
+                    return
             if remaining is not None:
                 remaining -= size
             yield line_no, _TooLong(head, size)
             continue
+        if line[0] in _BLANK_FIRST and not line.strip():
+            if remaining is not None:
+                remaining -= len(line)
+            blanks += 1
+            if blanks >= _BLANK_RUN:
+                skipped, consumed = _skip_blank_lines(stream, remaining)
+                line_no += skipped
+                if remaining is not None:
+                    remaining -= consumed
+                blanks = 0
+            continue
+        blanks = 0
         if remaining is not None:
             remaining -= len(line)
         yield line_no, line
@@ -146,7 +201,7 @@ class JsonlReader(CorpusReader):
         decode_error = orjson.JSONDecodeError
         to_document = self.document_from_record
         with ExitStack() as stack:
-            raw = stack.enter_context(open(path, "rb", buffering=_READ_BUFFER))
+            raw = stack.enter_context(io.BufferedReader(io.FileIO(path, "rb"), buffer_size=_READ_BUFFER))
             cut_off = False  # the compressed stream lacks its end: its last line may be partial
             if unit.is_part:  # a line-aligned byte range of an uncompressed file
                 raw.seek(unit.start)
@@ -154,13 +209,26 @@ class JsonlReader(CorpusReader):
             else:
                 cut_off = path.name.lower().endswith((".zst", ".zstd")) and zstd_end_missing(raw.fileno())
                 stream = open_decompressed(raw, path.name, stack)
-                lines = iter_bounded_lines(stream, max_bytes)
+                # past the cap, a line of a compressed file is skipped for at most one more cap
+                skip = max_bytes if stream is not raw else None
+                lines = iter_bounded_lines(stream, max_bytes, skip_limit=skip)
             line_no = unit.first_line
             try:
                 for line_no, line in lines:
                     if not line_no % _REPORT_EVERY_LINES:
                         self.report_position(raw.tell() - unit.start)
                     if type(line) is _TooLong:
+                        if line.size < 0:
+                            detail = (
+                                f"over {2 * max_bytes} bytes once decompressed; reading stopped there "
+                                "(a decompression bomb, or a record far over --max-record-size)"
+                            )
+                            yield Reject("record.too_large", line.head, line=line_no, detail=detail)
+                            cause = "a line far over --max-record-size in a compressed file"
+                            yield Reject(
+                                "input.unreadable", None, line=line_no + 1, detail=unreadable(cause, line_no)
+                            )
+                            return
                         yield Reject("record.too_large", line.head, line=line_no, detail=f"{line.size} bytes")
                         continue
                     if cut_off and not line.endswith(b"\n"):

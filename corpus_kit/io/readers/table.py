@@ -79,7 +79,22 @@ class TableRowsMixin(CorpusReader):
         row_index = first_row
         prefix = f"{unit.uri}:{extra_locator['source_split']}" if extra_locator else unit.uri
         for batch in batches:
-            for position, record in enumerate(batch.to_pylist()):
+            try:
+                records: list[dict[str, Any] | None] = batch.to_pylist()
+            except UnicodeDecodeError:
+                # Arrow does not validate UTF-8 when it reads a string column; only a batch that
+                # holds a broken value pays for finding it row by row
+                records = _rows_or_none(batch)
+            for position, record in enumerate(records):
+                if record is None:
+                    yield Reject(
+                        "encoding.invalid_utf8",
+                        _binary_excerpt(batch.slice(position, 1)),
+                        row=row_index,
+                        detail="a string column holds bytes that are not UTF-8",
+                    )
+                    row_index += 1
+                    continue
                 locator = {"source_row": row_index, **(extra_locator or {})}
                 media_entries = []
                 for column, declared in media_cols.items():
@@ -112,3 +127,26 @@ def _row_excerpt(record: dict[str, Any]) -> str:
         for key, value in record.items()
     }
     return json.dumps(shown, ensure_ascii=False, default=str)[:2048]
+
+
+def _rows_or_none(batch: pa.RecordBatch) -> list[dict[str, Any] | None]:
+    """The rows of ``batch``, ``None`` for each row holding invalid UTF-8."""
+    rows: list[dict[str, Any] | None] = []
+    for position in range(batch.num_rows):
+        try:
+            rows.append(batch.slice(position, 1).to_pylist()[0])
+        except UnicodeDecodeError:
+            rows.append(None)
+    return rows
+
+
+def _binary_excerpt(row: pa.RecordBatch) -> bytes:
+    """The raw bytes of a row's top-level string columns (their text cannot be decoded)."""
+    parts = []
+    for name, column in zip(row.schema.names, row.columns, strict=True):
+        kind = column.type
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            value = column.cast(pa.large_binary())[0].as_py()
+            if value is not None:
+                parts.append(name.encode() + b"=" + value[:1024])
+    return b"; ".join(parts)

@@ -71,6 +71,8 @@ class _EndAwareTarInfo(tarfile.TarInfo):
 @dataclass
 class _Sample:
     key: str
+    shown_key: str = ""  # the key as written to rejects and metadata (valid UTF-8)
+    bad_name: str | None = None  # a member name that is not valid UTF-8, made printable
     members: list[tuple[str, str, bytes]] = field(default_factory=list)  # (name, ext, data)
     sizes: list[tuple[str, int]] = field(default_factory=list)
     total: int = 0
@@ -96,20 +98,30 @@ class WebDatasetReader(CorpusReader):
                         if member.isdir():
                             continue
                         name = member.name
+                        # tarfile decodes a name that is not UTF-8 with surrogate escapes, which no
+                        # JSON or Parquet writer accepts: such a sample is rejected, under a
+                        # printable version of its name
+                        printable = name if name.isascii() else _printable(name)
                         if is_unsafe_member_name(name):
-                            yield Reject("tar.unsafe_path", name, member=name)
+                            yield Reject("tar.unsafe_path", printable, member=printable)
                             continue
                         if not member.isfile():
-                            yield Reject("tar.not_regular_file", name, member=name, detail=_kind(member))
+                            yield Reject(
+                                "tar.not_regular_file", printable, member=printable, detail=_kind(member)
+                            )
                             continue
                         key, extension = split_key(name)
                         if sample is None or key != sample.key:
                             if sample is not None:
                                 yield self._build(sample, unit)
-                                last_key = sample.key
-                            sample = _Sample(key)
-                        sample.sizes.append((name, member.size))
+                                last_key = sample.shown_key
+                            sample = _Sample(key, shown_key=key if key.isascii() else _printable(key))
+                        sample.sizes.append((printable, member.size))
                         sample.total += member.size
+                        if printable is not name:
+                            sample.bad_name = printable
+                        if sample.bad_name is not None:
+                            continue
                         if sample.too_large or sample.total > max_bytes:
                             sample.too_large = True
                             continue
@@ -128,7 +140,10 @@ class WebDatasetReader(CorpusReader):
                 yield _unreadable(sample, type(error).__name__, last_key)
 
     def _build(self, sample: _Sample, unit: InputUnit) -> ReadItem:
-        key = sample.key
+        key = sample.shown_key
+        if sample.bad_name is not None:
+            detail = f"member name '{sample.bad_name}' is not valid UTF-8 (shown with \\xNN escapes)"
+            return Reject("tar.invalid_member", sample.excerpt(), member=key, detail=detail)
         if sample.too_large:
             return Reject("record.too_large", sample.excerpt(), member=key, detail=f"{sample.total} bytes")
         record: dict[str, Any] = {}
@@ -183,8 +198,20 @@ def _unreadable(sample: _Sample | None, cause: str, last_key: str | None) -> Rej
     where = f"sample {last_key!r} is the last complete one" if last_key else "no complete sample was read"
     detail = f"{cause}; {where}, the rest of the archive is lost"
     if sample is not None and sample.sizes:
-        return Reject("input.unreadable", sample.excerpt(), member=sample.key, detail=detail)
+        return Reject("input.unreadable", sample.excerpt(), member=sample.shown_key, detail=detail)
     return Reject("input.unreadable", None, detail=detail)
+
+
+def _printable(name: str) -> str:
+    """``name`` as valid UTF-8: bytes that were not UTF-8 (surrogate escapes) as ``\\xNN``."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a surrogate that is no escaped byte
+            return name.encode("utf-8", "backslashreplace").decode("utf-8")
+    return name
 
 
 def _small_utf8(data: bytes) -> str | None:
