@@ -154,6 +154,22 @@ def test_a_parquet_value_over_the_cap_costs_only_its_row_group(
     verified(cli, out)
 
 
+def test_a_parquet_page_over_the_cap_of_values_under_it_is_read(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    # pyarrow writes up to 1024 values per page whatever their size (100 images of 1 MiB: one
+    # 100 MiB page); such a page is read, only a page that must hold a value over the cap is not
+    source = tmp_path / "wide.parquet"
+    texts = [f"{i:04d}" + "w" * (256 * 1024) for i in range(20)]
+    pq.write_table(
+        pa.table({"id": [f"w{i}" for i in range(20)], "text": texts}), source, use_dictionary=False
+    )
+    run, out = _convert(tmp_path, source, "--max-record-size", "1MiB")
+    assert run.returncode == 0, run.stderr
+    assert counts(out) == {"input": 20, "output": 20, "rejected": 0, "dropped": {}}
+    verified(cli, out)
+
+
 # -- item 6: named pipes ---------------------------------------------------------------------------
 
 

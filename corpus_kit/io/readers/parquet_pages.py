@@ -23,6 +23,8 @@ _PAGE_DATA_V2 = 3
 _DICTIONARY_ENCODINGS = frozenset({2, 8})  # PLAIN_DICTIONARY, RLE_DICTIONARY
 _HEADER_READ = 4096
 _MAX_HEADER = 16 * 1024 * 1024  # Arrow's own limit for one page header
+# the most one page may expand to (whatever --max-record-size says, when it says less)
+PAGE_CEILING = 256 * 1024 * 1024
 _CODECS = {"SNAPPY": "snappy", "GZIP": "gzip", "ZSTD": "zstd", "BROTLI": "brotli", "LZ4_RAW": "lz4_raw"}
 
 
@@ -216,9 +218,9 @@ def plan_row_group(
     batch_budget: int,
     max_batch_rows: int,
 ) -> RowGroupPlan:
-    """Refuse a row group holding a page that expands beyond ``max_record_bytes`` (one value, or
-    one page Arrow decompresses at once, larger than a record may be); otherwise pick the largest
-    batch (a power of two up to ``max_batch_rows``) whose rows cannot expand beyond ``batch_budget``."""
+    """Refuse a row group holding a page that expands beyond ``max_record_bytes`` and either must
+    hold a value over it or is over :data:`PAGE_CEILING`; otherwise pick the largest batch (a
+    power of two up to ``max_batch_rows``) whose rows cannot expand beyond ``batch_budget``."""
     metadata = parquet.metadata.row_group(group)
     columns = []
     for index in range(metadata.num_columns):
@@ -227,13 +229,19 @@ def plan_row_group(
         name = chunk.path_in_schema
         dictionary_value = 0
         data_pages: list[tuple[int, int, bool]] = []  # (rows, uncompressed bytes, dictionary-encoded)
+        ceiling = max(max_record_bytes, PAGE_CEILING)
         for page in pages:
-            if page.uncompressed > max_record_bytes:
+            # a page over the cap may still hold only values under it (pyarrow puts 100 images of
+            # 1 MiB in one page); it is refused when one of its values must be over the cap, or
+            # when decompressing it at once would cost more than the ceiling
+            size = page.uncompressed
+            if size > max_record_bytes and (size > max_record_bytes * max(page.values, 1) or size > ceiling):
                 what = "dictionary page" if page.kind == _PAGE_DICTIONARY else "page"
+                why = "a value over --max-record-size" if size <= ceiling else f"over {ceiling} bytes at once"
                 return RowGroupPlan(
                     0,
-                    f"column {name!r} has a {what} expanding to {page.uncompressed} bytes, over "
-                    f"--max-record-size ({max_record_bytes} bytes); not decompressed",
+                    f"column {name!r} has a {what} of {page.values} value(s) expanding to {size} bytes "
+                    f"({why}; --max-record-size is {max_record_bytes} bytes); not decompressed",
                 )
             if page.kind == _PAGE_DICTIONARY:
                 dictionary_value = page.uncompressed
