@@ -16,6 +16,7 @@ and contracts) goes only where the data may go.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -30,7 +31,7 @@ from corpus_kit.errors import CheckFailed, UsageError
 from corpus_kit.governance.manifest import MANIFEST_NAME, Manifest, read_dataset_manifest
 from corpus_kit.governance.policy import validate_manifest_data
 from corpus_kit.governance.verify import verify_dataset
-from corpus_kit.io.folder_lock import folder_lock
+from corpus_kit.io.folder_lock import LOCK_NAME, folder_lock
 from corpus_kit.paths import name_problem
 from corpus_kit.utils import format_size
 
@@ -60,6 +61,7 @@ class Plan:
     files: list[tuple[str, int]] = field(default_factory=list)
     gates: list[str] = field(default_factory=list)
     refusal: str | None = None
+    manifest_sha256: str = ""  # of the manifest the gates read: the copy checks it is still that one
 
     def describe(self) -> list[str]:
         lines = [f"target: {self.target} ({self.visibility})"]
@@ -95,7 +97,9 @@ def plan_publication(dataset: Path, target: str, visibility: Visibility, card_on
     if not manifest_path.is_file():
         raise CheckFailed(f"{dataset}: no {MANIFEST_NAME}; build the dataset with corpus-kit first")
     # the manifest alone first: an expired or invalid one is refused before any file is hashed
-    errors = [f for f in validate_manifest_data(manifest_path.read_bytes()) if f.severity == "error"]
+    raw = manifest_path.read_bytes()
+    plan.manifest_sha256 = hashlib.sha256(raw).hexdigest()
+    errors = [f for f in validate_manifest_data(raw) if f.severity == "error"]
     if errors:
         finding = errors[0]
         plan.refusal = f"manifest validate failed: {finding.rule} {finding.field}: {finding.message}"
@@ -152,6 +156,7 @@ def publish_to_hub(dataset: Path, repo_id: str, plan: Plan) -> str:
     """Create the repository with the right visibility and gating, then upload the planned files."""
     from huggingface_hub import HfApi
 
+    check_unchanged(dataset, plan)
     api = HfApi()
     visibility = plan.visibility
     api.create_repo(repo_id, repo_type="dataset", private=visibility == "private", exist_ok=True)
@@ -185,11 +190,14 @@ def publish_to_folder(dataset: Path, catalog: str, plan: Plan) -> str:
     """
     from fsspec.core import url_to_fs
 
+    check_unchanged(dataset, plan)
     manifest = read_dataset_manifest(dataset)
     name = manifest.dataset.name
-    problem = name_problem(name)
-    if problem:  # the model refuses such names; this is the boundary where one would do harm
-        raise CheckFailed(f"{dataset / MANIFEST_NAME}: the dataset name {problem}; rebuild the dataset")
+    problem = name_problem(name) or _catalog_name_problem(name)
+    if problem:  # the model refuses most such names; this is the boundary where one would do harm
+        raise CheckFailed(
+            f"{dataset / MANIFEST_NAME}: the dataset name {problem}; rebuild it with another --name"
+        )
     fs, root = url_to_fs(catalog)
     root = root.rstrip("/") or "/"
     local = "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,))
@@ -255,6 +263,25 @@ def _publish_unlocked(
     _write_whole(fs, f"{root}/{CATALOG_INDEX}", index)
     _write_whole(fs, f"{root}/{CATALOG_PAGE}", render_index(entries))
     return target
+
+
+def check_unchanged(dataset: Path, plan: Plan) -> None:
+    """The manifest is still the one the gates passed (a rebuild in between is refused)."""
+    current = hashlib.sha256((dataset / MANIFEST_NAME).read_bytes()).hexdigest()
+    if plan.manifest_sha256 and current != plan.manifest_sha256:
+        raise CheckFailed(
+            f"{dataset / MANIFEST_NAME}: changed after the gates ran; publish again to gate the new one"
+        )
+
+
+def _catalog_name_problem(name: str) -> str | None:
+    """Names a catalog keeps for itself, and hidden names (staging folders start with a dot)."""
+    if name.startswith("."):
+        return "starts with '.', which a catalog keeps for its own staging folders"
+    reserved = {CATALOG_INDEX, CATALOG_PAGE, LOCK_NAME}
+    if name in reserved or name.removesuffix(".tmp") in reserved:
+        return f"is {name!r}, a name the catalog keeps for its index"
+    return None
 
 
 def _refuse_overlap(dataset: Path, root: Path, name: str) -> None:

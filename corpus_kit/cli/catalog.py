@@ -89,16 +89,32 @@ def publish(
 
     Example: corpus-kit publish corpus-kit-demo --to hf://datasets/city/demo --visibility private --dry-run
     """
+    from corpus_kit.catalog.publish import parse_target
+    from corpus_kit.io.folder_lock import folder_lock
+
+    folder = _dataset_dir(dataset)
+    kind, where = parse_target(to)
+    # from the gates to the last copied byte, no run may rebuild the dataset under the publication
+    with folder_lock(folder, activity="publication", read_only_ok=True):
+        _publish_locked(folder, to, kind, where, visibility, card_only, dry_run)
+
+
+def _publish_locked(
+    folder: Path,
+    to: str,
+    kind: str,
+    where: str,
+    visibility: Literal["public", "gated", "private"],
+    card_only: bool,
+    dry_run: bool,
+) -> None:
     from corpus_kit.catalog.publish import (
         ensure_card,
-        parse_target,
         plan_publication,
         publish_to_folder,
         publish_to_hub,
     )
 
-    folder = _dataset_dir(dataset)
-    kind, where = parse_target(to)
     if not dry_run:
         ensure_card(folder)
     plan = plan_publication(folder, to, visibility, card_only)

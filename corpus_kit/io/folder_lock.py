@@ -11,6 +11,7 @@ again, so two runs never both believe they hold it.
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import sys
@@ -38,36 +39,45 @@ def _holder(handle: int) -> str:
 
 
 @contextmanager
-def folder_lock(output: Path, activity: str = "run") -> Iterator[None]:
+def folder_lock(output: Path, activity: str = "run", read_only_ok: bool = False) -> Iterator[None]:
     """Hold ``OUT/.corpus-kit.lock`` exclusively (creating ``OUT`` when missing), else ``OutputBusy``.
 
     ``activity`` names what holds it (``run``, ``publication``) in the message a refused one prints.
+    ``read_only_ok``: a folder where the lock file cannot be created (read-only media, no
+    permission) is used without it, since no corpus-kit run can write there either.
     """
     if sys.platform == "win32":  # no flock: one run per folder is then the user's to ensure
         yield
         return
     import fcntl
 
-    output.mkdir(parents=True, exist_ok=True)
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"{output}: exists and is not a folder; choose another -o")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"{output}: cannot create the folder ({error.strerror}); check the path") from None
     path = output / LOCK_NAME
     while True:
         try:
             handle = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
         except OSError as error:
-            raise UsageError(f"{path}: cannot create the run's lock file ({error.strerror}); "
-                             "check that the output folder is writable") from None  # fmt: skip
+            if read_only_ok and error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                yield
+                return
+            raise UsageError(f"{path}: cannot create the lock file ({error.strerror}); "
+                             "check that the folder is writable") from None  # fmt: skip
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = _holder(handle)
             os.close(handle)
-            raise OutputBusy(
-                f"{output}: {holder} is writing to this folder; wait for it to finish or choose another -o"
-            ) from None
+            advice = "wait for it to finish" + (" or choose another -o" if activity == "run" else "")
+            raise OutputBusy(f"{output}: {holder} is writing to this folder; {advice}") from None
         except OSError as error:  # a file system without locks: say so rather than run unguarded
             os.close(handle)
-            raise UsageError(f"{path}: cannot lock the output folder ({error.strerror}); "
-                             "choose an -o on a file system that supports locks") from None  # fmt: skip
+            raise UsageError(f"{path}: cannot lock the folder ({error.strerror}); "
+                             "use a folder on a file system that supports locks") from None  # fmt: skip
         try:
             same = os.stat(path, follow_symlinks=False).st_ino == os.fstat(handle).st_ino
         except FileNotFoundError:

@@ -360,7 +360,7 @@ def test_property_publish_and_overwrite_touch_nothing_outside_their_folders(
     for name in names:
         edit_manifest(dataset, {"dataset.name": name})
         result = invoke("publish", dataset, "--to", catalog, "--visibility", "public")
-        if name_problem(name):
+        if name_problem(name) or name.startswith("."):  # a catalog keeps dot names for staging
             assert result.exit_code == 1, (name, result.output)
         else:
             assert result.exit_code == 0, (name, result.output)
@@ -395,3 +395,39 @@ def test_property_publish_and_overwrite_touch_nothing_outside_their_folders(
     for key, value in before.items():  # the user's own files, whatever happened around them
         if not key.startswith("catalog/") or key.startswith("catalog/someone-elses-folder"):
             assert snapshot(sandbox).get(key) == value, key
+
+
+def test_a_dataset_being_rebuilt_is_not_published(built: Path, tmp_path: Path) -> None:
+    """The gates and the copy see one dataset: a run on its folder and publish exclude each other,
+    and a manifest that changed after the gates ran is refused (review of issue 22)."""
+    from corpus_kit.catalog.publish import plan_publication, publish_to_folder
+    from corpus_kit.errors import CheckFailed
+
+    dataset = copy_of(built, tmp_path)
+    catalog = tmp_path / "catalog"
+    with folder_lock(dataset):  # a run rebuilding the dataset holds its folder
+        result = invoke("publish", dataset, "--to", catalog, "--visibility", "public")
+        assert result.exit_code == 2 and "corpus-kit run (pid" in result.output
+    assert not catalog.exists()
+    plan = plan_publication(dataset, str(catalog), "public", card_only=False)
+    assert plan.refusal is None
+    edit_manifest(dataset, {"dataset.description": "rebuilt in between"})
+    with pytest.raises(CheckFailed, match="changed after the gates ran"):
+        publish_to_folder(dataset, str(catalog), plan)
+    assert not (catalog / "good-name").exists()
+
+
+@pytest.mark.parametrize(
+    "name", ["catalog.json", "index.html", "catalog.json.tmp", "index.html.tmp", ".hidden"]
+)
+def test_names_a_catalog_keeps_for_itself_are_refused(name: str, built: Path, tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog"
+    first = copy_of(built, tmp_path, "first")
+    assert invoke("publish", first, "--to", catalog, "--visibility", "public").exit_code == 0
+    dataset = copy_of(built, tmp_path)
+    edit_manifest(dataset, {"dataset.name": name})
+    before = snapshot(catalog)
+    result = invoke("publish", dataset, "--to", catalog, "--visibility", "public")
+    assert result.exit_code == 1 and "catalog" in result.output
+    assert snapshot(catalog) == before
+    assert invoke("publish", first, "--to", catalog, "--visibility", "public").exit_code == 0
