@@ -50,9 +50,11 @@ _OTHER_LETTERS = re.compile(
 _WHITESPACE = re.compile(r"\s+")
 # quoted text and code-like tokens (paths, options, assignments, pipes): what a Chinese sentence
 # quotes, not what it is written in; bounded, so that a stray quote cannot swallow the text
+# (a code token is matched from a token start only, so that a long run without spaces is scanned
+# a bounded number of times: from any position, ``\S*[...]\S*`` backtracked quadratically)
 _QUOTED_OR_CODE = re.compile(
     r'"[^"\n]{1,400}"|`[^`\n]{1,400}`|“[^”\n]{1,400}”|‘[^’\n]{1,400}’|「[^」\n]{1,400}」|『[^』\n]{1,400}』'
-    r"|\S*[/\\=_$~|<>{}\[\]@;]\S*|(?<!\w)--?[A-Za-z][\w-]*"
+    r"|(?<!\S)(?=[^\s/\\=_$~|<>{}\[\]@;]{0,400}[/\\=_$~|<>{}\[\]@;])\S{1,400}|(?<!\w)--?[A-Za-z][\w-]{0,100}"
 )
 _CJK_PUNCTUATION = np.array([ord(c) for c in "，。：；！？、（）【】《》"], dtype=np.uint32)
 
@@ -63,6 +65,7 @@ class ChineseFrame(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     min_han: int = Field(4, ge=1)
+    max_chars: int = Field(4000, ge=100, le=1_000_000)
     quoted_weight: float = Field(0.1, ge=0, le=1)
     latin_weight: float = Field(0.5, ge=0, le=1)
 
@@ -249,19 +252,26 @@ class LanguageIdentifier:
         if han * rules.han_weight >= other:
             return self._chinese_variant(codes, classes, counts), round(han * rules.han_weight / total, 4)
         if han and not kana:
-            framed = self._chinese_frame_share(text, codes, classes, han, other)
+            framed = self._chinese_frame_share(text, codes, classes, other)
             if framed is not None:
                 return self._chinese_variant(codes, classes, counts), framed
         return self._backend_identify(text, codes, han=han, kana=kana)
 
     def _chinese_frame_share(
-        self, text: str, codes: np.ndarray, classes: np.ndarray, han: int, other: int
+        self, text: str, codes: np.ndarray, classes: np.ndarray, other: int
     ) -> float | None:
         """The Han share when ``text`` is a Chinese sentence around quoted English or code, else None.
 
         Only texts with Han that Latin letters outnumber get here (rare), so the regex pass and the
         masks cost nothing on the common path."""
         frame = self.rules.chinese_frame
+        if codes.size > frame.max_chars:  # the frame is judged on the start of the text, like the model
+            text, codes, classes = (
+                text[: frame.max_chars],
+                codes[: frame.max_chars],
+                classes[: frame.max_chars],
+            )
+            other = int(np.count_nonzero(classes == _OTHER_CODE))
         boundaries = np.zeros(codes.size + 1, dtype=np.int32)
         for match in _QUOTED_OR_CODE.finditer(text):
             boundaries[match.start()] += 1
