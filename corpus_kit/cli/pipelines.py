@@ -336,5 +336,21 @@ def demo(
     pipeline = resource_path("pipelines", "demo.yaml")
     config = load_pipeline(pipeline)
     spec = _spec_from_config(config, pipeline.parent, None, output, None, None, None, None)
+    _refuse_a_dataset_that_is_not_the_demo(output, spec.dataset_name or output.name)
     spec = replace(spec, workers=workers, overwrite=True, verbose=verbose)
     _execute(spec, quiet, "corpus-kit demo")
+
+
+def _refuse_a_dataset_that_is_not_the_demo(output: Path, demo_name: str) -> None:
+    """``demo`` replaces an earlier demo without asking; any other dataset stays (it has no --overwrite)."""
+    from corpus_kit.governance.manifest import MANIFEST_NAME, Manifest
+
+    existing = output / MANIFEST_NAME
+    if not existing.is_file():
+        return
+    try:
+        name = Manifest.read(existing).dataset.name
+    except (ValueError, OSError):
+        name = None
+    if name != demo_name:
+        raise UsageError(f"{output}: holds a dataset that is not the demo; choose another -o for the demo")

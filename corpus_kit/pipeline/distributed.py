@@ -22,6 +22,7 @@ from datatrove.utils.stats import PipelineStats
 
 from corpus_kit.errors import UsageError
 from corpus_kit.pipeline.local_executor import silence_console_logs
+from corpus_kit.pipeline.ownership import SLURM_FINALISE_ENV
 
 if TYPE_CHECKING:
     from corpus_kit.pipeline.spec import Phase, RunSpec
@@ -115,7 +116,8 @@ def _finalise_command(spec: RunSpec) -> str:
         kept.append(argument)
     executable = str(Path(sys.executable).with_name("corpus-kit"))
     arguments = shlex.join([*kept[1:], "--executor", "local", "--quiet"])
-    return f"cd {shlex.quote(os.getcwd())} && {shlex.quote(executable)} {arguments}"
+    # the environment marks the one run allowed past the Slurm marker (ownership.py)
+    return f"cd {shlex.quote(os.getcwd())} && {SLURM_FINALISE_ENV}=1 {shlex.quote(executable)} {arguments}"
 
 
 def launch_slurm(spec: RunSpec, work: Path, phases: list[Phase]) -> Path:

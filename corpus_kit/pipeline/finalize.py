@@ -10,7 +10,6 @@ half-way and run again completes the same dataset.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +36,11 @@ from corpus_kit.governance.manifest import (
     utc_now,
 )
 from corpus_kit.io.parquet_writer import open_parquet_writer
+from corpus_kit.pipeline.ownership import SWAP_MARKER, check_replaceable, retire_work_folder
 from corpus_kit.pipeline.spec import RunResult, RunSpec, config_sha256
 from corpus_kit.stages.registry import get_stage
 from corpus_kit.utils import atomic_write_bytes, sha256_file
 
-RUN_STATE = "run.json"
-#: A finished run's work folder, renamed in one step before it is removed: a removal cut short
-#: leaves this (ours by name, with the run's fingerprint), never a half-deleted work folder.
-FINISHED_WORK_DIR = ".corpus-kit.finished"
 _RESTRICTED_REASON = "may hold raw input, including personal data; never publish"
 
 
@@ -88,9 +84,6 @@ def _name_data_files(staged: Path) -> None:
         os.replace(part, staged / f"train-{index:05d}-of-{total:05d}.parquet")
 
 
-SWAP_MARKER = "swap-started"
-
-
 def _swap_into_place(staging: Path, output: Path, work: Path) -> None:
     """Replace OUT/data, OUT/rejects, OUT/removed with the staged ones (old manifest removed first).
 
@@ -115,15 +108,6 @@ def _swap_into_place(staging: Path, output: Path, work: Path) -> None:
         if staged.exists():
             os.replace(staged, current)
         handled.touch()
-
-
-def retire_work_folder(work: Path) -> None:
-    """Rename the work folder to ``FINISHED_WORK_DIR`` (one atomic step), then remove it."""
-    finished = work.parent / FINISHED_WORK_DIR
-    if finished.exists():
-        shutil.rmtree(finished)
-    os.replace(work, finished)
-    shutil.rmtree(finished, ignore_errors=True)
 
 
 def check_max_rejects(limit: float | int | None, rejected: int, total: int) -> str | None:
@@ -270,6 +254,8 @@ def finalize(
     sources = _source_ledger(work, spec)
     # before anything moves: a stage that cannot describe its run leaves the previous dataset as it was
     contributions = stage_contributions(spec, pipeline, merged)
+    # again now: a file a user put in data/ while the run went is theirs, and the swap would bin it
+    check_replaceable(output, work)
     _swap_into_place(staging, output, work)
 
     manifest = assemble_manifest(

@@ -32,18 +32,20 @@ import corpus_kit
 from corpus_kit.errors import CorpusKitError, UsageError
 from corpus_kit.governance.accounting import StepTally, Tally
 from corpus_kit.governance.manifest import MANIFEST_NAME, Manifest, seal_problem
-from corpus_kit.io.folder_lock import LOCK_NAME, folder_lock
+from corpus_kit.io.folder_lock import folder_lock
 from corpus_kit.io.parquet_writer import ParquetShardWriter
 from corpus_kit.io.readers import MixedReader, TaskFolders
 from corpus_kit.paths import name_problem
-from corpus_kit.pipeline.finalize import (
+from corpus_kit.pipeline.finalize import check_max_rejects, finalize
+from corpus_kit.pipeline.local_executor import CorpusLocalExecutor, restore_console_logs, silence_console_logs
+from corpus_kit.pipeline.ownership import (
     FINISHED_WORK_DIR,
     RUN_STATE,
-    SWAP_MARKER,
-    check_max_rejects,
-    finalize,
+    SLURM_MARKER,
+    prepare_output,
+    refuse_foreign_entries,
+    refuse_while_slurm_jobs_run,
 )
-from corpus_kit.pipeline.local_executor import CorpusLocalExecutor, restore_console_logs, silence_console_logs
 from corpus_kit.pipeline.spec import (
     WORK_DIR_NAME,
     Phase,
@@ -60,80 +62,6 @@ from corpus_kit.stages.registry import check_extra, get_stage
 from corpus_kit.utils import atomic_write_bytes, first_validation_error
 
 __all__ = ["Phase", "ProgressCallback", "RunResult", "RunSpec", "StepSpec", "run_pipeline"]
-
-_OWNED_NAMES = {
-    "data",
-    "rejects",
-    "removed",
-    MANIFEST_NAME,
-    WORK_DIR_NAME,
-    FINISHED_WORK_DIR,
-    LOCK_NAME,
-    "README.md",
-    "croissant.json",
-    "report.html",
-}
-_DATASET_FOLDERS = ("data", "rejects", "removed")
-
-
-def prepare_output(output: Path, overwrite: bool) -> None:
-    """Refuse to clobber anything that is not a corpus-kit dataset; refuse a dataset without --overwrite.
-
-    A dataset is ours when its ``manifest.json`` is, and only the files that manifest lists may be
-    replaced: a ``data/`` folder without a manifest, or one holding a file the manifest does not
-    list, belongs to someone else and is never touched, ``--overwrite`` or not. (A run interrupted
-    while it moved its folders into place had removed the manifest first; its work folder says so.)
-    """
-    if output.exists() and not output.is_dir():
-        raise UsageError(f"{output}: exists and is not a folder; choose another -o")
-    if not output.exists():
-        output.mkdir(parents=True)
-        return
-    entries = {entry.name for entry in output.iterdir()}
-    foreign = sorted(entries - _OWNED_NAMES)
-    if foreign:
-        raise UsageError(
-            f"{output}: folder is not empty and not a corpus-kit dataset (found {foreign[0]!r}); "
-            "choose an empty or new -o"
-        )
-    if not entries & {*_DATASET_FOLDERS, MANIFEST_NAME}:
-        return
-    if MANIFEST_NAME in entries:
-        _check_only_listed_files(output)
-    elif not (output / WORK_DIR_NAME / SWAP_MARKER).is_file():
-        present = sorted(entries & set(_DATASET_FOLDERS))[0]
-        raise UsageError(
-            f"{output / present}: exists but {output} has no {MANIFEST_NAME}, so it is not a corpus-kit "
-            "dataset and corpus-kit will not replace it; move it away or choose another -o"
-        )
-    if not overwrite:
-        raise UsageError(
-            f"{output}: already holds a dataset; pass --overwrite to replace it or choose another -o"
-        )
-
-
-def _check_only_listed_files(output: Path) -> None:
-    """The dataset's folders hold only what its manifest lists (the files an overwrite replaces)."""
-    try:
-        manifest = Manifest.read(output / MANIFEST_NAME)
-    except (ValidationError, ValueError, OSError):
-        raise UsageError(
-            f"{output / MANIFEST_NAME}: not a corpus-kit manifest, so {output} is not a dataset corpus-kit "
-            "may replace; move it away or choose another -o"
-        ) from None
-    listed = {item.path for item in manifest.files}
-    listed |= {item.path for folder in manifest.restricted for item in folder.files}
-    for name in _DATASET_FOLDERS:
-        folder = output / name
-        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-            raise UsageError(f"{folder}: not a folder corpus-kit wrote; move it away or choose another -o")
-        for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
-            relative = path.relative_to(output).as_posix()
-            if path.is_symlink() or (path.is_file() and relative not in listed):
-                raise UsageError(
-                    f"{path}: not listed in {output / MANIFEST_NAME}; corpus-kit replaces only the files "
-                    "its manifest lists: move it away or choose another -o"
-                )
 
 
 def _step_error(error: CorpusKitError, index: int) -> CorpusKitError:
@@ -271,12 +199,15 @@ def run_pipeline(spec: RunSpec, progress: ProgressCallback | None = None) -> Run
 def _run_locked(
     spec: RunSpec, output: Path, work: Path, pipeline: list[PipelineStep], progress: ProgressCallback | None
 ) -> RunResult:
+    refuse_foreign_entries(output)  # before anything in it is touched, our leftovers included
     fingerprint = _run_fingerprint(spec)
     already_done = _finish_clean_up(spec, output, fingerprint)
     if already_done is not None:
         return already_done
     # --overwrite always starts clean: it is how a user gets out of any state a folder is in
-    resuming = not spec.overwrite and _resumable(work, fingerprint)
+    same_run = _resumable(work, fingerprint)
+    refuse_while_slurm_jobs_run(work, resubmitting=same_run and spec.executor == "slurm")
+    resuming = not spec.overwrite and same_run
     prepare_output(output, spec.overwrite or resuming)
     if work.exists() and not resuming:
         shutil.rmtree(work)  # another configuration's or input's leftovers: start afresh
@@ -303,6 +234,8 @@ def _run_locked(
         if spec.executor == "slurm":
             from corpus_kit.pipeline.distributed import launch_slurm
 
+            # from now on the jobs own the work folder: only their finalising job may use -o
+            atomic_write_bytes(work / SLURM_MARKER, orjson.dumps({"submitted": time.time()}))
             launch_slurm(spec, work, phases)
             raise SlurmLaunched(work / "slurm", len(phases))
         if spec.executor == "ray":
@@ -396,6 +329,8 @@ def _finish_clean_up(spec: RunSpec, output: Path, fingerprint: dict[str, Any]) -
     leftover = output / FINISHED_WORK_DIR
     if not leftover.exists():
         return None
+    if leftover.is_symlink() or not leftover.is_dir():
+        raise UsageError(f"{leftover}: not a folder corpus-kit left; move it away or choose another -o")
     same_run = not spec.overwrite and _resumable(leftover, fingerprint)
     shutil.rmtree(leftover)
     manifest_path = output / MANIFEST_NAME

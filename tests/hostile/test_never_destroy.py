@@ -431,3 +431,77 @@ def test_names_a_catalog_keeps_for_itself_are_refused(name: str, built: Path, tm
     assert result.exit_code == 1 and "catalog" in result.output
     assert snapshot(catalog) == before
     assert invoke("publish", first, "--to", catalog, "--visibility", "public").exit_code == 0
+
+
+# --- found in review: the same promises under timing and leftovers -----------------------------
+def test_a_file_added_to_data_while_a_run_goes_is_kept(built: Path, tmp_path: Path, monkeypatch) -> None:
+    import corpus_kit
+    from corpus_kit.errors import UsageError
+    from corpus_kit.pipeline import finalize as finalize_module
+
+    dataset = copy_of(built, tmp_path)
+    source = write_jsonl(tmp_path / "in.jsonl", [record(i) for i in range(3)])
+    original = finalize_module.stage_contributions
+
+    def user_adds_a_file(*args: object, **kwargs: object) -> object:
+        (dataset / "data" / "my-notes.txt").write_text("written while the run went")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(finalize_module, "stage_contributions", user_adds_a_file)
+    with pytest.raises(UsageError, match="not listed"):
+        corpus_kit.run(inputs=[source], output=dataset, steps=["license"], overwrite=True, workers=1)
+    assert (dataset / "data" / "my-notes.txt").read_text() == "written while the run went"
+    assert json.loads((dataset / "manifest.json").read_text())["dataset"]["name"] == "good-name"
+
+
+def test_files_sharing_our_names_beside_no_dataset_of_ours_are_foreign(tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "in.jsonl", [record(0)])
+    for name in ("report.html", "README.md", "croissant.json"):
+        out = tmp_path / f"out-{name}"
+        out.mkdir()
+        (out / name).write_text("mine")
+        result = invoke("convert", tmp_path / "in.jsonl", "-o", out)
+        assert result.exit_code == 2 and "not a corpus-kit dataset" in result.output
+        assert (out / name).read_text() == "mine"
+
+
+def test_a_leftover_beside_foreign_files_is_not_removed(tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "in.jsonl", [record(0)])
+    out = tmp_path / "out"
+    (out / ".corpus-kit.finished").mkdir(parents=True)
+    (out / ".corpus-kit.finished" / "notes.txt").write_text("keep")
+    (out / "thesis.tex").write_text("mine")
+    result = invoke("convert", tmp_path / "in.jsonl", "-o", out)
+    assert result.exit_code == 2 and (out / ".corpus-kit.finished" / "notes.txt").is_file()
+
+
+def test_demo_replaces_only_an_earlier_demo(built: Path, tmp_path: Path) -> None:
+    dataset = copy_of(built, tmp_path)
+    before = snapshot(dataset)
+    result = invoke("demo", "-o", dataset, "-q")
+    assert result.exit_code == 2 and "not the demo" in result.output
+    assert snapshot(dataset) == before
+
+
+def test_slurm_jobs_own_the_folder_until_their_finalising_job(tmp_path: Path, monkeypatch) -> None:
+    import corpus_kit
+    from corpus_kit.errors import UsageError
+    from corpus_kit.pipeline.ownership import SLURM_FINALISE_ENV
+
+    source = write_jsonl(tmp_path / "in.jsonl", [record(i) for i in range(4)])
+    out = tmp_path / "out"
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text("name: p\nsteps:\n  - license: {default: CC-BY-4.0}\n")
+    args = ("run", pipeline, "-i", source, "-o", out, "-q")
+    result = invoke(*args, "--executor", "slurm", "--dry-run")
+    assert result.exit_code == 0, result.output
+    for other in ((*args, "--overwrite"), args, ("convert", source, "-o", out, "--overwrite")):
+        refused = invoke(*other)  # another run, or this one outside its jobs: it would share their folder
+        assert refused.exit_code == 2 and "Slurm jobs were submitted" in refused.output
+    with pytest.raises(UsageError, match="Slurm jobs"):
+        corpus_kit.run(pipeline, inputs=[source], output=out)
+    assert invoke(*args, "--executor", "slurm", "--dry-run").exit_code == 0  # a resubmission may
+    monkeypatch.setenv(SLURM_FINALISE_ENV, "1")  # the finalising job's environment
+    assert invoke(*args).exit_code == 0
+    assert json.loads((out / "manifest.json").read_text())["counts"]["output"] == 4
+    assert not (out / ".corpus-kit").exists()
