@@ -12,14 +12,21 @@ import pyarrow.parquet as pq
 import pytest
 from datatrove.data import Document
 
+from corpus_kit.errors import UsageError
 from corpus_kit.governance.manifest import Manifest
 from corpus_kit.stages.pii.recognizers import (
+    ScanBudgetExceeded,
     bank_card,
+    bundled_patterns,
+    card_brands,
     cn_id_card,
     cn_uscc,
+    credit_card,
     hk_id,
     iban,
     luhn,
+    pattern_problem,
+    register_pii_validator,
     tw_id,
 )
 from corpus_kit.stages.pii.scrubber import (
@@ -313,3 +320,269 @@ def test_pii_step_in_a_pipeline_with_workers(tmp_path: Path, cli) -> None:
     texts = pq.read_table(out / "data").column("text").to_pylist()
     assert texts == ["联系电话<PHONE_NUMBER> ok"] * 10
     assert Manifest.read(out / "manifest.json").pii.entities == {"PHONE_NUMBER": 10}
+
+
+# -- issue 21: card brands and boundaries (item 10) -------------------------------------------------
+# cards that presidio's own tests list, one per brand it knows
+PRESIDIO_TEST_CARDS = [
+    "4012888888881881",  # Visa
+    "4012-8888-8888-1881",
+    "4012 8888 8888 1881",
+    "122000000000003",  # UATP
+    "371449635398431",  # American Express
+    "5555555555554444",  # Mastercard
+    "5019717010103742",  # Dankort
+    "30569309025904",  # Diners Club, 14 digits
+    "6011000400000000",  # Discover
+    "3528000700000000",  # JCB
+    "6759649826438453",  # Maestro
+    "4917300800000000",  # Visa Electron
+    "4484070000000000",  # Visa debit
+]
+
+
+def _luhn_complete(body: str) -> str:
+    for check in "0123456789":
+        if luhn(body + check):
+            return body + check
+    raise AssertionError(body)
+
+
+@pytest.mark.parametrize("number", PRESIDIO_TEST_CARDS)
+def test_presidio_test_cards_are_found(scrubber: PiiScrubber, number: str) -> None:
+    assert scrubber.scrub(f"paid with {number} today") == ("paid with <CREDIT_CARD> today", ["CREDIT_CARD"])
+
+
+def test_every_brand_of_the_rules_is_found_at_each_of_its_lengths() -> None:
+    """Every range end of every brand in rules/pii/card_brands.yaml, at every length it issues."""
+    brands = card_brands()
+    assert len(brands.names) >= 30 and {"Diners Club International", "Maestro", "Dankort"} <= set(
+        brands.names
+    )
+    for width, low, high, lengths in brands.ranges:
+        for prefix in {str(low).zfill(width), str(high).zfill(width)}:
+            for length in lengths:
+                number = _luhn_complete(prefix + "3" * (length - width - 1))
+                assert credit_card(number, True), (prefix, length)
+    assert not credit_card("4012888888881882", True)  # Luhn fails
+    assert not credit_card("9999999999999995", True)  # no brand issues 9999
+    assert not credit_card("1" * 10_000_000, True)  # a value no card is: refused before any loop
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "91110000600037341N",  # an invalid credit code: its 17 digits pass Luhn with a 9 prefix
+        "SN4012888888881881",
+        "4012888888881881X",
+        "ref a6217001234567890122b",
+    ],
+)
+def test_digit_runs_inside_alphanumeric_codes_are_no_cards(scrubber: PiiScrubber, text: str) -> None:
+    assert scrubber.scrub(text) == (text, [])
+
+
+def test_unionpay_stays_a_bank_card(scrubber: PiiScrubber) -> None:
+    assert scrubber.scrub("卡号6217001234567890122")[1] == ["BANK_CARD"]
+
+
+# -- issue 21: linear work and caps (item 2) ----------------------------------------------------------
+def _resolve_pairwise(results: list, priority: dict[str, int]) -> list:
+    """The first _resolve: every match against every kept one (quadratic), the reference."""
+    ordered = sorted(
+        results, key=lambda r: (-priority.get(r.entity_type, 0), -r.score, -(r.end - r.start), r.start)
+    )
+    kept: list = []
+    for result in ordered:
+        if all(result.end <= other.start or result.start >= other.end for other in kept):
+            kept.append(result)
+    return sorted(kept, key=lambda r: r.start)
+
+
+def test_resolve_keeps_what_the_pairwise_version_kept() -> None:
+    from presidio_analyzer import RecognizerResult
+
+    rng = random.Random(3)
+    priority = {"A": 3, "B": 2, "C": 1}
+    for _ in range(300):
+        results = []
+        for _ in range(rng.randint(0, 40)):
+            start = rng.randint(0, 200)
+            entity = rng.choice("ABC")
+            results.append(
+                RecognizerResult(entity, start, start + rng.randint(1, 30), rng.choice([0.5, 0.8, 1.0]))
+            )
+        expected = [(r.entity_type, r.start, r.end) for r in _resolve_pairwise(results, priority)]
+        assert [(r.entity_type, r.start, r.end) for r in PiiScrubber._resolve(results, priority)] == expected
+
+
+_OLD_TOKEN_BEFORE = re.compile(r"[0-9A-Za-z@._%+\-]{1,128}$")
+_OLD_TOKEN_AFTER = re.compile(r"[0-9A-Za-z@._%+\-()（）]{1,128}")
+
+
+def _windows_per_hit(text: str, hits: list[tuple[int, int]], context_window: int) -> list[tuple[int, int]]:
+    """The first windows_around: both edges widened with a regex for every hit, the reference."""
+    windows: list[tuple[int, int]] = []
+    reach = context_window + 8
+    for hit_start, hit_end in hits:
+        start, end = max(0, hit_start - reach), min(len(text), hit_end + reach)
+        before = _OLD_TOKEN_BEFORE.search(text, max(0, start - 128), start)
+        if before is not None and "\n" not in text[before.start() : start]:
+            start = before.start()
+        after = _OLD_TOKEN_AFTER.match(text, end)
+        if after is not None:
+            end = after.end()
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], max(windows[-1][1], end))
+        else:
+            windows.append((start, end))
+    return windows
+
+
+def test_windows_are_those_of_the_per_hit_version() -> None:
+    rng = random.Random(8)
+    alphabet = "0123456789" * 3 + "ab.@-_ ()\n京B" + "电话号码，。" * 3 + "x" * 20
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 600)))
+        hits = prescan_hits(text)
+        for window in (0, 24):
+            assert windows_around(text, hits, window) == _windows_per_hit(text, hits, window), text
+
+
+def test_scrubbing_is_what_presidios_anonymizer_made() -> None:
+    """The one-pass anonymize against presidio's AnonymizerEngine, on the labelled set, per operator."""
+    from presidio_anonymizer import AnonymizerEngine
+    from presidio_anonymizer.entities import OperatorConfig
+
+    bench = load_bench()
+    docs = [text for text, _, _ in bench.labelled_docs(120, seed=4)]
+    docs += ["call 13812345678 13912345678  13712345678\n13612345678 or a@b.cn c@d.cn"]
+    engine = AnonymizerEngine()
+    for operator in ("replace", "mask", "redact"):
+        ours = PiiScrubber(operator)
+        for text in docs:
+            results = ours.find(text)
+            if operator == "replace":
+                configs = {
+                    r.entity_type: OperatorConfig("replace", {"new_value": f"<{r.entity_type}>"})
+                    for r in results
+                }
+            elif operator == "mask":
+                configs = {r.entity_type: OperatorConfig("custom", {"lambda": mask_value}) for r in results}
+            else:
+                configs = {r.entity_type: OperatorConfig("redact", {}) for r in results}
+            assert ours.scrub(text)[0] == engine.anonymize(text, results, configs).text
+
+
+def test_a_text_over_its_budget_raises_and_is_dropped_with_its_reason(tmp_path: Path, cli) -> None:
+    phones = " ".join(f"138{index:08d}" for index in range(300))
+    assert len(PiiScrubber().scrub(phones)[1]) == 300
+    with pytest.raises(ScanBudgetExceeded) as exceeded:
+        PiiScrubber(max_matches=100).scrub(phones)
+    assert exceeded.value.reason == "pii.too_dense" and "138" not in str(exceeded.value)
+    with pytest.raises(ScanBudgetExceeded):
+        PiiScrubber(max_scan_chars=1000).scrub(phones)
+    assert PiiScrubber(max_scan_chars=1000).scrub("请拨打13812345678咨询")[1] == ["PHONE_NUMBER"]
+
+    write_jsonl(
+        tmp_path / "in.jsonl",
+        [
+            {"id": "13712345678", "text": phones},
+            {"id": "b", "text": "电话13812345678"},
+            {"id": "c", "text": "ok"},
+        ],
+    )
+    out = tmp_path / "out"
+    result = cli("pii", tmp_path / "in.jsonl", "-o", out, "--max-matches", "100", "--keep-removed", "-q")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"] == {"input": 3, "output": 2, "rejected": 0, "dropped": {"pii.too_dense": 1}}
+    assert pq.read_table(out / "data").column("text").to_pylist() == ["电话<PHONE_NUMBER>", "ok"]
+    # removed/ keeps the record's scrubbed id and the reason, never its unscanned text
+    removed = pq.read_table(out / "removed").to_pylist()
+    assert len(removed) == 1 and removed[0]["text"] == ""
+    assert removed[0]["id"].startswith("<PHONE_NUMBER>~")
+    produced = "".join(p.read_bytes().decode("utf-8", "replace") for p in out.rglob("*") if p.is_file())
+    assert "13712345678" not in produced and "13800000007" not in produced
+    assert cli("manifest", "verify", out).exit_code == 0
+
+
+# -- issue 21: rule patterns that backtrack, hostile rule files (item 3) ---------------------------
+def _rules_with(tmp_path: Path, regex: str, extra: str = "") -> Path:
+    bundled = (REPO / "rules" / "pii" / "default.yaml").read_text()
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        bundled
+        + "  STAFF_ID:\n    priority: 10\n"
+        + extra
+        + f"    patterns:\n      - {{name: staff, score: 0.9, regex: '{regex}'}}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    "regex", [r"(?<![a-z])(\d+)+$", r"(?<![a-z])(a|aa)+$", r"(?<!x)(\d{1,3})+", r"(?<!x)(?:\d{1,50}){1,50}x"]
+)
+def test_a_pattern_that_backtracks_without_end_is_refused_at_load(tmp_path: Path, regex: str) -> None:
+    with pytest.raises(UsageError) as refused:
+        PiiScrubber(rules=str(_rules_with(tmp_path, regex)))
+    message = str(refused.value)
+    assert "STAFF_ID.staff" in message and "backtrack" in message and "\n" not in message
+
+
+def test_a_nested_pattern_re2_can_run_is_linear(tmp_path: Path) -> None:
+    scrubber = PiiScrubber(rules=str(_rules_with(tmp_path, r"EMP(\d+)+$")))
+    assert scrubber.scrub("id EMP12345")[0] == "id <STAFF_ID>"
+    assert scrubber.scrub("EMP" + "1" * 1_000_000 + "x")[1] == []  # before: hung; now a scan
+    for regex in bundled_patterns():
+        assert pattern_problem(regex) is None, regex
+
+
+def test_a_pattern_out_of_time_drops_the_text(tmp_path: Path, monkeypatch) -> None:
+    import corpus_kit.stages.pii.recognizers as recognizers
+
+    scrubber = PiiScrubber(rules=str(_rules_with(tmp_path, r"(?<![A-Z])EMP-\d{1,8}")))
+    assert scrubber.scrub("staff EMP-1234 here")[0] == "staff <STAFF_ID> here"
+    monkeypatch.setattr(recognizers, "_FALLBACK_SECONDS", 0.0)
+    monkeypatch.setattr(recognizers, "_FALLBACK_SECONDS_PER_CHAR", 1e-12)
+    with pytest.raises(ScanBudgetExceeded) as exceeded:
+        scrubber.scrub("EMP-1 " * 200_000)
+    assert exceeded.value.reason == "pii.timeout"
+
+
+@pytest.mark.parametrize(
+    ("extra", "regex", "expected"),
+    [
+        ("", "x" * 2000, "at most 1024"),
+        ("    context: [" + ", ".join(f"w{i}" for i in range(300)) + "]\n", "EMP", "at most 256"),
+        ("    context: [" + "y" * 100 + "]\n", "EMP", "longer than 64"),
+    ],
+)
+def test_hostile_rule_files_are_refused_in_one_line(
+    tmp_path: Path, extra: str, regex: str, expected: str
+) -> None:
+    with pytest.raises(UsageError) as refused:
+        PiiScrubber(rules=str(_rules_with(tmp_path, regex, extra)))
+    assert expected in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_a_rule_file_with_thousands_of_patterns_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "many.yaml"
+    patterns = "".join(f"      - {{name: p{i}, score: 0.9, regex: 'EMP{i}'}}\n" for i in range(5000))
+    path.write_text(f'version: "x"\nentities:\n  STAFF:\n    patterns:\n{patterns}', encoding="utf-8")
+    with pytest.raises(UsageError, match="5000 patterns; at most 256"):
+        PiiScrubber(rules=str(path))
+
+
+def test_a_validator_never_sees_a_value_longer_than_any_personal_data(tmp_path: Path) -> None:
+    seen: list[int] = []
+
+    def counting(value: str, has_context: bool) -> bool:
+        seen.append(len(value))
+        return True
+
+    register_pii_validator("counting_21", counting, replace=True)
+    scrubber = PiiScrubber(rules=str(_rules_with(tmp_path, r"Z\d+", "    validator: counting_21\n")))
+    assert scrubber.scrub("Z123 and Z" + "9" * 100_000)[0] == "<STAFF_ID> and <STAFF_ID>"
+    assert seen == [4]

@@ -9,6 +9,7 @@ This module declares the stage and stays light: presidio is imported when the st
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
@@ -45,6 +46,18 @@ class PiiParams(StageParams):
         description="Extra presidio recognizers: names from the corpus_kit.pii_recognizers entry points, "
         "registered ones, or module:attribute.",
     )
+    max_matches: int = Field(
+        100_000,
+        ge=1,
+        description="Candidate values one text may hold; a text with more is dropped, not passed on "
+        "unscanned (reason pii.too_dense).",
+    )
+    max_scan_chars: int = Field(
+        4_000_000,
+        ge=1,
+        description="Characters around candidate values one text may have analysed; a text with more "
+        "is dropped, not passed on unscanned (reason pii.too_dense).",
+    )
 
 
 class PiiStage(Stage[PiiParams]):
@@ -55,6 +68,9 @@ class PiiStage(Stage[PiiParams]):
         "Find personal data (Chinese IDs, phones, bank cards, credit codes, e-mails, IPs...) and scrub it."
     )
     params_model = PiiParams
+    # a text over its scan budget is dropped, never passed on unscanned: too many candidate values,
+    # or a rule pattern on the backtracking engine out of time
+    reasons = ("pii.too_dense", "pii.timeout")
     columns = ("pii_spans",)
     section_model = PiiSummary
     extra = "pii"
@@ -70,11 +86,14 @@ class PiiStage(Stage[PiiParams]):
             hash_key_file=context.resolve_path(params.hash_key_file),
             recognizers=params.recognizers,
             work_dir=context.work_dir,
+            max_matches=params.max_matches,
+            max_scan_chars=params.max_scan_chars,
+            exclusion_writer=context.exclusion_writer(),
         )
 
     def public_input_names(self, params: PiiParams, context: StageContext, names: list[str]) -> list[str]:
         # the same scrubber as the step's: a file name reads in the manifest as in source_file
-        scrubber = self.build(params, context)
+        scrubber = self.build(params, replace(context, removed_dir=None))
         return [scrubber.scrub_value(name)[0] for name in names]
 
     def manifest_section(self, step: PipelineStep, stats: Stats) -> PiiSummary:

@@ -8,29 +8,52 @@ lemmas), and drop matches preceded by words that mean "not PII" (``version 10.2.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerResult
 from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
+from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from corpus_kit.errors import UsageError
-from corpus_kit.stages.pii.recognizers import EntityConfig, PiiRules, exclusion_regex, validator_function
+from corpus_kit.stages.pii.recognizers import (
+    MAX_VALIDATED_CHARS,
+    EntityConfig,
+    PiiRules,
+    ScanBudget,
+    bundled_patterns,
+    compile_rule_pattern,
+    exclusion_regex,
+    validator_function,
+)
 
 
 class ConfiguredRecognizer(EntityRecognizer):
     """A presidio recognizer for one entity, from its YAML entry.
 
-    Matching uses stdlib ``re`` (bounded patterns, ~5x faster than presidio's per-pattern loop);
-    context is looked up in the raw characters before the match, so it works with presidio's
-    NoOp NLP engine and inside Chinese text.
+    Matching uses the rule's compiled patterns (stdlib ``re`` for the bundled ones, ~5x faster than
+    presidio's per-pattern loop; see :func:`compile_rule_pattern` for the others); context is looked
+    up in the raw characters before the match, so it works with presidio's NoOp NLP engine and
+    inside Chinese text. Every match spends one unit of ``budget``, shared by the recognizers of an
+    engine and reset for each document, so that a text dense in candidates stops early.
     """
 
-    def __init__(self, entity: str, config: EntityConfig, context_window: int, language: str):
+    def __init__(
+        self,
+        entity: str,
+        config: EntityConfig,
+        context_window: int,
+        language: str,
+        budget: ScanBudget | None = None,
+    ):
         self.config = config
         self.context_window = context_window
         self.validator = validator_function(config.validator) if config.validator else None
-        self._compiled = [(p.score, re.compile(p.regex)) for p in config.patterns]
+        bundled = bundled_patterns()
+        self._compiled = [
+            (p.score, compile_rule_pattern(p.regex, p.regex in bundled)) for p in config.patterns
+        ]
+        self.budget = budget if budget is not None else ScanBudget()
+        self.budget.reset(2**62)  # used on its own, a recognizer has no limit
         self._context = [word.lower() for word in config.context]
         self._exclude = exclusion_regex(config.exclude_context)
         self._exclude_after = [word.lower() for word in config.exclude_context_after]
@@ -44,8 +67,10 @@ class ConfiguredRecognizer(EntityRecognizer):
         entity = self.supported_entities[0]
         results = []
         window = self.context_window
+        budget = self.budget
         for base_score, compiled in self._compiled:
             for match in compiled.finditer(text):
+                budget.spend()
                 start, end = match.span()
                 before = text[max(0, start - window) : start].lower()
                 if self._exclude is not None and self._exclude.search(before):
@@ -55,7 +80,11 @@ class ConfiguredRecognizer(EntityRecognizer):
                     if any(word in after for word in self._exclude_after):
                         continue
                 has_context = any(word in before for word in self._context)
-                verdict = self.validator(match.group(), has_context) if self.validator else None
+                verdict = None
+                # a value longer than any personal data is kept at the pattern's score, unchecked:
+                # a validator is not made to walk megabytes a user's pattern may match
+                if self.validator is not None and end - start <= MAX_VALIDATED_CHARS:
+                    verdict = self.validator(match.group(), has_context)
                 if verdict is False:
                     continue
                 score = 1.0 if verdict else base_score
@@ -102,15 +131,37 @@ class ContextScoredByRecognizers(ContextAwareEnhancer):
         return raw_results
 
 
+class CorpusKitAnalyzer(AnalyzerEngine):
+    """presidio's analyzer, without its context step when every recognizer scores context itself.
+
+    That step sorts the results of each call by recognizer, twice per recognizer: with a dozen
+    recognizers it cost as much as finding the values in a text dense in them. A plugin's
+    recognizer keeps it."""
+
+    def _enhance_using_context(
+        self,
+        text: str,
+        raw_results: list[RecognizerResult],
+        nlp_artifacts: NlpArtifacts,
+        recognizers: list[EntityRecognizer],
+        context: list[str] | None = None,
+    ) -> list[RecognizerResult]:
+        if all(isinstance(recognizer, ConfiguredRecognizer) for recognizer in recognizers):
+            return raw_results
+        return super()._enhance_using_context(text, raw_results, nlp_artifacts, recognizers, context)
+
+
 def build_recognizers(
-    rules: PiiRules, entities: list[str] | None, language: str
+    rules: PiiRules, entities: list[str] | None, language: str, budget: ScanBudget | None = None
 ) -> list[ConfiguredRecognizer]:
     chosen = entities or list(rules.entities)
     unknown = sorted(set(chosen) - set(rules.entities))
     if unknown:
         raise ValueError(f"unknown PII entities {unknown}; available: {', '.join(sorted(rules.entities))}")
+    shared = budget if budget is not None else ScanBudget()
     return [
-        ConfiguredRecognizer(name, rules.entities[name], rules.context_window, language) for name in chosen
+        ConfiguredRecognizer(name, rules.entities[name], rules.context_window, language, shared)
+        for name in chosen
     ]
 
 

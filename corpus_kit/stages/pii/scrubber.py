@@ -1,4 +1,4 @@
-"""``pii`` stage: find personal data with presidio recognizers and scrub it with presidio's anonymizer.
+"""``pii`` stage: find personal data with presidio recognizers and scrub it.
 
 Speed without skipping anything: a cheap pre-scan (:func:`prescan_hits`: runs of digits,
 ``@``, dotted quads, IPv6 colons, ``+`` and a digit, plate prefixes) finds the places that can hold
@@ -6,6 +6,13 @@ a match; presidio analyses only windows around them (context words included), jo
 text per document, and documents with no such place are not analysed at all. Every bundled pattern
 needs a pre-scan hit to match, and a test checks that windowed and full-text analysis agree; a rule
 file with patterns of its own is analysed on whole texts (slower, nothing missed).
+
+Work is linear in the text and capped (issue 21): overlapping matches are resolved and values
+replaced in one pass each (:func:`anonymize` makes what presidio's anonymizer made, which copied
+the whole text once per value), windows are widened once each, and a text whose windows add up to
+more than ``max_scan_chars`` or which holds more than ``max_matches`` candidate matches raises
+:class:`ScanBudgetExceeded`: :meth:`PiiScrubber.run` drops it (``pii.too_dense``, or
+``pii.timeout`` for a rule pattern out of time), never passes it on unscanned.
 
 Operators: ``replace`` (``<CN_ID_CARD>``), ``mask`` (all but the last 4 characters, all of them
 for values of 8 characters or fewer), ``hash`` (``<PHONE_NUMBER:…>``, keyed HMAC-SHA256; the key
@@ -30,12 +37,15 @@ block is built from them.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
 import hashlib
 import hmac
 import logging
 import os
 import re
+import string
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -43,12 +53,15 @@ import numpy as np
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.stats import Stats
+from datatrove.utils.typeshelper import StatHints
 
 from corpus_kit.errors import UsageError
+from corpus_kit.stages.pii.recognizers import TOO_DENSE, ScanBudgetExceeded
 from corpus_kit.stages.text import code_points
 
 if TYPE_CHECKING:
     from corpus_kit.governance.manifest import PiiSummary
+    from corpus_kit.io.parquet_writer import ParquetShardWriter
 
 Operator = Literal["replace", "mask", "hash", "redact"]
 OPERATORS = ("replace", "mask", "hash", "redact")
@@ -68,8 +81,10 @@ _ID_DIGEST_CHARS = 16
 # short strings (keys, file names, licences, languages) repeat from record to record: scanned once
 _CACHED_CHARS = 256
 _CACHE_ENTRIES = 65536
-_TOKEN_BEFORE = re.compile(r"[0-9A-Za-z@._%+\-]{1,128}$")
-_TOKEN_AFTER = re.compile(r"[0-9A-Za-z@._%+\-()（）]{1,128}")
+# a window is widened to the whole ASCII token (e-mail, IPv6, code) its edge falls into, up to this
+_TOKEN_REACH = 128
+_TOKEN_CHARS = string.ascii_letters + string.digits + "@._%+-"
+_TOKEN_AFTER_CHARS = _TOKEN_CHARS + "()（）"
 _PLATE_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 # Pre-scan anchors. Every branch begins with one fixed character, so that ``re`` jumps from candidate
 # to candidate in C (a branch starting with a class or an optional part is tried at every
@@ -93,6 +108,13 @@ _DIGIT, _SEPARATOR = 1, 2
 # presidio engines per configuration, built once per process: a scrubber unpickled for each task
 # finds them here, and workers forked after warm_up() inherit them
 _ENGINES: dict[tuple[Any, ...], dict[str, Any]] = {}
+# candidate matches (found by a pattern, valid or not) one text may hold before it is dropped as
+# ``pii.too_dense``: each costs a few microseconds, so a document stops in about a second; a
+# normal 10 MB document holds about a thousand
+DEFAULT_MAX_MATCHES = 100_000
+# characters of windows (the text around pre-scan hits) one text may have analysed: a normal
+# 10 MB document has about 100,000; text that is candidates from end to end has them all
+DEFAULT_MAX_SCAN_CHARS = 4_000_000
 
 
 @functools.lru_cache(maxsize=1)
@@ -169,23 +191,40 @@ def mask_value(value: str) -> str:
 
 
 def windows_around(text: str, hits: list[tuple[int, int]], context_window: int) -> list[tuple[int, int]]:
-    """Merged windows around pre-scan hits (sorted by start), widened to whole ASCII tokens."""
+    """Merged windows around pre-scan hits (sorted by start), widened to whole ASCII tokens.
+
+    Linear in the hits: a window's edges are widened once, where it ends, not once per hit (text
+    dense in hits makes one long window), and the token before a start is measured with
+    ``str.rstrip`` rather than a regex tried at each of the 128 positions before it.
+    """
     windows: list[tuple[int, int]] = []
     length = len(text)
     reach = context_window + 8
+    # the open window: its widened start and the furthest raw end of its hits; widening is
+    # monotonic, so the widened end of the furthest raw end is the furthest widened end
+    window_start = raw_end = -1
     for hit_start, hit_end in hits:
         start, end = max(0, hit_start - reach), min(length, hit_end + reach)
-        before = _TOKEN_BEFORE.search(text, max(0, start - 128), start)
-        if before is not None:
-            start = before.start()
-        after = _TOKEN_AFTER.match(text, end)
-        if after is not None:
-            end = after.end()
-        if windows and start <= windows[-1][1]:
-            windows[-1] = (windows[-1][0], max(windows[-1][1], end))
+        if raw_end < 0:
+            window_start, raw_end = _widen_start(text, start), end
+        elif start <= raw_end or _widen_start(text, start) <= _widen_end(text, raw_end):
+            raw_end = max(raw_end, end)
         else:
-            windows.append((start, end))
+            windows.append((window_start, _widen_end(text, raw_end)))
+            window_start, raw_end = _widen_start(text, start), end
+    if raw_end >= 0:
+        windows.append((window_start, _widen_end(text, raw_end)))
     return windows
+
+
+def _widen_start(text: str, start: int) -> int:
+    before = text[max(0, start - _TOKEN_REACH) : start]
+    return start - (len(before) - len(before.rstrip(_TOKEN_CHARS)))
+
+
+def _widen_end(text: str, end: int) -> int:
+    after = text[end : end + _TOKEN_REACH]
+    return end + len(after) - len(after.lstrip(_TOKEN_AFTER_CHARS))
 
 
 def run_id_key(work_dir: str | None) -> bytes:
@@ -237,6 +276,9 @@ class PiiScrubber(PipelineStep):
         prescan: bool = True,
         recognizers: list[str] | None = None,
         work_dir: str | None = None,
+        max_matches: int = DEFAULT_MAX_MATCHES,
+        max_scan_chars: int = DEFAULT_MAX_SCAN_CHARS,
+        exclusion_writer: ParquetShardWriter | None = None,
     ):
         super().__init__()
         from corpus_kit.stages.pii.recognizers import cached_pii_rules, prescan_covers
@@ -265,6 +307,11 @@ class PiiScrubber(PipelineStep):
         self.rules = rules
         self.hash_key_file = hash_key_file
         self.work_dir = work_dir
+        if max_matches < 1 or max_scan_chars < 1:
+            raise UsageError("--max-matches and --max-scan-chars must be at least 1")
+        self.max_matches = max_matches
+        self.max_scan_chars = max_scan_chars
+        self.exclusion_writer = exclusion_writer
         # the pre-scan finds the places where the bundled patterns can match; other patterns (or
         # recognizers of a plugin) could match elsewhere, so those are analysed on whole texts
         self.prescan = prescan and prescan_covers(loaded) and not self.recognizers
@@ -303,47 +350,49 @@ class PiiScrubber(PipelineStep):
         return self._state
 
     def _build_engines(self, key: bytes) -> dict[str, Any]:
-        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+        from presidio_analyzer import RecognizerRegistry
         from presidio_analyzer.nlp_engine import NoOpNlpEngine
-        from presidio_anonymizer import AnonymizerEngine
-        from presidio_anonymizer.entities import OperatorConfig
 
-        from corpus_kit.stages.pii.presidio import ContextScoredByRecognizers, build_recognizers
-        from corpus_kit.stages.pii.recognizers import cached_pii_rules
+        from corpus_kit.stages.pii.presidio import (
+            ContextScoredByRecognizers,
+            CorpusKitAnalyzer,
+            build_recognizers,
+        )
+        from corpus_kit.stages.pii.recognizers import ScanBudget, cached_pii_rules
 
         logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
-        logging.getLogger("presidio-anonymizer").setLevel(logging.ERROR)
         rules = cached_pii_rules(self.rules)
         nlp = NoOpNlpEngine(models=[{"lang_code": _LANGUAGE, "model_name": "none"}])
         nlp.load()
         registry = RecognizerRegistry(supported_languages=[_LANGUAGE])
         configured = [entity for entity in self.entities if entity in rules.entities]
-        for recognizer in build_recognizers(rules, configured, _LANGUAGE) if configured else []:
+        budget = ScanBudget()
+        for recognizer in build_recognizers(rules, configured, _LANGUAGE, budget) if configured else []:
             registry.add_recognizer(recognizer)
         if self.recognizers:
             from corpus_kit.stages.pii.presidio import extra_recognizers
 
             for extra in extra_recognizers(self.recognizers, _LANGUAGE):
                 registry.add_recognizer(extra)
-        analyzer = AnalyzerEngine(
+        analyzer = CorpusKitAnalyzer(
             nlp_engine=nlp,
             registry=registry,
             supported_languages=[_LANGUAGE],
             context_aware_enhancer=ContextScoredByRecognizers(),
         )
-        operators = {}
+        operators: dict[str, Callable[[str], str]] = {}
         for entity in self.entities:
             if self.operator == "replace":
-                operators[entity] = OperatorConfig("replace", {"new_value": f"<{entity}>"})
+                operators[entity] = _replacer(f"<{entity}>")
             elif self.operator == "mask":
-                operators[entity] = OperatorConfig("custom", {"lambda": mask_value})
+                operators[entity] = mask_value
             elif self.operator == "hash":
-                operators[entity] = OperatorConfig("custom", {"lambda": _hasher(entity, key)})
+                operators[entity] = _hasher(entity, key)
             else:
-                operators[entity] = OperatorConfig("redact", {})
+                operators[entity] = _replacer("")
         return {
             "analyzer": analyzer,
-            "anonymizer": AnonymizerEngine(),
+            "budget": budget,
             "operators": operators,
             # the NoOp engine's artifacts are empty whatever the text: made once, not per call
             "nlp_artifacts": nlp.process_text("", _LANGUAGE),
@@ -379,13 +428,25 @@ class PiiScrubber(PipelineStep):
 
     # -- detection -------------------------------------------------------------------------------
     def find(self, text: str) -> list[Any]:
-        """Non-overlapping presidio results for ``text`` (offsets in ``text``)."""
+        """Non-overlapping presidio results for ``text`` (offsets in ``text``).
+
+        Raises :class:`ScanBudgetExceeded` when the windows around the pre-scan's hits add up to more
+        than ``max_scan_chars``, when ``text`` holds more candidate matches than ``max_matches``, or
+        when a rule pattern on the backtracking engine runs out of time. A text analysed whole (rule
+        files with patterns of their own, plugin recognizers) has no ``max_scan_chars``: it is
+        scanned whole by definition, and the matches stay capped.
+        """
         engines = self._engines()
+        engines["budget"].reset(self.max_matches)
         if not self.prescan:
             return self._resolve(self._analyze(text), engines["priority"])
         windows = self._windows(text, engines["window"])
         if not windows:
             return []
+        # every recognizer scans every window: text that is candidates from end to end costs a full
+        # scan per pattern, so its extent is capped before any is run
+        if sum(end - start for start, end in windows) > self.max_scan_chars:
+            raise ScanBudgetExceeded(TOO_DENSE)
         pieces, reduced_starts, original_starts = [], [], []
         position = 0
         for start, end in windows:
@@ -421,13 +482,24 @@ class PiiScrubber(PipelineStep):
 
     @staticmethod
     def _resolve(results: list[Any], priority: dict[str, int]) -> list[Any]:
-        """Keep the best of overlapping matches: higher priority, then score, then longer."""
+        """Keep the best of overlapping matches: higher priority, then score, then longer.
+
+        The characters already kept are marked in a bytearray, so each match costs its own length
+        (a match is tested against every kept one otherwise: quadratic in a text dense in values).
+        """
+        results = [result for result in results if result.end > result.start]
+        if len(results) < 2:
+            return results
         ordered = sorted(
             results, key=lambda r: (-priority.get(r.entity_type, 0), -r.score, -(r.end - r.start), r.start)
         )
+        base = min(result.start for result in results)
+        taken = bytearray(max(result.end for result in results) - base)
         kept: list[Any] = []
         for result in ordered:
-            if all(result.end <= other.start or result.start >= other.end for other in kept):
+            start, end = result.start - base, result.end - base
+            if taken.find(1, start, end) < 0:
+                taken[start:end] = b"\x01" * (end - start)
                 kept.append(result)
         return sorted(kept, key=lambda r: r.start)
 
@@ -437,9 +509,9 @@ class PiiScrubber(PipelineStep):
         results = self.find(text)
         if not results:
             return text, []
-        engines = self._engines()
-        anonymized = engines["anonymizer"].anonymize(text, results, engines["operators"])
-        return anonymized.text, [result.entity_type for result in results]
+        return anonymize(text, results, self._engines()["operators"]), [
+            result.entity_type for result in results
+        ]
 
     def scrub_value(self, value: str) -> tuple[str, list[str]]:
         """:meth:`scrub` for a value outside the text (key, file name, licence...): short ones cached."""
@@ -486,17 +558,41 @@ class PiiScrubber(PipelineStep):
         return f"{scrubbed}~{digest[:_ID_DIGEST_CHARS]}", found
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        for document in data:
-            places: dict[str, int] = {}
-            with self.track_time():
-                found = self._scrub_document(document, places)
-            if found:
-                self.stat_update("pii_documents")
-                for entity in found:
-                    self.stat_update(f"pii/{entity}")
-                for place, count in places.items():
-                    self.stat_update(f"pii_in/{place}", value=count)
-            yield document
+        writer_context = self.exclusion_writer if self.exclusion_writer else contextlib.nullcontext()
+        with writer_context as writer:
+            for document in data:
+                self.stat_update(StatHints.total)
+                places: dict[str, int] = {}
+                with self.track_time():
+                    try:
+                        found = self._scrub_document(document, places)
+                    except ScanBudgetExceeded as exceeded:
+                        # never passed on unscanned: dropped, counted, and kept (with --keep-removed)
+                        # without its text, which was not scrubbed
+                        self.stat_update(StatHints.dropped)
+                        self.stat_update(f"dropped_{exceeded.reason}")
+                        if writer is not None:
+                            writer.write(self._removed_record(document, exceeded.reason), rank)
+                        continue
+                if found:
+                    self.stat_update("pii_documents")
+                    for entity in found:
+                        self.stat_update(f"pii/{entity}")
+                    for place, count in places.items():
+                        self.stat_update(f"pii_in/{place}", value=count)
+                self.stat_update(StatHints.forwarded)
+                yield document
+
+    def _removed_record(self, document: Document, reason: str) -> Document:
+        """What ``removed/`` keeps of a document dropped unscanned: its id (scrubbed, or only a keyed
+        digest when even the id is over budget) and the reason; no text, no metadata."""
+        record_id = document.id if isinstance(document.id, str) else str(document.id)
+        try:
+            record_id = self.scrub_id(record_id)[0]
+        except ScanBudgetExceeded:
+            digest = hmac.new(self._digest_key(), record_id.encode(), hashlib.sha256).hexdigest()
+            record_id = f"~{digest[:_ID_DIGEST_CHARS]}"
+        return Document(text="", id=record_id, metadata={"filter_reason": reason})
 
     def _scrub_document(self, document: Document, places: dict[str, int] | None = None) -> list[str]:
         """Scrub every string of ``document`` that leaves the run; ``places`` counts scrubbed values."""
@@ -574,8 +670,44 @@ class PiiScrubber(PipelineStep):
         return value
 
 
-def _hasher(entity: str, key: bytes):
+def _hasher(entity: str, key: bytes) -> Callable[[str], str]:
     def digest(value: str) -> str:
         return f"<{entity}:{hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:16]}>"
 
     return digest
+
+
+def _replacer(new_value: str) -> Callable[[str], str]:
+    def replace(value: str) -> str:
+        return new_value
+
+    return replace
+
+
+# presidio's anonymizer joins two values of one type that only spaces separate; the same test
+_SPACES_ONLY = re.compile(r"^( )+$")
+
+
+def anonymize(text: str, results: list[Any], operators: dict[str, Callable[[str], str]]) -> str:
+    """What presidio's ``AnonymizerEngine.anonymize`` makes of non-overlapping ``results`` sorted by
+    start, in one pass: presidio copies the whole text once per value it replaces (and searches its
+    list once per merge), which is quadratic in a text dense in values."""
+    spans: list[tuple[int, int, str]] = []
+    for result in results:
+        if (
+            spans
+            and spans[-1][2] == result.entity_type
+            and _SPACES_ONLY.search(text[spans[-1][1] : result.start])
+        ):
+            spans[-1] = (spans[-1][0], result.end, result.entity_type)
+        else:
+            spans.append((result.start, result.end, result.entity_type))
+    pieces: list[str] = []
+    position = 0
+    for start, end, entity in spans:
+        pieces.append(text[position:start])
+        operator = operators.get(entity)
+        pieces.append(operator(text[start:end]) if operator is not None else f"<{entity}>")
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
