@@ -36,6 +36,7 @@ REJECT_REASONS: dict[str, str] = {
     "text.not_string": "the text field is not a string (and there is no media)",
     "text.empty": "the text is empty and there is no media",
     "id.invalid": "the id field is neither a string nor an integer",
+    "field.invalid": "a field that names one of the dataset's number columns holds something else",
     "record.too_large": "one record is larger than --max-record-size (expanded)",
     "media.invalid": "a media entry is malformed (not an object, bad base64, unknown fields)",
     "media.missing": "a media path points to a file that does not exist",

@@ -187,3 +187,19 @@ def test_a_failed_run_leaves_logs_without_record_values(
     for path in logs:
         found += _leaks(path.relative_to(out).as_posix(), path.read_text(errors="replace"))
     assert found == []
+
+
+def test_input_values_under_the_pipelines_own_keys_are_scanned(tmp_path: Path) -> None:
+    """Keys the pipeline fills with numbers (quality_signals, language_score, dup_count) were
+    skipped by name, so personal data an input put there reached the data (review of issue 22)."""
+    records = [
+        {"id": "a", "text": "plain text one", "quality_signals": f"call {PHONE_3} or {EMAIL_2}"},
+        {"id": "b", "text": "plain text two", "quality_signals": {"note": f"id {ID_CARD}", "score": 1}},
+        # a string where the writer needs a number: a reject, not a failed run
+        {"id": "c", "text": "plain text three", "dup_count": f"{ID_CARD}", "language_score": PHONE},
+    ]
+    source = write_jsonl(tmp_path / "in.jsonl", records)
+    out = tmp_path / "out"
+    result = corpus_kit.run(inputs=[source], output=out, steps=[{"license": {"default": "CC-BY-4.0"}}, "pii"])
+    assert (result.manifest.counts.output, result.manifest.counts.rejected) == (2, 1)
+    assert _published_leaks(out) == []

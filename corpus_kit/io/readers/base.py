@@ -78,6 +78,10 @@ def _pop_field(record: dict[str, Any], field: str) -> tuple[bool, Any]:
     return lookup_field(record, field)
 
 
+#: Metadata keys the writer lifts into its number columns (records.py).
+_NUMBER_COLUMNS = frozenset({"language_score", "pii_spans", "dup_count"})
+
+
 def folder_sha256(folder: Path) -> str:
     """sha256 over the sorted listing ``relative path NUL file sha256 LF`` of every file in a folder."""
     lines = []
@@ -204,6 +208,11 @@ class CorpusReader(PipelineStep):
             metadata = {"metadata": metadata}
         if record:
             metadata.update(record)
+        for key in _NUMBER_COLUMNS.intersection(metadata):
+            value = metadata[key]
+            # an input may carry these (a dataset read again): numbers only, or the writer fails
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                return Reject("field.invalid", detail=f"{key!r} is {type(value).__name__}, not a number")
         metadata.setdefault("source", unit.uri)
         metadata["source_file"] = unit.uri
         metadata.update(locator)

@@ -75,6 +75,19 @@ _ID_VALUED_KEYS = frozenset({"dup_cluster", "dup_of"})
 _FILE_NAME_KEYS = frozenset({"source_file"})
 # the pipeline's own numbers and signals: never personal data, not worth a scan
 _METADATA_SKIPPED = frozenset({"pii_spans", "language_score", "dup_count", "quality_signals"})
+
+
+def _is_numbers(value: Any) -> bool:
+    """A number, or a mapping or list of numbers (what stages write under the skipped keys)."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return True
+    if isinstance(value, dict):
+        return all(_is_numbers(item) for item in value.values())
+    if isinstance(value, list):
+        return all(_is_numbers(item) for item in value)
+    return False
+
+
 _ID_KEY_FILE = "pii-id.key"
 _ID_KEY_BYTES = 32
 _ID_DIGEST_CHARS = 16
@@ -630,8 +643,8 @@ class PiiScrubber(PipelineStep):
     def _scrub_mapping(self, mapping: dict[Any, Any], note: Any, top: bool = False) -> dict[Any, Any]:
         scrubbed_mapping: dict[Any, Any] = {}
         for key, value in mapping.items():
-            if top and key in _METADATA_SKIPPED:
-                scrubbed_mapping[key] = value
+            if top and key in _METADATA_SKIPPED and _is_numbers(value):
+                scrubbed_mapping[key] = value  # the pipeline's own numbers; a string there came in
                 continue
             new_key = key
             if isinstance(key, str) and key:
