@@ -136,7 +136,30 @@ class CorpusKitAnalyzer(AnalyzerEngine):
 
     That step sorts the results of each call by recognizer, twice per recognizer: with a dozen
     recognizers it cost as much as finding the values in a text dense in them. A plugin's
-    recognizer keeps it."""
+    recognizer keeps it.
+
+    The registry is complete when the analyzer is made, so the recognizers a call needs are looked
+    up once per (language, entities) instead of on every call (~35 us of ~120 us on a short id)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        lookup = self.registry.get_recognizers
+        found: dict[tuple[Any, ...], list[EntityRecognizer]] = {}
+
+        def get_recognizers(
+            language: str,
+            entities: list[str] | None = None,
+            all_fields: bool = False,
+            ad_hoc_recognizers: list[EntityRecognizer] | None = None,
+        ) -> list[EntityRecognizer]:
+            if ad_hoc_recognizers:
+                return lookup(language, entities, all_fields, ad_hoc_recognizers)
+            key = (language, tuple(entities) if entities else None, all_fields)
+            if key not in found:
+                found[key] = lookup(language, entities, all_fields, None)
+            return list(found[key])
+
+        self.registry.get_recognizers = get_recognizers  # type: ignore[method-assign]
 
     def _enhance_using_context(
         self,
