@@ -118,7 +118,7 @@ def refuse_while_slurm_jobs_run(work: Path, resubmitting: bool) -> None:
         return
     raise UsageError(
         f"{work.parent}: Slurm jobs were submitted for this folder and their last job finalises it; "
-        f"wait for them, or cancel them (scancel) and remove {work} to start again"
+        "wait for them, or cancel them (scancel) and start again with --overwrite"
     )
 
 

@@ -206,7 +206,8 @@ def _run_locked(
         return already_done
     # --overwrite always starts clean: it is how a user gets out of any state a folder is in
     same_run = _resumable(work, fingerprint)
-    refuse_while_slurm_jobs_run(work, resubmitting=same_run and spec.executor == "slurm")
+    if not spec.overwrite:  # --overwrite is how a user whose jobs are cancelled starts again
+        refuse_while_slurm_jobs_run(work, resubmitting=same_run and spec.executor == "slurm")
     resuming = not spec.overwrite and same_run
     prepare_output(output, spec.overwrite or resuming)
     if work.exists() and not resuming:
@@ -234,9 +235,11 @@ def _run_locked(
         if spec.executor == "slurm":
             from corpus_kit.pipeline.distributed import launch_slurm
 
-            # from now on the jobs own the work folder: only their finalising job may use -o
-            atomic_write_bytes(work / SLURM_MARKER, orjson.dumps({"submitted": time.time()}))
             launch_slurm(spec, work, phases)
+            if not spec.slurm.get("dry_run"):
+                # the jobs own the work folder now: only their finalising job may use -o (scripts
+                # written with --dry-run and submitted by hand are the user's to keep apart)
+                atomic_write_bytes(work / SLURM_MARKER, orjson.dumps({"submitted": time.time()}))
             raise SlurmLaunched(work / "slurm", len(phases))
         if spec.executor == "ray":
             from corpus_kit.pipeline.distributed import connect_ray

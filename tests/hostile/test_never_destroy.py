@@ -486,7 +486,7 @@ def test_demo_replaces_only_an_earlier_demo(built: Path, tmp_path: Path) -> None
 def test_slurm_jobs_own_the_folder_until_their_finalising_job(tmp_path: Path, monkeypatch) -> None:
     import corpus_kit
     from corpus_kit.errors import UsageError
-    from corpus_kit.pipeline.ownership import SLURM_FINALISE_ENV
+    from corpus_kit.pipeline.ownership import SLURM_FINALISE_ENV, SLURM_MARKER
 
     source = write_jsonl(tmp_path / "in.jsonl", [record(i) for i in range(4)])
     out = tmp_path / "out"
@@ -495,13 +495,22 @@ def test_slurm_jobs_own_the_folder_until_their_finalising_job(tmp_path: Path, mo
     args = ("run", pipeline, "-i", source, "-o", out, "-q")
     result = invoke(*args, "--executor", "slurm", "--dry-run")
     assert result.exit_code == 0, result.output
-    for other in ((*args, "--overwrite"), args, ("convert", source, "-o", out, "--overwrite")):
+    assert not (out / ".corpus-kit" / SLURM_MARKER).exists()  # nothing was submitted
+    (out / ".corpus-kit" / SLURM_MARKER).write_text("{}")  # as a real submission leaves it
+    for other in (args, ("convert", source, "-o", out)):
         refused = invoke(*other)  # another run, or this one outside its jobs: it would share their folder
         assert refused.exit_code == 2 and "Slurm jobs were submitted" in refused.output
     with pytest.raises(UsageError, match="Slurm jobs"):
         corpus_kit.run(pipeline, inputs=[source], output=out)
     assert invoke(*args, "--executor", "slurm", "--dry-run").exit_code == 0  # a resubmission may
-    monkeypatch.setenv(SLURM_FINALISE_ENV, "1")  # the finalising job's environment
-    assert invoke(*args).exit_code == 0
+    with monkeypatch.context() as finalising:
+        finalising.setenv(SLURM_FINALISE_ENV, "1")  # the finalising job's environment
+        assert invoke(*args).exit_code == 0
+    assert json.loads((out / "manifest.json").read_text())["counts"]["output"] == 4
+    assert not (out / ".corpus-kit").exists()
+    # jobs cancelled: --overwrite starts again (the message says so)
+    (out / ".corpus-kit").mkdir()
+    (out / ".corpus-kit" / SLURM_MARKER).write_text("{}")
+    assert invoke(*args, "--overwrite").exit_code == 0
     assert json.loads((out / "manifest.json").read_text())["counts"]["output"] == 4
     assert not (out / ".corpus-kit").exists()

@@ -240,3 +240,34 @@ def test_any_webdataset_member_name_is_read_or_rejected(cli: Callable[..., Any],
     assert {entry["reason"] for entry in found} == {"tar.invalid_member"}
     assert sorted(entry["member"] for entry in found) == ["ok/0003", "x/\\xff\\xfe"]
     verified(cli, out)
+
+
+def test_a_forged_page_header_container_is_refused_at_once() -> None:
+    """A map of booleans claiming 2**28 entries read no byte per entry: the reader spun for
+    minutes (review of issue 21). Every container element takes a byte; a larger size is refused."""
+    import time
+
+    from corpus_kit.io.readers.parquet_pages import PageHeaderError, _parse_header
+
+    started = time.perf_counter()
+    with pytest.raises(PageHeaderError):
+        _parse_header(bytes([0x15, 0, 0x15, 2, 0x15, 2, 0x1B, 0xFF, 0xFF, 0xFF, 0x7F, 0x11, 0]), 0)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_a_parquet_value_over_the_cap_is_rejected_whatever_the_page_layout(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """A 2 MiB value sharing a page with small ones passed --max-record-size 1MiB (only a page
+    that must hold a value over the cap was checked); rows are now measured one by one."""
+    texts = [f"row {i} " + "x" * 100 for i in range(10)]
+    texts[3] = "big " + "y" * (2 * 1024 * 1024)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    pq.write_table(pa.table({"id": [f"r{i}" for i in range(10)], "text": texts}), folder / "a.parquet")
+    out = tmp_path / "out"
+    result = cli("convert", folder, "-o", out, "-q", "--max-record-size", "1MiB")
+    assert result.exit_code == 0, result.output
+    counts = json.loads((out / "manifest.json").read_text())["counts"]
+    assert (counts["input"], counts["output"], counts["rejected"]) == (10, 9, 1)
+    assert cli("manifest", "verify", out).exit_code == 0

@@ -89,21 +89,35 @@ class _Compact:
         elif kind in (9, 10):
             head = self.byte()
             size = head >> 4 if head >> 4 != 15 else self.varint()
+            self._fits(size)
             for _ in range(size):
-                self.skip(head & 0x0F, depth + 1) if head & 0x0F not in (1, 2) else self.byte()
+                self._element(head & 0x0F, depth)
         elif kind == 11:
             size = self.varint()
             if size:
+                self._fits(2 * size)
                 types = self.byte()
                 for _ in range(size):
-                    self.skip(types >> 4, depth + 1)
-                    self.skip(types & 0x0F, depth + 1)
+                    self._element(types >> 4, depth)
+                    self._element(types & 0x0F, depth)
         elif kind == 12:
             self.struct(lambda _field, kind: self.skip(kind, depth + 1))
         else:
             raise PageHeaderError(f"unknown Thrift type {kind}")
         if self.pos > len(self.data):
             raise EOFError
+
+    def _fits(self, elements: int) -> None:
+        # every element of a container takes at least one byte: a size larger than what is left is
+        # a forged header (read as it claims, it could loop 2**63 times without consuming a byte)
+        if elements > len(self.data) - self.pos:
+            raise PageHeaderError("container larger than the header")
+
+    def _element(self, kind: int, depth: int) -> None:
+        if kind in (1, 2):  # a boolean in a container is a byte of its own
+            self.byte()
+        else:
+            self.skip(kind, depth + 1)
 
     def struct(self, on_field: object) -> None:
         """Calls ``on_field(id, type)`` for every field; the callback reads or skips the value."""
