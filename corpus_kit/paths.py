@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import unicodedata
 
+#: A run's work folder inside its output folder (state, logs, staging) until the dataset is complete.
+WORK_DIR_NAME = ".corpus-kit"
 MAX_NAME_BYTES = 255  # the usual file-name limit (ext4, xfs, APFS, NTFS in UTF-16 units)
 # Cc control, Cf format (bidi overrides, zero-width), Zl/Zp line and paragraph separators,
 # Cs/Co/Cn surrogates, private use and unassigned: none belongs in a name a person reads

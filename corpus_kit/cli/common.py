@@ -6,7 +6,6 @@ import errno
 import functools
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -81,24 +80,6 @@ def os_error_message(error: OSError) -> tuple[str, int]:
         fix = "check the path and run the command again"
     code = UsageError.exit_code if error.errno in _USAGE_ERRNOS else 1
     return f"{where}: {reason}; {fix}", code
-
-
-def check_writable(output: Path) -> None:
-    """Refuse an output folder that cannot be written before any work starts (one line, exit 2)."""
-    folder = output
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir():
-        return  # a file in the way: the runner names it
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise UsageError(
-            f"{output}: cannot write in {folder} ({reason}); "
-            "choose a writable -o or fix the folder's permissions"
-        ) from None
 
 
 def progress_wanted(quiet: bool) -> bool:

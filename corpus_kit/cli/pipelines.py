@@ -31,7 +31,6 @@ from corpus_kit.cli.common import (
     TextFieldOption,
     VerboseOption,
     WorkersOption,
-    check_writable,
     fail,
     handle_errors,
     print_summary,
@@ -75,7 +74,6 @@ def _spec_from_config(
 def _execute(spec: RunSpec, quiet: bool, title: str) -> RunResult:
     from corpus_kit.pipeline.tuning import keep_freed_memory
 
-    check_writable(spec.output)
     keep_freed_memory()  # process-wide, so the CLI's choice: before tables are built and workers fork
     total = sum(unit.size for unit in spec.units)
     with progress_display(progress_wanted(quiet), total, title) as callback:

@@ -53,10 +53,15 @@ def folder_lock(output: Path, activity: str = "run", read_only_ok: bool = False)
 
     if output.exists() and not output.is_dir():
         raise UsageError(f"{output}: exists and is not a folder; choose another -o")
+    advice = (
+        "choose a writable -o or fix the folder's permissions"
+        if activity == "run"
+        else ("fix the folder's permissions")
+    )
     try:
         output.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise UsageError(f"{output}: cannot create the folder ({error.strerror}); check the path") from None
+        raise UsageError(f"{output}: cannot create the folder ({error.strerror}); {advice}") from None
     path = output / LOCK_NAME
     while True:
         try:
@@ -65,15 +70,14 @@ def folder_lock(output: Path, activity: str = "run", read_only_ok: bool = False)
             if read_only_ok and error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
                 yield
                 return
-            raise UsageError(f"{path}: cannot create the lock file ({error.strerror}); "
-                             "check that the folder is writable") from None  # fmt: skip
+            raise UsageError(f"{output}: cannot write in it ({error.strerror}); {advice}") from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = _holder(handle)
             os.close(handle)
-            advice = "wait for it to finish" + (" or choose another -o" if activity == "run" else "")
-            raise OutputBusy(f"{output}: {holder} is writing to this folder; {advice}") from None
+            wait = "wait for it to finish" + (" or choose another -o" if activity == "run" else "")
+            raise OutputBusy(f"{output}: {holder} is writing to this folder; {wait}") from None
         except OSError as error:  # a file system without locks: say so rather than run unguarded
             os.close(handle)
             raise UsageError(f"{path}: cannot lock the folder ({error.strerror}); "

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from corpus_kit.errors import UsageError
+from corpus_kit.governance.manifest import MANIFEST_NAME
+from corpus_kit.paths import WORK_DIR_NAME
 from corpus_kit.resources import display_uri
 
 FORMATS = ("jsonl", "parquet", "webdataset", "hf_disk")
@@ -43,10 +45,6 @@ _SUFFIX_FORMATS = (
 )
 SUPPORTED_SUFFIXES = ", ".join(suffix for suffix, _ in _SUFFIX_FORMATS)
 
-# the names of a run's work folder and manifest (pipeline/spec.py and governance/manifest.py,
-# which import this module)
-_WORK_DIR_NAME = ".corpus-kit"
-_MANIFEST_NAME = "manifest.json"
 _MANIFEST_HEAD_BYTES = 4096
 
 
@@ -83,10 +81,10 @@ def is_hf_disk_folder(path: Path) -> bool:
 
 def is_corpus_kit_output(folder: Path) -> bool:
     """A folder corpus-kit wrote: a dataset with our manifest, or the output of a run under way."""
-    if (folder / _WORK_DIR_NAME).is_dir():
+    if (folder / WORK_DIR_NAME).is_dir():
         return True
     try:
-        with open(folder / _MANIFEST_NAME, "rb") as handle:
+        with open(folder / MANIFEST_NAME, "rb") as handle:
             head = handle.read(_MANIFEST_HEAD_BYTES)
     except OSError:
         return False

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from corpus_kit.errors import UsageError
 from corpus_kit.governance.manifest import MANIFEST_NAME, Manifest
 from corpus_kit.io.folder_lock import LOCK_NAME
-from corpus_kit.pipeline.spec import WORK_DIR_NAME
+from corpus_kit.paths import WORK_DIR_NAME
 
 RUN_STATE = "run.json"
 SWAP_MARKER = "swap-started"

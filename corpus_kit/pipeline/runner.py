@@ -35,7 +35,7 @@ from corpus_kit.governance.manifest import MANIFEST_NAME, Manifest, seal_problem
 from corpus_kit.io.folder_lock import folder_lock
 from corpus_kit.io.parquet_writer import ParquetShardWriter
 from corpus_kit.io.readers import MixedReader, TaskFolders
-from corpus_kit.paths import name_problem
+from corpus_kit.paths import WORK_DIR_NAME, name_problem
 from corpus_kit.pipeline.finalize import check_max_rejects, finalize
 from corpus_kit.pipeline.local_executor import CorpusLocalExecutor, restore_console_logs, silence_console_logs
 from corpus_kit.pipeline.ownership import (
@@ -47,7 +47,6 @@ from corpus_kit.pipeline.ownership import (
     refuse_while_slurm_jobs_run,
 )
 from corpus_kit.pipeline.spec import (
-    WORK_DIR_NAME,
     Phase,
     ProgressCallback,
     RunResult,

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from corpus_kit.governance.accounting import Tally
     from corpus_kit.governance.manifest import Manifest, Supply
 
-WORK_DIR_NAME = ".corpus-kit"
 ProgressCallback = Callable[[int, int], None]  # (records, bytes) so far
 
 
