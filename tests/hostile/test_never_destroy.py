@@ -53,6 +53,10 @@ def invoke(*args: object) -> object:
     return CliRunner().invoke(app, [str(arg) for arg in args], catch_exceptions=False)
 
 
+def publish(dataset: Path, catalog: Path) -> object:
+    return invoke("publish", dataset, "--to", catalog, "--visibility", "public")
+
+
 def snapshot(folder: Path) -> dict[str, str]:
     """Every path under ``folder`` with the sha256 of its content (folders as 'dir')."""
     state = {}
@@ -213,17 +217,17 @@ def test_publish_replaces_its_own_publication_but_never_a_foreign_folder(built: 
     (catalog / "good-name").mkdir(parents=True)
     (catalog / "good-name" / "mine.txt").write_text("a user's folder that happens to share the name")
     before = snapshot(catalog)
-    result = invoke("publish", dataset, "--to", catalog, "--visibility", "public")
+    result = publish(dataset, catalog)
     assert result.exit_code == 1 and "not list" in result.output
     assert snapshot(catalog) == before
     shutil.rmtree(catalog / "good-name")
-    assert invoke("publish", dataset, "--to", catalog, "--visibility", "public").exit_code == 0
-    assert invoke("publish", dataset, "--to", catalog, "--visibility", "public").exit_code == 0  # replaced
+    assert publish(dataset, catalog).exit_code == 0
+    assert publish(dataset, catalog).exit_code == 0  # replaced
     assert (catalog / "good-name" / "manifest.json").is_file()
     assert not [path for path in catalog.iterdir() if path.name.startswith(".good-name")]
     (catalog / "good-name" / "added-by-hand.txt").write_text("keep me")
     before = snapshot(catalog)
-    result = invoke("publish", dataset, "--to", catalog, "--visibility", "public")
+    result = publish(dataset, catalog)
     assert result.exit_code == 1 and "added-by-hand.txt" in result.output
     assert snapshot(catalog) == before
 
@@ -234,7 +238,7 @@ def test_a_foreign_staging_folder_is_not_deleted(built: Path, tmp_path: Path) ->
     (catalog / ".good-name.incoming").mkdir(parents=True)
     (catalog / ".good-name.incoming" / "keep.txt").write_text("not ours")
     before = snapshot(catalog)
-    result = invoke("publish", dataset, "--to", catalog, "--visibility", "public")
+    result = publish(dataset, catalog)
     assert result.exit_code == 1 and snapshot(catalog) == before
 
 
@@ -288,13 +292,13 @@ def test_a_hand_edited_supply_mode_is_not_published(tmp_path: Path) -> None:
     verify = invoke("manifest", "verify", dataset)
     assert verify.exit_code == 1 and "changed after corpus-kit wrote it" in verify.output
     assert invoke("manifest", "validate", dataset / "manifest.json").exit_code == 1
-    result = invoke("publish", dataset, "--to", catalog, "--visibility", "public")
+    result = publish(dataset, catalog)
     assert result.exit_code == 1 and not catalog.exists()
     # edited by someone who also recomputed the seal: open may not name buyers or a contract
     edit_manifest(dataset, {"supply.mode": "open"}, reseal=True)
     validate = invoke("manifest", "validate", dataset / "manifest.json")
     assert validate.exit_code == 1 and "CK107" in validate.output
-    result = invoke("publish", dataset, "--to", catalog, "--visibility", "public")
+    result = publish(dataset, catalog)
     assert result.exit_code == 1 and "CK107" in result.output and not catalog.exists()
     assert "Secret Buyer" not in result.output and "CONTRACT-SECRET" not in result.output
 
@@ -311,10 +315,10 @@ def test_a_busy_output_or_catalog_is_refused_in_one_line_naming_the_holder(
     assert not (out / ".corpus-kit.lock").exists() and not (out / "data").exists()
     dataset = copy_of(built, tmp_path)
     with folder_lock(catalog, activity="publication"):
-        result = invoke("publish", dataset, "--to", catalog, "--visibility", "public")
+        result = publish(dataset, catalog)
         assert result.exit_code == 2 and "corpus-kit publication (pid" in result.output
     assert invoke("convert", tmp_path / "in.jsonl", "-o", out).exit_code == 0
-    assert invoke("publish", dataset, "--to", catalog, "--visibility", "public").exit_code == 0
+    assert publish(dataset, catalog).exit_code == 0
     assert sorted(path.name for path in catalog.iterdir()) == ["catalog.json", "good-name", "index.html"]
 
 
@@ -359,7 +363,7 @@ def test_property_publish_and_overwrite_touch_nothing_outside_their_folders(
     names = random_names(60, seed=int(os.environ.get("CORPUS_KIT_NAME_SEED", "22")))
     for name in names:
         edit_manifest(dataset, {"dataset.name": name})
-        result = invoke("publish", dataset, "--to", catalog, "--visibility", "public")
+        result = publish(dataset, catalog)
         if name_problem(name) or name.startswith("."):  # a catalog keeps dot names for staging
             assert result.exit_code == 1, (name, result.output)
         else:
@@ -406,7 +410,7 @@ def test_a_dataset_being_rebuilt_is_not_published(built: Path, tmp_path: Path) -
     dataset = copy_of(built, tmp_path)
     catalog = tmp_path / "catalog"
     with folder_lock(dataset):  # a run rebuilding the dataset holds its folder
-        result = invoke("publish", dataset, "--to", catalog, "--visibility", "public")
+        result = publish(dataset, catalog)
         assert result.exit_code == 2 and "corpus-kit run (pid" in result.output
     assert not catalog.exists()
     plan = plan_publication(dataset, str(catalog), "public", card_only=False)
@@ -423,14 +427,14 @@ def test_a_dataset_being_rebuilt_is_not_published(built: Path, tmp_path: Path) -
 def test_names_a_catalog_keeps_for_itself_are_refused(name: str, built: Path, tmp_path: Path) -> None:
     catalog = tmp_path / "catalog"
     first = copy_of(built, tmp_path, "first")
-    assert invoke("publish", first, "--to", catalog, "--visibility", "public").exit_code == 0
+    assert publish(first, catalog).exit_code == 0
     dataset = copy_of(built, tmp_path)
     edit_manifest(dataset, {"dataset.name": name})
     before = snapshot(catalog)
-    result = invoke("publish", dataset, "--to", catalog, "--visibility", "public")
+    result = publish(dataset, catalog)
     assert result.exit_code == 1 and "catalog" in result.output
     assert snapshot(catalog) == before
-    assert invoke("publish", first, "--to", catalog, "--visibility", "public").exit_code == 0
+    assert publish(first, catalog).exit_code == 0
 
 
 # --- found in review: the same promises under timing and leftovers -----------------------------

@@ -38,13 +38,19 @@ def _zstd_cut_at_block(cut_line: int, inside_line: bool) -> tuple[bytes, int]:
     return buffer.getvalue()[:cut], cut_line
 
 
-def _check_cut(cli: Callable[..., Any], tmp_path: Path, name: str, data: bytes, good: int) -> None:
+def _convert_one(cli: Callable[..., Any], tmp_path: Path, name: str, data: bytes) -> Path:
+    """``convert`` a folder holding one file ``name``; the output folder (the run must succeed)."""
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / name).write_bytes(data)
     out = tmp_path / "out"
     result = cli("convert", folder, "-o", out, "-q")
     assert result.exit_code == 0, result.output
+    return out
+
+
+def _check_cut(cli: Callable[..., Any], tmp_path: Path, name: str, data: bytes, good: int) -> None:
+    out = _convert_one(cli, tmp_path, name, data)
     block = counts(out)
     assert block["output"] == good
     assert block["rejected"] == 1
@@ -107,12 +113,7 @@ def test_tar_gz_of_a_cut_tar(cli: Callable[..., Any], tmp_path: Path) -> None:
 
 
 def _check_tar(cli: Callable[..., Any], tmp_path: Path, name: str, data: bytes) -> None:
-    folder = tmp_path / "in"
-    folder.mkdir()
-    (folder / name).write_bytes(data)
-    out = tmp_path / "out"
-    result = cli("convert", folder, "-o", out, "-q")
-    assert result.exit_code == 0, result.output
+    out = _convert_one(cli, tmp_path, name, data)
     block = counts(out)
     # the last sample read may miss members: it is rejected with the rest of the archive
     assert block["output"] == 29
