@@ -189,3 +189,12 @@ def test_japanese_is_never_said_without_kana(identifier: LanguageIdentifier, mon
     assert identifier.identify("The quick brown fox jumps over the lazy dog near the river bank.")[0] == "en"
     mixed = "See 数据 and 语料 in the glossary; the rest of this sentence is plain English text."
     assert identifier.identify(mixed)[0] == "zh-Hans"  # Han without Kana: Chinese, not Japanese
+
+
+def test_short_text_rules_are_bounded(tmp_path: Path) -> None:
+    """Every short text is checked against the word and marker lists: a rules file cannot make
+    them unbounded."""
+    rules = tmp_path / "langid.yaml"
+    rules.write_text("version: x\nshort_text:\n  markers:\n    pl: [" + ", ".join(["rz"] * 100) + "]\n")
+    with pytest.raises(ValueError, match="markers"):
+        load_langid_rules(rules)

@@ -24,7 +24,7 @@ import re
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 from datatrove.data import Document
@@ -79,8 +79,13 @@ class ShortText(BaseModel):
     max_chars: int = Field(200, ge=0, le=10_000)
     candidates: int = Field(5, ge=1, le=20)
     word_weight: float = Field(1.0, ge=0, le=10)
-    words: dict[str, list[str]] = Field(default_factory=dict)
-    markers: dict[str, list[str]] = Field(default_factory=dict)
+    # bounded: every short text is checked against them (a rules file may come from anyone)
+    words: dict[str, Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=10_000)]] = Field(
+        default_factory=dict, max_length=200
+    )
+    markers: dict[
+        str, Annotated[list[Annotated[str, Field(min_length=1, max_length=16)]], Field(max_length=32)]
+    ] = Field(default_factory=dict, max_length=200)
 
     def word_sets(self) -> dict[str, frozenset[str]]:
         return {language: frozenset(words) for language, words in self.words.items()}
