@@ -59,6 +59,7 @@ def load_yaml_document(stream: str | bytes | IO[str]) -> tuple[Any, yaml.Node | 
         raise YamlRefused(
             f"larger than {MAX_YAML_BYTES // (1024 * 1024)} MiB; corpus-kit reads smaller YAML files"
         )
+    _count_events(stream)
     loader = _SAFE_LOADER(stream)
     try:
         node = loader.get_single_node()
@@ -68,6 +69,24 @@ def load_yaml_document(stream: str | bytes | IO[str]) -> tuple[Any, yaml.Node | 
         return loader.construct_document(node), node
     finally:
         loader.dispose()
+
+
+def _count_events(stream: str | bytes) -> None:
+    """Refuse a document with more values than the budget before its nodes are built: composing
+    16 MiB of ``- a`` lines holds ~4 million nodes (1.7 GB) before the expansion could be counted.
+    The parser's events are counted and dropped as they come (a value is one or two events)."""
+    parser = _SAFE_LOADER(stream)
+    try:
+        events = 0
+        while parser.check_event():
+            parser.get_event()
+            events += 1
+            if events > 2 * MAX_YAML_NODES:
+                raise YamlRefused(
+                    f"it holds more than {MAX_YAML_NODES:,} values; corpus-kit reads smaller YAML files"
+                )
+    finally:
+        parser.dispose()
 
 
 def _check_expansion(root: yaml.Node) -> None:

@@ -49,6 +49,12 @@ CASES = {
     ),
     "quality rules": ("rules.yaml", alias_bomb(), ["quality", "in.jsonl", "--rules", "rules.yaml"]),
     "an alias inside itself": ("p.yaml", PIPELINE_HEAD + "steps: &s [license, *s]\n", ["run", "p.yaml"]),
+    # no alias at all: 4 million tiny values took 1.7 GB as nodes before anything could count them
+    "16 MiB of values": (
+        "rules.yaml",
+        "- a\n" * (4 * 1024 * 1024),
+        ["quality", "in.jsonl", "--rules", "rules.yaml"],
+    ),
 }
 
 
@@ -63,6 +69,6 @@ def test_alias_bombs_are_refused_in_one_line_with_bounded_memory(case: str, tmp_
     assert result.returncode == 2, result.stderr[-2000:]
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and name in lines[0], result.stderr[-2000:]
-    assert "alias" in lines[0]
+    assert ("more than 2,000,000 values" if case == "16 MiB of values" else "alias") in lines[0]
     assert result.peak_rss_mb < MAX_RSS_MB, result.peak_rss_mb
     assert not (tmp_path / "out" / "data").exists()
