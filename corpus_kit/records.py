@@ -47,6 +47,7 @@ OUTPUT_SCHEMA = pa.schema(
         ("pii_spans", pa.int32()),
         ("dup_cluster", pa.string()),  # id of the record that represents this record's duplicate cluster
         ("dup_count", pa.int32()),  # records in that cluster, this one included (1: no duplicate)
+        ("safety", pa.string()),  # JSON object: {"risks": {code: hits}, "flagged": bool}; null: not screened
         ("metadata", pa.string()),  # JSON object with everything else
     ]
 )
@@ -62,6 +63,7 @@ COLUMN_KEYS = frozenset(
         "pii_spans",
         "dup_cluster",
         "dup_count",
+        "safety",
     )
 )
 

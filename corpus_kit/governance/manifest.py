@@ -17,6 +17,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from corpus_kit.governance.safety import SafetySummary
 from corpus_kit.paths import check_name, check_relative_path
 from corpus_kit.utils import atomic_write_bytes, first_validation_error
 
@@ -322,6 +323,12 @@ class Manifest(_Model):
     dedup: DedupSummary | None = Field(
         None,
         description="Deduplication: clusters, drops per reason, parameters.",
+        json_schema_extra=_STAGE_SECTION,
+    )
+    safety: SafetySummary | None = Field(
+        None,
+        description="Content safety (TC260-003 / GB/T 45654): lexicons and coverage, records flagged per "
+        "risk code and per source, blacklisted sources, technical and manual checks. Codes and counts only.",
         json_schema_extra=_STAGE_SECTION,
     )
     sources: list[Source]

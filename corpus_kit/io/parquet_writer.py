@@ -118,6 +118,7 @@ class _ColumnBuffer:
         columns["dup_cluster"].append(as_optional_str(metadata.get("dup_cluster")))
         dup_count = metadata.get("dup_count")
         columns["dup_count"].append(int(dup_count) if dup_count is not None else None)
+        columns["safety"].append(as_optional_str(metadata.get("safety")))
         rest = {key: value for key, value in metadata.items() if key not in COLUMN_KEYS}
         encoded_rest = dumps_json(rest) if rest else None
         columns["metadata"].append(encoded_rest)

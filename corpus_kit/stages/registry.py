@@ -196,6 +196,8 @@ EXTRAS_BY_MODULE: dict[str, str] = {
     "xxhash": "dedup",
     "PIL": "dedup",
     "imagehash": "dedup",
+    "ahocorasick_rs": "safety",
+    "opencc": "safety",
     "datasets": "hf",
     "ray": "ray",
 }
