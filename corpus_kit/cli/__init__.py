@@ -8,6 +8,7 @@ import sys
 import threading
 from typing import Any
 
+import click
 import typer
 from typer.core import TyperGroup
 
@@ -31,7 +32,11 @@ class _WithStageCommands(TyperGroup):
 
         names = super().list_commands(ctx)
         at = names.index("convert") + 1 if "convert" in names else len(names)
-        stage_names = [name for name in builtin_stage_names() if name not in names]
+        stage_names = []
+        for name in builtin_stage_names():
+            if name not in names:
+                stage_names.append(name)
+                stage_names.extend(f"{name} {sub}" for sub in STAGE_SUBCOMMANDS.get(name, ()))
         return [*names[:at], *stage_names, *names[at:]]
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
@@ -39,9 +44,39 @@ class _WithStageCommands(TyperGroup):
         if command is None:
             from corpus_kit.cli.stage_commands import builtin_stage_names, click_stage_command
 
-            if cmd_name in builtin_stage_names():
+            stage, _, sub = cmd_name.partition(" ")
+            if sub and sub in STAGE_SUBCOMMANDS.get(stage, ()):
+                command = _stage_subcommand(stage, sub)
+            elif cmd_name in builtin_stage_names():
                 command = click_stage_command(cmd_name)
         return command
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        # `corpus-kit safety lexicon-check FILE`: a stage command with subcommands of its own; any
+        # other first argument is the stage command's input (`corpus-kit safety INPUT... -o OUT`)
+        if len(args) >= 2 and args[1] in STAGE_SUBCOMMANDS.get(args[0], ()):
+            name = f"{args[0]} {args[1]}"
+            return name, self.get_command(ctx, name), args[2:]
+        return super().resolve_command(ctx, args)
+
+
+#: Stages whose command also has subcommands (``corpus-kit safety sample ...``); each is a command of
+#: the Typer app in ``corpus_kit.cli.<stage>``.
+STAGE_SUBCOMMANDS: dict[str, tuple[str, ...]] = {"safety": ("lexicon-check", "sample", "review")}
+
+
+def _stage_subcommand(stage: str, sub: str) -> Any:
+    import importlib
+
+    module = importlib.import_module(f"corpus_kit.cli.{stage}")
+    group = typer.main.get_command(module.app)
+    if isinstance(group, click.Group):
+        command = group.get_command(click.Context(group), sub)
+    else:  # a Typer app with one command is that command
+        command = group if group.name == sub else None
+    if command is not None:
+        command.name = f"{stage} {sub}"  # as listed in --help and shown in its usage line
+    return command
 
 
 app = typer.Typer(
