@@ -17,9 +17,9 @@ MODE_FIELDS = {
     "open": "",
     "conditional_open": "conditions: approved research applicants\naccess_contact: open-data office\n",
     "authorised": "authoriser: Municipal Data Agency\noperator: City Data Ops\nauthorisation_id: AUTH-77\n"
-    "valid_until: 2099-12-31\npermitted_uses: [model_training]\n",
+    "valid_until: 2099-12-31\npermitted_uses: [research]\n",
     "targeted_trade": "buyers: [Secret Buyer Ltd]\ncontract_id: CONTRACT-SECRET-9\nvalid_until: 2099-12-31\n"
-    "permitted_uses: [model_training]\n",
+    "permitted_uses: [research]\n",
     "cooperation": "partners: [Partner University]\nagreement_id: AGREEMENT-SECRET-3\n",
 }
 

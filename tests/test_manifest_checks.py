@@ -20,6 +20,7 @@ import yaml
 from corpus_kit.governance.licence_registry import default_registry, resolve_dataset
 from corpus_kit.governance.manifest import manifest_seal
 from corpus_kit.governance.policy import RULES, validate_manifest_data
+from corpus_kit.governance.safety import data_checksum, wilson_lower_bound
 from tests.conftest import record, rewrite_manifest, write_jsonl
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,13 +35,13 @@ MODE_FIELDS: dict[str, dict[str, Any]] = {
         "operator": "City Data Operations Co.",
         "authorisation_id": "AUTH-2026-01",
         "valid_until": NEXT_YEAR,
-        "permitted_uses": ["model_training"],
+        "permitted_uses": ["research"],
     },
     "targeted_trade": {
         "buyers": ["Example AI Lab"],
         "contract_id": "SZDE-2026-0042",
         "valid_until": NEXT_YEAR,
-        "permitted_uses": ["model_training"],
+        "permitted_uses": ["research"],
     },
     "cooperation": {"partners": ["University A"], "agreement_id": "COOP-7"},
 }
@@ -115,6 +116,84 @@ def setting(**changes: Any) -> Callable[[dict[str, Any]], None]:
     return mutate
 
 
+def passing_safety_block(data: dict[str, Any]) -> dict[str, Any]:
+    """A safety block that passes CK130-CK136 for ``data`` (a manifest from make_manifest)."""
+    minima = {f"A1{letter}": 200 for letter in "abcdefgh"} | {f"A2{letter}": 100 for letter in "abcdefghi"}
+    per_code = {code: need + 400 for code, need in minima.items()}
+    rows = data["counts"]["output"]
+    return {
+        "action": "drop",
+        "lexicons": [
+            {
+                "file": "lexicon.yaml",
+                "name": "agency lexicon",
+                "version": "2026.49",
+                "updated": "2026-12-01",
+                "sha256": "3" * 64,
+                "terms": sum(per_code.values()),
+                "terms_per_code": per_code,
+            }
+        ],
+        "coverage": {
+            "terms": sum(per_code.values()),
+            "terms_per_code": per_code,
+            "minimum_terms": 10000,
+            "minimum_per_code": minima,
+            "shortfall": {},
+            "meets_minima": True,
+        },
+        "screened": rows,
+        "not_screened": 0,
+        "flagged": 0,
+        "technical": {
+            "documents": rows,
+            "checked": rows,
+            "checked_share": 1.0,
+            "flagged": 0,
+            "pass_rate": 1.0,
+        },
+        "manual": {
+            "population": rows,
+            "sample_size": rows,
+            "seed": 0,
+            "sample_sha256": "4" * 64,
+            "data_sha256": data_checksum([item["sha256"] for item in data["files"]]),
+            "sheet_sha256": "5" * 64,
+            "reviewed": rows,
+            "passed": rows,
+            "failed": 0,
+            "pass_rate": 1.0,
+            "wilson_lower_95": wilson_lower_bound(rows, rows),
+            "reviewed_on": "2026-12-02",
+        },
+        "thresholds": {
+            "policy_version": "2026.12",
+            "risks_version": "2026.12",
+            "source_share": 0.05,
+            "technical_checked_share": 0.1,
+            "technical_pass_rate": 0.98,
+            "manual_sample": 4000,
+            "manual_pass_rate": 0.96,
+        },
+    }
+
+
+def for_training(screened: bool = True, **changes: Any) -> Callable[[dict[str, Any]], None]:
+    """Data permitted for model training; screened with a passing safety block, then ``changes``."""
+
+    def mutate(data: dict[str, Any]) -> None:
+        data["supply"] = {
+            "mode": "cooperation",
+            **MODE_FIELDS["cooperation"],
+            "permitted_uses": ["model_training"],
+        }
+        if screened:
+            data["safety"] = passing_safety_block(data)
+        setting(**changes)(data)
+
+    return mutate
+
+
 def days(offset: int) -> str:
     return (TODAY + timedelta(days=offset)).isoformat()
 
@@ -164,7 +243,7 @@ CASES: list[
         "commercial use on NC data",
         "authorised",
         {"CC-BY-NC-4.0": 8},
-        setting(supply__permitted_uses=["model_training", "commercial"]),
+        setting(supply__permitted_uses=["research", "commercial"]),
         {"CK112"},
     ),
     (
@@ -197,6 +276,35 @@ CASES: list[
     ("file rows do not add up", "open", None, setting(**{"files__0__rows": 9}), {"CK122"}),
     ("source records do not add up", "open", None, setting(**{"sources__0__records": 12}), {"CK123"}),
     ("dropped reason renamed", "open", None, setting(counts__dropped={"license.other": 1}), {"CK124"}),
+    ("training data screened and assessed", None, None, for_training(), set()),
+    (
+        "research data need no screening",
+        None,
+        None,
+        for_training(screened=False, supply__permitted_uses=[]),
+        set(),
+    ),
+    ("training data not screened", None, None, for_training(screened=False), {"CK130"}),
+    (
+        "lexicon below the minima",
+        None,
+        None,
+        for_training(safety__coverage__meets_minima=False, safety__coverage__shortfall={"A1a": 150}),
+        {"CK131"},
+    ),
+    ("technical pass rate 0.97", None, None, for_training(safety__technical__pass_rate=0.97), {"CK132"}),
+    ("checked share 0.05", None, None, for_training(safety__technical__checked_share=0.05), {"CK133"}),
+    ("no manual assessment", None, None, for_training(safety__manual=None), {"CK134"}),
+    ("manual pass rate 0.95", None, None, for_training(safety__manual__pass_rate=0.95), {"CK135"}),
+    ("manual sample too small", None, None, for_training(safety__manual__reviewed=5), {"CK135"}),
+    (
+        "manual assessment of other data",
+        None,
+        None,
+        for_training(safety__manual__data_sha256="6" * 64),
+        {"CK135"},
+    ),
+    ("blacklisted source kept", None, None, for_training(safety__blacklisted_present=3), {"CK136"}),
 ]
 
 

@@ -29,7 +29,7 @@ from corpus_kit.catalog.card import CARD_NAME, LICENCE_NOTE_NAME, write_card
 from corpus_kit.catalog.croissant import CROISSANT_NAME, write_croissant
 from corpus_kit.errors import CheckFailed, UsageError
 from corpus_kit.governance.manifest import MANIFEST_NAME, Manifest, read_dataset_manifest
-from corpus_kit.governance.policy import validate_manifest_data
+from corpus_kit.governance.policy import SAFETY_ASSESSMENT_RULES, validate_manifest_data
 from corpus_kit.governance.verify import verify_dataset
 from corpus_kit.io.folder_lock import LOCK_NAME, folder_lock
 from corpus_kit.paths import name_problem
@@ -99,7 +99,8 @@ def plan_publication(dataset: Path, target: str, visibility: Visibility, card_on
     # the manifest alone first: an expired or invalid one is refused before any file is hashed
     raw = manifest_path.read_bytes()
     plan.manifest_sha256 = hashlib.sha256(raw).hexdigest()
-    errors = [f for f in validate_manifest_data(raw) if f.severity == "error"]
+    findings = validate_manifest_data(raw)
+    errors = [f for f in findings if f.severity == "error"]
     if errors:
         finding = errors[0]
         plan.refusal = f"manifest validate failed: {finding.rule} {finding.field}: {finding.message}"
@@ -131,6 +132,16 @@ def plan_publication(dataset: Path, target: str, visibility: Visibility, card_on
         return plan
     plan.gates.append(f"supply mode {mode} allows {'the data' if data_ok and not card_only else 'the card'} "
                       f"on a {visibility} target")  # fmt: skip
+    unsafe = [f for f in findings if f.rule in SAFETY_ASSESSMENT_RULES]
+    if unsafe and not card_only:
+        finding = unsafe[0]
+        plan.refusal = (
+            f"the data is meant for model training without a passing content-safety assessment: "
+            f"{finding.rule} {finding.field}: {finding.message}; or publish the card alone with --card-only"
+        )
+        return plan
+    if not card_only:
+        plan.gates.append("content safety (no CK130-CK135 for data meant for model training)")
     names = [CARD_NAME, CROISSANT_NAME]
     if (dataset / LICENCE_NOTE_NAME).is_file():
         names.append(LICENCE_NOTE_NAME)

@@ -29,6 +29,18 @@ own rules: the licence registry and ``rules/supply_policy.yaml``).
 | CK122 | error | data file rows do not add up to counts.output |
 | CK123 | error | source records or rejects do not add up to the counts |
 | CK124 | error | dropped counts by reason differ from the steps' drops |
+| CK130 | warning | data permitted for model training without content-safety screening (no safety block) |
+| CK131 | warning | the lexicons miss clause 8.1 (>= 10,000 terms, >= 200 per A.1, >= 100 per A.2 risk) |
+| CK132 | warning | technical check: pass rate below the threshold (clause 9.2: 98 %) |
+| CK133 | warning | technical check: share of the records checked below the threshold (clause 9.2: 10 %) |
+| CK134 | warning | no manual assessment (clause 9.2: `corpus-kit safety sample` + `review`) |
+| CK135 | warning | manual assessment below 96 % on >= 4,000 items (or all rows), or for other data |
+| CK136 | error | records of a blacklisted source are in the output (clause 5.1) |
+
+CK130-CK135 apply to data whose ``supply.permitted_uses`` include a use of
+``rules/safety_policy.yaml`` ``uses_requiring_assessment`` (``model_training``); ``publish`` refuses
+to publish such data while any of them is found. They cite clauses of TC260-003-2024 / GB/T
+45654-2025; passing them does not make a dataset compliant.
 """
 
 from __future__ import annotations
@@ -71,7 +83,17 @@ RULES: dict[str, tuple[str, str]] = {
     "CK122": ("error", "data file rows do not add up"),
     "CK123": ("error", "source counts do not add up"),
     "CK124": ("error", "dropped counts differ from the steps"),
+    "CK130": ("warning", "training data not screened for content safety"),
+    "CK131": ("warning", "safety lexicon below the clause 8.1 minima"),
+    "CK132": ("warning", "technical safety pass rate below the threshold"),
+    "CK133": ("warning", "technical safety check covers too few records"),
+    "CK134": ("warning", "no manual safety assessment"),
+    "CK135": ("warning", "manual safety assessment does not pass"),
+    "CK136": ("error", "blacklisted source in the output"),
 }
+
+#: Rules that together say whether data meant for model training has a passing safety assessment.
+SAFETY_ASSESSMENT_RULES = frozenset({"CK130", "CK131", "CK132", "CK133", "CK134", "CK135"})
 
 
 @dataclass(frozen=True)
@@ -153,6 +175,7 @@ def validate_manifest_data(
         *_supply_findings(manifest, today),
         *_licence_findings(manifest, registry),
         *_accounting_findings(manifest),
+        *_safety_findings(manifest),
     ]
 
 
@@ -383,6 +406,102 @@ def _accounting_findings(manifest: Manifest) -> list[Finding]:
                     f"{counts.rejected}; rebuild the manifest",
                 )
             )
+    return findings
+
+
+def _safety_findings(manifest: Manifest) -> list[Finding]:
+    from corpus_kit.governance.safety import data_checksum, safety_policy
+
+    policy = safety_policy()
+    safety = manifest.safety
+    uses = manifest.supply.permitted_uses if manifest.supply is not None else []
+    training = sorted(set(uses) & set(policy.uses_requiring_assessment))
+    findings = []
+    if safety is not None and safety.blacklisted_present:
+        findings.append(
+            _finding(
+                "CK136",
+                "safety.blacklisted_present",
+                f"{safety.blacklisted_present} record(s) of blacklisted sources "
+                f"({', '.join(safety.blacklisted_sources[:5])}) are in the output (clause 5.1: such a "
+                "source is not used); rebuild with the safety step's action drop",
+            )
+        )
+    if not training:
+        return findings
+    purpose = f"permitted_uses includes {', '.join(training)}"
+    if safety is None:
+        findings.append(
+            _finding(
+                "CK130",
+                "safety",
+                f"{purpose} but the data was not screened for content safety; add the safety step "
+                "(TC260-003 / GB/T 45654) with your lexicon and rebuild",
+            )
+        )
+        return findings
+    coverage = safety.coverage
+    if not coverage.meets_minima:
+        short = [code for code in coverage.shortfall if code != "total"]
+        detail = f"{coverage.terms:,} terms (minimum {coverage.minimum_terms:,})"
+        if short:
+            detail += f"; below the per-risk minimum: {', '.join(short)}"
+        findings.append(
+            _finding(
+                "CK131",
+                "safety.coverage",
+                f"the lexicons miss the clause 8.1 minima: {detail}; extend the keyword library "
+                "(corpus-kit safety lexicon-check --strict) and rebuild",
+            )
+        )
+    technical = safety.technical
+    if technical.pass_rate < policy.technical_pass_rate:
+        findings.append(
+            _finding(
+                "CK132",
+                "safety.technical.pass_rate",
+                f"technical pass rate {technical.pass_rate:.2%} is below {policy.technical_pass_rate:.0%} "
+                "(clause 9.2); rebuild with action drop, or remove the flagged records' sources",
+            )
+        )
+    if technical.checked_share < policy.technical_checked_share:
+        findings.append(
+            _finding(
+                "CK133",
+                "safety.technical.checked_share",
+                f"only {technical.checked_share:.1%} of the records were checked, below "
+                f"{policy.technical_checked_share:.0%} (clause 9.2); screen the records' text (captions "
+                "of media records count) or drop what cannot be screened",
+            )
+        )
+    manual = safety.manual
+    if manual is None:
+        findings.append(
+            _finding(
+                "CK134",
+                "safety.manual",
+                "no manual assessment (clause 9.2); draw a sample with corpus-kit safety sample, have it "
+                "reviewed, and record it with corpus-kit safety review",
+            )
+        )
+        return findings
+    needed = min(policy.manual_sample, manifest.counts.output)
+    problems = []
+    if manual.data_sha256 != data_checksum([item.sha256 for item in manifest.files]):
+        problems.append("it was made on other data files than these")
+    if manual.sample_size < needed or manual.reviewed < needed:
+        problems.append(f"{manual.reviewed:,} item(s) reviewed, {needed:,} needed")
+    if manual.pass_rate < policy.manual_pass_rate:
+        problems.append(f"pass rate {manual.pass_rate:.1%} is below {policy.manual_pass_rate:.0%}")
+    if problems:
+        findings.append(
+            _finding(
+                "CK135",
+                "safety.manual",
+                f"the manual assessment does not pass (clause 9.2): {'; '.join(problems)}; remove the "
+                "failing content, rebuild, and review a new sample",
+            )
+        )
     return findings
 
 

@@ -98,6 +98,14 @@ def wilson_lower_bound(passed: int, total: int, z: float = 1.959963984540054) ->
     return max(0.0, (centre - margin) / denominator)
 
 
+def data_checksum(file_checksums: list[str]) -> str:
+    """sha256 of a dataset's data files' sha256 values, in manifest order, one per line: what a manual
+    assessment is bound to."""
+    import hashlib
+
+    return hashlib.sha256("\n".join(file_checksums).encode()).hexdigest()
+
+
 # -- the manifest block -----------------------------------------------------------------------------
 
 

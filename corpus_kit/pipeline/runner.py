@@ -143,9 +143,17 @@ def build_phases(spec: RunSpec, work: Path, pipeline: list[PipelineStep]) -> lis
                 )
                 earlier = _stage_steps(spec, work, scratch, keep_removed=False, count=index - 1)
                 steps = [MixedReader(spec.parts, spec.read, folders), *earlier, *preparation.steps]
-                phases.append(Phase(preparation.name, steps, tasks, index))
+                phases.append(Phase(preparation.name, steps, tasks, index, own_steps=preparation.steps))
             else:
-                phases.append(Phase(preparation.name, preparation.steps, preparation.tasks or 1, index))
+                phases.append(
+                    Phase(
+                        preparation.name,
+                        preparation.steps,
+                        preparation.tasks or 1,
+                        index,
+                        own_steps=preparation.steps,
+                    )
+                )
     phases.append(Phase("main", pipeline, tasks))
     return phases
 
@@ -254,6 +262,8 @@ def _run_locked(
             phase_started = time.monotonic()
             if phase.name == "main" and warm_up is not None:
                 warm_up()  # no preparation phase to overlap with
+            elif spec.executor == "local":
+                warm_up_steps(phase.own_steps)  # what the phase's workers need, loaded once for all
             finished = _run_phase(spec, work, phase, meanwhile=warm_up)
             warm_up = None
             if phase.step_index is not None:

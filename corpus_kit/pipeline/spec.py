@@ -108,6 +108,9 @@ class Phase:
     pipeline: list[PipelineStep]
     tasks: int
     step_index: int | None = None  # the main pipeline step this phase prepares (its time is added there)
+    #: The preparation's own steps (not the reader and earlier stages an ``after_input`` phase replays):
+    #: warmed up in the parent before the phase's workers fork (the safety scan's automaton).
+    own_steps: list[PipelineStep] = field(default_factory=list)
 
 
 def config_sha256(config: dict[str, Any]) -> str:

@@ -110,6 +110,10 @@ class SafetyScan(PipelineStep):
         self.state_dir = state_dir
         self.lexicons = lexicons
 
+    def warm_up(self) -> None:
+        """Build the normalisation tables and the automaton in the parent, before the workers fork."""
+        self.lexicons.matcher()
+
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         state = SafetyState(self.state_dir)
         matcher = self.lexicons.matcher()
