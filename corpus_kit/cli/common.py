@@ -152,6 +152,15 @@ def print_summary(result: RunResult, title: str) -> None:
         table.add_row(
             f"PII scrubbed ({manifest.pii.operator})", f"{manifest.pii.documents:,}", spans or "none found"
         )
+    if manifest.safety is not None:
+        safety = manifest.safety
+        codes = ", ".join(f"{code} {count:,}" for code, count in safety.flagged_by_code.items())
+        notes = [codes or "none flagged"]
+        if safety.blacklisted_sources:
+            notes.append(f"{len(safety.blacklisted_sources):,} source(s) blacklisted")
+        if not safety.coverage.meets_minima:
+            notes.append(f"lexicon {safety.coverage.terms:,} terms, below clause 8.1")
+        table.add_row("safety flagged", f"{safety.flagged:,}", "; ".join(notes))
     table.add_row(
         "rejected", f"{tally.rejected:,}", f"{where}/rejects/ (restricted)" if tally.rejected else ""
     )
