@@ -8,7 +8,6 @@ import sys
 import threading
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -56,7 +55,9 @@ class _WithStageCommands(TyperGroup):
         # other first argument is the stage command's input (`corpus-kit safety INPUT... -o OUT`)
         if len(args) >= 2 and args[1] in STAGE_SUBCOMMANDS.get(args[0], ()):
             name = f"{args[0]} {args[1]}"
-            return name, self.get_command(ctx, name), args[2:]
+            command = self.get_command(ctx, name)
+            if command is not None:
+                return name, command, args[2:]
         return super().resolve_command(ctx, args)
 
 
@@ -70,8 +71,8 @@ def _stage_subcommand(stage: str, sub: str) -> Any:
 
     module = importlib.import_module(f"corpus_kit.cli.{stage}")
     group = typer.main.get_command(module.app)
-    if isinstance(group, click.Group):
-        command = group.get_command(click.Context(group), sub)
+    if hasattr(group, "get_command"):
+        command = group.get_command(typer.Context(group), sub)
     else:  # a Typer app with one command is that command
         command = group if group.name == sub else None
     if command is not None:

@@ -203,8 +203,15 @@ class SafetySummary(_Model):
     hits_by_code: dict[str, int] = Field(default_factory=dict, description="Hits per risk code.")
     allowed_hits: int = Field(0, ge=0, description="Hits suppressed by an allow context.")
     dropped: dict[str, int] = Field(default_factory=dict, description="Records dropped per reason.")
-    sources: list[SourceScreening] = Field(default_factory=list)
-    blacklisted_sources: list[str] = Field(default_factory=list)
+    sources: list[SourceScreening] = Field(
+        default_factory=list,
+        description="Per source, at most 1,000: the blacklisted ones first, then by flagged share.",
+    )
+    sources_total: int = Field(0, ge=0, description="Distinct sources screened (listed or not).")
+    blacklisted_sources: list[str] = Field(
+        default_factory=list, description="Blacklisted sources, at most 10,000 (all of them in the state)."
+    )
+    blacklisted_total: int = Field(0, ge=0, description="Blacklisted sources (listed or not).")
     blacklisted_present: int = Field(
         0, ge=0, description="Records of blacklisted sources the stage passed on (action flag)."
     )

@@ -17,7 +17,7 @@ Steps and state: :mod:`.screen`. The stage cites clauses; it does not make a cor
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -41,6 +41,15 @@ if TYPE_CHECKING:
     from corpus_kit.stages.safety.screen import SafetyFilter
 
 BUNDLED_LEXICON = "rules/safety/synthetic_lexicon.yaml"
+# the manifest stays small however many sources the input names (one per record, in the worst case)
+MAX_LISTED_SOURCES = 1_000
+MAX_LISTED_BLACKLISTED = 10_000
+
+
+def _listed(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The sources the manifest lists: blacklisted ones first, then by flagged share, then by name."""
+    ranked = sorted(rows, key=lambda row: (not row["blacklisted"], -row["share"], row["source"]))
+    return ranked[:MAX_LISTED_SOURCES]
 
 
 class SafetyParams(StageParams):
@@ -161,8 +170,10 @@ class SafetyStage(Stage[SafetyParams]):
             hits_by_code=dict(sorted(hits_by_code.items())),
             allowed_hits=sources_state.get("allowed", 0),
             dropped=dict(sorted(dropped.items())),
-            sources=[SourceScreening(**row) for row in sources_state["sources"]],
-            blacklisted_sources=sources_state["blacklisted"],
+            sources=[SourceScreening(**row) for row in _listed(sources_state["sources"])],
+            sources_total=len(sources_state["sources"]),
+            blacklisted_sources=sources_state["blacklisted"][:MAX_LISTED_BLACKLISTED],
+            blacklisted_total=len(sources_state["blacklisted"]),
             blacklisted_present=total(stats, "blacklisted_present"),
             technical=TechnicalCheck(
                 documents=documents,

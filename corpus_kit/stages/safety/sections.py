@@ -41,7 +41,7 @@ def safety_report_section(section: SafetySummary, manifest: Manifest) -> ReportS
             "checked share": f"{technical.checked_share:.1%}",
             "lexicon terms": f"{coverage.terms:,}"
             + ("" if coverage.meets_minima else " (below clause 8.1 minima)"),
-            "blacklisted sources": f"{len(section.blacklisted_sources):,}",
+            "blacklisted sources": f"{section.blacklisted_total or len(section.blacklisted_sources):,}",
         }
     )
     code_rows = [
@@ -64,7 +64,7 @@ def safety_report_section(section: SafetySummary, manifest: Manifest) -> ReportS
             f"{row.share:.2%}",
             {"share": "blacklisted (share)", "list": "blacklisted (listed)"}.get(row.reason or "", "–"),
         )
-        for row in sorted(section.sources, key=lambda row: (-row.share, row.source))
+        for row in sorted(section.sources, key=lambda row: (not row.blacklisted, -row.share, row.source))[:50]
     ]
     by_source = table(["source", "screened", "flagged", "share", "status"], source_rows, numeric=(1, 2, 3))
     from markupsafe import Markup
@@ -74,6 +74,8 @@ def safety_report_section(section: SafetySummary, manifest: Manifest) -> ReportS
         f"Keyword screening (TC260-003 / GB/T 45654, clauses 5.1, 8.1, 9.2) with action {section.action}; "
         f"source threshold {section.thresholds.source_share:.0%}; manual check: {_manual_line(section)}."
     )
+    if section.sources_total > 50:
+        lead += f" Sources: the 50 of {section.sources_total:,} with the highest flagged share."
     return ReportSection("safety", "Content safety", body, lead, nav="Safety")
 
 
@@ -108,7 +110,7 @@ def safety_card_section(section: SafetySummary, manifest: Manifest) -> tuple[str
         action=section.action,
         pass_rate=f"{section.technical.pass_rate:.2%}",
         checked_share=f"{section.technical.checked_share:.1%}",
-        blacklisted=len(section.blacklisted_sources),
+        blacklisted=section.blacklisted_total or len(section.blacklisted_sources),
         threshold=f"{section.thresholds.source_share:.0%}",
         manual=_manual_line(section),
         codes=sorted(section.flagged_by_code.items()),
