@@ -255,3 +255,21 @@ def test_no_matched_term_or_text_leaves_the_restricted_places(tmp_path: Path, cl
         if needle in text
     ]
     assert leaks == []
+
+
+def test_the_manifest_stays_small_when_every_record_names_its_own_source(tmp_path: Path, cli) -> None:
+    records = [
+        {
+            "id": f"r{i}",
+            "text": f"第{i}条" + (BLOCK_TERM if i % 60 == 0 else ""),
+            "metadata": {"source": f"s{i}"},
+        }
+        for i in range(1_200)
+    ]
+    out = tmp_path / "out"
+    result = cli("safety", write_jsonl(tmp_path / "in.jsonl", records), "-o", out, "--lexicon", LEXICON, "-q")
+    assert result.exit_code == 0, result.output
+    safety = Manifest.read(out / "manifest.json").safety
+    assert safety.sources_total == 1_200 and len(safety.sources) == 1_000
+    assert safety.blacklisted_total == 20 and len(safety.blacklisted_sources) == 20
+    assert all(row.blacklisted for row in safety.sources[:20]) and not safety.sources[20].blacklisted

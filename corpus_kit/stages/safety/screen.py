@@ -181,7 +181,7 @@ class SafetySources(PipelineStep):
                     counts[0] += screened
                     counts[1] += flagged
             listed = set(load_blacklist(self.blacklist)) if self.blacklist else set()
-            rows = []
+            rows: list[dict[str, Any]] = []
             for source in sorted(totals):
                 screened, flagged = totals[source]
                 share = flagged / screened if screened else 0.0
