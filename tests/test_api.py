@@ -140,7 +140,7 @@ def test_builtin_stages_are_found_by_their_classes_and_declared_as_entry_points(
 
     declared = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["entry-points"]
     assert declared["corpus_kit.stages"] == builtin_stages()
-    assert set(builtin_stages()) == {"dedup", "langid", "quality", "pii", "license"}
+    assert set(builtin_stages()) == {"dedup", "langid", "quality", "pii", "license", "safety"}
 
 
 def test_a_stage_used_twice_gives_one_report_section(tmp_path: Path) -> None:

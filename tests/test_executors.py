@@ -118,35 +118,39 @@ def test_slurm_dry_run_writes_one_job_array_per_phase_chained(tmp_path: Path) ->
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     folder = out / ".corpus-kit" / "slurm"
-    assert "wrote Slurm jobs for 4 phases + a finalising job" in result.stdout
+    assert "wrote Slurm jobs for 6 phases + a finalising job" in result.stdout
     assert "submit with: bash" in result.stdout
     scripts = sorted(path.name for path in folder.glob("*.slurm"))
     assert scripts == [
-        "01-ck-dedup-signatures.slurm",
-        "02-ck-dedup-buckets.slurm",
-        "03-ck-dedup-clusters.slurm",
-        "04-ck-main.slurm",
-        "05-ck-finalise.slurm",
+        "01-ck-safety-scan.slurm",
+        "02-ck-safety-sources.slurm",
+        "03-ck-dedup-signatures.slurm",
+        "04-ck-dedup-buckets.slurm",
+        "05-ck-dedup-clusters.slurm",
+        "06-ck-main.slurm",
+        "07-ck-finalise.slurm",
     ]
     contents = {name: (folder / name).read_text() for name in scripts}
     inputs = 4  # the demo sample's four files: one task each
-    assert f"#SBATCH --array=0-{inputs - 1}" in contents["01-ck-dedup-signatures.slurm"]
-    assert "#SBATCH --array=0-7" in contents["02-ck-dedup-buckets.slurm"]  # 42 bands + exact keys, 8 tasks
-    assert "#SBATCH --array=0-0" in contents["03-ck-dedup-clusters.slurm"]
-    for name in scripts[:4]:
+    assert f"#SBATCH --array=0-{inputs - 1}" in contents["01-ck-safety-scan.slurm"]
+    assert "#SBATCH --array=0-0" in contents["02-ck-safety-sources.slurm"]
+    assert f"#SBATCH --array=0-{inputs - 1}" in contents["03-ck-dedup-signatures.slurm"]
+    assert "#SBATCH --array=0-7" in contents["04-ck-dedup-buckets.slurm"]  # 42 bands + exact keys, 8 tasks
+    assert "#SBATCH --array=0-0" in contents["05-ck-dedup-clusters.slurm"]
+    for name in scripts[:6]:
         assert "#SBATCH --partition=batch" in contents[name] and "#SBATCH --time=2:00:00" in contents[name]
         assert "launch_pickled_pipeline" in contents[name]
     assert (
-        "--executor local" in contents["05-ck-finalise.slurm"]
-        and "--array" not in contents["05-ck-finalise.slurm"]
-        and "--overwrite" not in contents["05-ck-finalise.slurm"]  # it would start afresh, locally
+        "--executor local" in contents["07-ck-finalise.slurm"]
+        and "--array" not in contents["07-ck-finalise.slurm"]
+        and "--overwrite" not in contents["07-ck-finalise.slurm"]  # it would start afresh, locally
     )
     submit = (folder / "submit.sh").read_text().splitlines()
     jobs = [line for line in submit if line.startswith("JOB")]
-    assert len(jobs) == 5 and "--dependency" not in jobs[0]
-    for number in range(2, 6):
+    assert len(jobs) == 7 and "--dependency" not in jobs[0]
+    for number in range(2, 8):
         assert f"--dependency=afterok:${{JOB{number - 1}}}" in jobs[number - 1]
-    for phase in ("dedup-signatures", "dedup-buckets", "dedup-clusters"):
+    for phase in ("safety-scan", "safety-sources", "dedup-signatures", "dedup-buckets", "dedup-clusters"):
         assert (out / ".corpus-kit" / "phases" / phase / "logs" / "executor.pik").is_file()
     assert not (out / "manifest.json").exists()  # nothing ran
     assert not list(out.rglob("executor.json"))  # datatrove's settings dump names every input file
