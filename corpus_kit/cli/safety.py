@@ -129,3 +129,9 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
+
+
+from corpus_kit.cli.safety_review import review, sample  # noqa: E402
+
+app.command("sample")(sample)
+app.command("review")(review)
