@@ -44,16 +44,33 @@ def invoke(*args: object):
 
 
 def build(base: Path, rows: list[dict], name: str, workers: int = 1, files: int = 3) -> Path:
-    """A screened dataset from ``rows`` split over ``files`` JSONL files."""
+    """A screened dataset from ``rows`` split over ``files`` JSONL files, meant for model training."""
     inputs = base / f"in-{name}"
     shutil.rmtree(inputs, ignore_errors=True)
     inputs.mkdir(parents=True)
     step = math.ceil(len(rows) / files)
     for part in range(files):
         write_jsonl(inputs / f"part{part}.jsonl", rows[part * step : (part + 1) * step])
+    (inputs / "supply.yaml").write_text(
+        "mode: cooperation\npartners: [Partner University]\nagreement_id: AGREEMENT-3\n"
+        "permitted_uses: [model_training]\n"
+    )
     out = base / name
     result = invoke(
-        "safety", inputs, "-o", out, "--lexicon", LEXICON, "--name", name, "-w", workers, "-q", "--overwrite"
+        "safety",
+        *[inputs / f"part{part}.jsonl" for part in range(files)],
+        "-o",
+        out,
+        "--lexicon",
+        LEXICON,
+        "--name",
+        name,
+        "-w",
+        workers,
+        "-q",
+        "--overwrite",
+        "--supply",
+        inputs / "supply.yaml",
     )
     assert result.exit_code == 0, result.output
     return out
@@ -380,3 +397,38 @@ def test_rows_are_found_across_files_row_groups_and_batches(datasets, monkeypatc
         indices = assessment.sample_indices(checked.population, size, seed)
         assert assessment.sample_ids(checked, indices) == [expected[int(i)] for i in indices]
     assert list(assessment.sample_indices(300, 300, 9)) == list(range(300))
+
+
+def rules(dataset: Path) -> set[str]:
+    result = invoke("manifest", "validate", dataset, "--format", "json")
+    return {finding["rule"] for finding in json.loads(result.output)["manifests"][0]["findings"]}
+
+
+def test_manifest_validate_sees_the_assessment(datasets, tmp_path):
+    dataset = datasets["small"]  # meant for model training
+    assert {"CK134"} <= rules(dataset) and "CK135" not in rules(dataset)
+    sheet = tmp_path / "sheet.csv"
+    assert invoke("safety", "sample", dataset, "--size", 10000, "-o", sheet).exit_code == 0
+    labels = write_sheet(tmp_path / "labels.csv", filled(read_sheet(sheet), failing=3), sidecar_from=sheet)
+    result = invoke("safety", "review", dataset, "--labels", labels)
+    assert result.exit_code == 0 and "MEETS" in result.output, result.output  # 297/300 on all rows
+    assert not {"CK108", "CK134", "CK135"} & rules(dataset)
+    labels = write_sheet(tmp_path / "labels.csv", filled(read_sheet(sheet), failing=30), sidecar_from=sheet)
+    assert "DOES NOT MEET" in invoke("safety", "review", dataset, "--labels", labels).output
+    assert "CK135" in rules(dataset) and "CK108" not in rules(dataset)
+
+
+def test_a_card_from_a_custom_template_is_left_alone_with_a_note(datasets, tmp_path):
+    dataset = datasets["small"]
+    template = tmp_path / "card.md.j2"
+    template.write_text("Our own words.\n\n{{ default_body }}\n", encoding="utf-8")
+    assert invoke("card", dataset, "--card-template", template).exit_code == 0
+    card = (dataset / "README.md").read_bytes()
+    sheet = tmp_path / "sheet.csv"
+    assert invoke("safety", "sample", dataset, "--size", 5, "-o", sheet).exit_code == 0
+    labels = write_sheet(tmp_path / "labels.csv", filled(read_sheet(sheet)), sidecar_from=sheet)
+    result = invoke("safety", "review", dataset, "--labels", labels)
+    assert result.exit_code == 0, result.output
+    assert (dataset / "README.md").read_bytes() == card
+    assert "note:" in result.output and "corpus-kit card" in result.output
+    assert "5/5 passed" in (dataset / "report.html").read_text(encoding="utf-8")

@@ -69,8 +69,8 @@ def sample(
     )
     stdout.print(
         f"[bold red]RESTRICTED:[/] the sheet holds record text (up to {EXCERPT_CHARS} characters per row): "
-        "never publish or share it; keep it with the dataset's restricted rejects/, outside anything "
-        "published, and delete it when the review is recorded.",
+        "never publish it; keep it like the dataset's rejects/ (restricted access), outside the dataset "
+        "folder, as the record of the review (the manifest will hold its sha256).",
         soft_wrap=True,
     )
     needed = min(safety_policy().manual_sample, record.population)

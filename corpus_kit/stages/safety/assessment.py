@@ -3,10 +3,10 @@
 ``corpus-kit safety sample DATASET -o SHEET.csv`` draws ``min(size, rows)`` rows without replacement
 (``numpy.random.default_rng(seed)``) from all rows of the data files in manifest order, and writes
 them in that order to a CSV sheet (``id,source,excerpt,verdict,risk,note``; the excerpt is the
-record's first 500 characters). The sample depends only on the finished files, the seed and the
-size, not on how the dataset was built. Beside the sheet, ``SHEET.csv.json`` binds it to the dataset:
-its name, the manifest's seal, the data files' checksums, the seed and size, and the sha256 of the
-sampled ids in sheet order.
+record's first 500 characters, line breaks kept inside CSV quotes, a NUL shown as U+FFFD). The
+sample depends only on the finished files, the seed and the size, not on how the dataset was built.
+Beside the sheet, ``SHEET.csv.json`` binds it to the dataset: its name, the manifest's seal, the data
+files' checksums, the seed and size, and the sha256 of the sampled ids in sheet order.
 
 ``corpus-kit safety review DATASET --labels SHEET.csv`` draws the sample again, checks that the sheet
 holds exactly its ids in order and that every row has a verdict, and writes the counts, the pass
@@ -47,6 +47,7 @@ from corpus_kit.governance.manifest import (
 )
 from corpus_kit.governance.safety import (
     ManualAssessment,
+    data_checksum,
     risk_catalogue,
     safety_policy,
     wilson_lower_bound,
@@ -73,8 +74,8 @@ _SHOWN_ID_CHARS = 80
 
 def data_sha256(file_checksums: Iterable[str]) -> str:
     """sha256 of the data files' sha256 values in manifest order, newline-joined: what a sample (and
-    the manual assessment made on it) is bound to."""
-    return hashlib.sha256("\n".join(file_checksums).encode()).hexdigest()
+    the manual assessment made on it) is bound to; manifest validate (CK135) checks it the same way."""
+    return data_checksum(list(file_checksums))
 
 
 def ids_sha256(ids: Iterable[str]) -> str:
