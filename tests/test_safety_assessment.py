@@ -432,3 +432,21 @@ def test_a_card_from_a_custom_template_is_left_alone_with_a_note(datasets, tmp_p
     assert (dataset / "README.md").read_bytes() == card
     assert "note:" in result.output and "corpus-kit card" in result.output
     assert "5/5 passed" in (dataset / "report.html").read_text(encoding="utf-8")
+
+
+def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_defused(tmp_path):
+    rows = [
+        {"id": "f0", "text": '=HYPERLINK("http://x","y")', "metadata": {"source": "@source"}},
+        {"id": "f1", "text": "+1 普通", "metadata": {"source": "s"}},
+        {"id": "f2", "text": "plain", "metadata": {"source": "s"}},
+    ]
+    dataset = build(tmp_path, rows, "formulas", files=1)
+    sheet = tmp_path / "review" / "sheet.csv"
+    sheet.parent.mkdir()
+    assert invoke("safety", "sample", dataset, "-o", sheet).exit_code == 0
+    cells = {row[0]: row[1:3] for row in read_sheet(sheet)[1:]}
+    assert cells["f0"] == ["'@source", '\'=HYPERLINK("http://x","y")']
+    assert cells["f1"][1] == "'+1 普通" and cells["f2"] == ["s", "plain"]
+    # the review reads ids only: the defused cells do not stand in its way
+    write_sheet(sheet, filled(read_sheet(sheet)))
+    assert invoke("safety", "review", dataset, "--labels", sheet).exit_code == 0

@@ -276,12 +276,20 @@ def _inside(path: Path, folder: Path) -> bool:
     return resolved == root or root in resolved.parents
 
 
+#: A cell starting with one of these is a formula to a spreadsheet (CSV injection): the text a
+#: reviewer opens must not run. Such cells get a leading apostrophe (OWASP's advice); ids are never
+#: changed (the review compares them), and the review does not read the other cells back.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any, limit: int | None = None) -> str:
     if value is None:
         return ""
     text = str(value)
     if limit is not None:
         text = text[:limit]
+    if text.startswith(_FORMULA_STARTS):
+        text = "'" + text
     return text.replace("\x00", "\ufffd")  # csv readers (Python 3.10, spreadsheets) refuse NUL
 
 
