@@ -22,14 +22,19 @@ from __future__ import annotations
 
 import threading
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-#: Code points above this keep their value (no compatibility forms, case or Traditional forms there
-#: that the table would change, except CJK compatibility ideographs, which NFKC maps below it).
-_TABLE_LIMIT = 0x30000
+#: The code points the tables are computed for: every other one is unassigned or private use, so
+#: NFKC, case folding, t2s and the removal of format characters leave it as it is (a test checks this
+#: against the running Python's Unicode database). The planes of CJK extensions B-H and the tag
+#: characters of plane 14 (format characters, invisible like a zero-width space) are in.
+_TABLE_RANGES = ((0, 0x32400), (0xE0000, 0xE1000))
+#: Lone surrogates (a str can hold them, UTF-8 cannot) are matched as U+FFFD.
+_SURROGATE_TARGET = 0xFFFD
 _DELETED = 0  # table value for a removed character (NUL itself is removed too: harmless)
 _UNSPACED = (
     (0x2E80, 0x2FDF),  # CJK radicals
@@ -59,11 +64,17 @@ _lock = threading.Lock()
 
 @lru_cache(maxsize=1)
 def _t2s() -> dict[str, str]:
-    """OpenCC's character-level Traditional -> Simplified mapping, for the ideograph blocks."""
+    """OpenCC's character-level Traditional -> Simplified mapping, for the ideograph blocks (CJK
+    extensions B-H included: ``𡻕`` is ``岁``)."""
     import opencc
 
     converter = opencc.OpenCC("t2s")
-    blocks = [*range(0x3400, 0x4DC0), *range(0x4E00, 0xA000), *range(0xF900, 0xFB00)]
+    blocks = [
+        *range(0x3400, 0x4DC0),
+        *range(0x4E00, 0xA000),
+        *range(0xF900, 0xFB00),
+        *range(0x20000, 0x32400),
+    ]
     characters = [chr(point) for point in blocks]
     converted = converter.convert("\n".join(characters)).split("\n")
     if len(converted) != len(characters):  # never seen; fall back to one call per character
@@ -77,16 +88,16 @@ def _t2s() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def tables() -> Tables:
-    """The lookup tables (~0.3 s to build; built once per process, before workers fork)."""
+    """The lookup tables (~1 s to build; built once per process, before workers fork)."""
     with _lock:
         mapping = np.arange(0x110000, dtype=np.uint32)
         exact_path = np.zeros(0x110000, dtype=bool)
         separator = np.zeros(0x110000, dtype=bool)
         word = np.zeros(0x110000, dtype=bool)
         t2s = _t2s()
-        for point in range(_TABLE_LIMIT):
-            if 0xD800 <= point < 0xE000:
-                continue
+        mapping[0xD800:0xE000] = _SURROGATE_TARGET
+        joins_previous = _joins_previous()
+        for point in _table_points():
             character = chr(point)
             category = unicodedata.category(character)
             if category == "Cf":
@@ -95,18 +106,17 @@ def tables() -> Tables:
             if category[0] == "M" or 0x1100 <= point < 0x1200:
                 exact_path[point] = True  # combines with its neighbours under NFKC
                 continue
-            folded = unicodedata.normalize("NFKC", character).casefold()
-            if len(folded) != 1:
-                exact_path[point] = True
+            composed = unicodedata.normalize("NFKC", character)
+            folded = composed.casefold()
+            if len(folded) != 1 or ord(composed) in joins_previous:
+                exact_path[point] = True  # e.g. half-width ﾞ is U+3099: ｶﾞ is ガ, one character
                 continue
             folded = t2s.get(folded, folded)
             target = ord(folded)
             mapping[point] = target
         mapping[0] = _DELETED
         # separators and word characters of the normalised forms
-        for point in range(_TABLE_LIMIT):
-            if 0xD800 <= point < 0xE000:
-                continue
+        for point in _table_points():
             category = unicodedata.category(chr(point))
             if category[0] in "ZPS" or category == "Cc":
                 separator[point] = True
@@ -117,6 +127,28 @@ def tables() -> Tables:
         for table in (mapping, exact_path, separator, word):
             table.setflags(write=False)
         return Tables(mapping, exact_path, separator, word)
+
+
+def _joins_previous() -> set[int]:
+    """Characters that NFKC may join to the character before them: non-starters, the second half of
+    a canonical composition, Hangul vowel and final jamo. A character whose normal form is one of
+    these cannot go through the table alone."""
+    joins = {*range(0x1161, 0x1176), *range(0x11A8, 0x11C3)}
+    for point in _table_points():
+        character = chr(point)
+        if unicodedata.combining(character):
+            joins.add(point)
+        parts = unicodedata.decomposition(character).split()
+        if len(parts) == 2 and not parts[0].startswith("<"):
+            joins.add(int(parts[1], 16))
+    return joins
+
+
+def _table_points() -> Iterator[int]:
+    for low, high in _TABLE_RANGES:
+        for point in range(low, high):
+            if not 0xD800 <= point < 0xE000:
+                yield point
 
 
 def _codes(text: str) -> np.ndarray:
@@ -143,6 +175,19 @@ def normalised_codes(text: str) -> np.ndarray:
 def normalise(text: str) -> str:
     """NFKC, case fold, Traditional -> Simplified, format characters removed."""
     return _text(normalised_codes(text))
+
+
+def normalise_many(texts: list[str], batch: int = 4096) -> list[str]:
+    """``[normalise(text) for text in texts]``, a batch at a time (a lexicon's million terms): the
+    texts are joined by line feeds, which normalisation leaves alone and never joins to a neighbour."""
+    result: list[str] = []
+    for first in range(0, len(texts), batch):
+        chunk = texts[first : first + batch]
+        if any("\n" in text for text in chunk):
+            result.extend(normalise(text) for text in chunk)
+        else:
+            result.extend(normalise("\n".join(chunk)).split("\n"))
+    return result
 
 
 def squeeze(codes: np.ndarray) -> tuple[str, np.ndarray]:
