@@ -9,12 +9,23 @@ allow context and the context itself are both seen.
 A term made of letters of a spaced script (English...) matches whole words only: ``ass`` is not a
 hit inside ``class``. Chinese, Japanese, Korean and Thai terms match anywhere.
 
-Time and memory are linear in the text: it is scanned in windows of :data:`WINDOW` characters, so
-the list of matches a window returns stays bounded however many hits a hostile text holds.
+Time and memory are bounded per record, however many matches a hostile text holds (``a`` * 10**6
+against the terms ``a``, ``aa``, ... ``a`` * 256 has 256 million overlapping matches):
+
+* the automaton is called on windows of at most :data:`WINDOW` characters, fewer when the patterns
+  have many different lengths: at most one pattern of each length can end at a given character, so
+  a window of ``MAX_MATCHES_PER_CALL // lengths`` characters returns at most about
+  :data:`MAX_MATCHES_PER_CALL` matches;
+* a record stops being scanned after :data:`MAX_MATCHES` matches (terms and allow contexts, before
+  the word-boundary and context checks). Such a record is *saturated*: its counts are lower bounds,
+  it counts as ``blocked`` whatever the severities (a term with ``block`` could be beyond the
+  point where scanning stopped), and it is flagged under the codes of the terms it matched;
+* a hit is looked up among its term's allow contexts by bisection, not against each of them.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -23,7 +34,9 @@ import numpy as np
 from corpus_kit.stages.safety.lexicon import Term
 from corpus_kit.stages.safety.normalise import as_text, normalised_codes, squeeze, tables
 
-WINDOW = 1 << 18  # characters per automaton call
+WINDOW = 1 << 18  # most characters per automaton call
+MAX_MATCHES_PER_CALL = 1 << 18  # about the most matches one automaton call returns
+MAX_MATCHES = 100_000  # matches examined per record before it is saturated
 
 
 @dataclass
@@ -31,6 +44,7 @@ class ScanResult:
     hits: dict[str, int] = field(default_factory=dict)  # risk code -> hits
     blocked: bool = False  # a hit of a term with severity block
     allowed: int = 0  # hits suppressed by an allow context
+    saturated: bool = False  # more than MAX_MATCHES matches: counts are lower bounds, blocked
 
     @property
     def flagged(self) -> bool:
@@ -53,7 +67,6 @@ class Matcher:
         word = tables().word
         self._word_start = [bool(word[ord(term.text[0])]) for term in terms]
         self._word_end = [bool(word[ord(term.text[-1])]) for term in terms]
-        self._has_context = [bool(term.allow) for term in terms]
         plain: dict[str, list[_Role]] = {}
         squeezed: dict[str, list[_Role]] = {}
         for index, term in enumerate(terms):
@@ -69,13 +82,13 @@ class Matcher:
         self._plain_patterns = list(plain)
         self._plain_roles = [plain[pattern] for pattern in self._plain_patterns]
         self._plain = ahocorasick_rs.AhoCorasick(self._plain_patterns, matchkind=kind) if plain else None
-        self._plain_longest = max((len(pattern) for pattern in plain), default=1)
+        self._plain_window = _window(self._plain_patterns)  # (characters per call, longest pattern)
         self._squeezed_patterns = list(squeezed)
         self._squeezed_roles = [squeezed[pattern] for pattern in self._squeezed_patterns]
         self._squeezed = (
             ahocorasick_rs.AhoCorasick(self._squeezed_patterns, matchkind=kind) if squeezed else None
         )
-        self._squeezed_longest = max((len(pattern) for pattern in squeezed), default=1)
+        self._squeezed_window = _window(self._squeezed_patterns)
 
     def scan(self, text: str) -> ScanResult:
         """The hits per risk code in ``text`` (terms and contexts are compared in normal form)."""
@@ -86,35 +99,56 @@ class Matcher:
         normal = as_text(codes)
         term_hits: list[tuple[int, int, int]] = []
         contexts: dict[int, list[tuple[int, int]]] = {}
+        budget = MAX_MATCHES
+        saturating: list[list[_Role]] = []  # the roles of the last batch when the budget ran out
         if self._plain is not None:
-            for pattern, start, end in _find(self._plain, normal, self._plain_longest):
-                for role in self._plain_roles[pattern]:
-                    if role.context:
-                        contexts.setdefault(role.term, []).append((start, end))
-                    elif self._whole_word(role.term, codes, start, end):
-                        term_hits.append((role.term, start, end))
-        if self._squeezed is not None:
+            for batch in _find(self._plain, normal, *self._plain_window):
+                if len(batch) > budget:
+                    batch = batch[:budget]
+                    saturating = [self._plain_roles[pattern] for pattern, _, _ in batch]
+                budget -= len(batch)
+                for pattern, start, end in batch:
+                    for role in self._plain_roles[pattern]:
+                        if role.context:
+                            contexts.setdefault(role.term, []).append((start, end))
+                        elif self._whole_word(role.term, codes, start, end):
+                            term_hits.append((role.term, start, end))
+                if saturating:
+                    break
+        if self._squeezed is not None and not saturating:
             dense, positions = squeeze(codes)
-            for pattern, start, end in _find(self._squeezed, dense, self._squeezed_longest):
-                span = positions[start:end]
-                roles = self._squeezed_roles[pattern]
-                widest = int((np.diff(span) - 1).max()) if span.size > 1 else 0
-                first, last = int(span[0]), int(span[-1]) + 1
-                for role in roles:
-                    if widest <= self.terms[role.term].gap and self._whole_word(
-                        role.term, codes, first, last
-                    ):
-                        term_hits.append((role.term, first, last))
+            for batch in _find(self._squeezed, dense, *self._squeezed_window):
+                if len(batch) > budget:
+                    batch = batch[:budget]
+                    saturating = [self._squeezed_roles[pattern] for pattern, _, _ in batch]
+                budget -= len(batch)
+                for pattern, start, end in batch:
+                    span = positions[start:end]
+                    widest = int((np.diff(span) - 1).max()) if span.size > 1 else 0
+                    first, last = int(span[0]), int(span[-1]) + 1
+                    for role in self._squeezed_roles[pattern]:
+                        if widest <= self.terms[role.term].gap and self._whole_word(
+                            role.term, codes, first, last
+                        ):
+                            term_hits.append((role.term, first, last))
+                if saturating:
+                    break
+        covers = {term: _Covers(spans) for term, spans in contexts.items()}
         for term_index, start, end in term_hits:
-            if self._has_context[term_index] and any(
-                low <= start and end <= high for low, high in contexts.get(term_index, ())
-            ):
+            cover = covers.get(term_index)
+            if cover is not None and cover.covers(start, end):
                 result.allowed += 1
                 continue
             term = self.terms[term_index]
             result.hits[term.risk] = result.hits.get(term.risk, 0) + 1
             if term.severity == "block":
                 result.blocked = True
+        if saturating:
+            result.saturated = result.blocked = True
+            for roles in saturating:
+                for role in roles:
+                    risk = self.terms[role.term].risk
+                    result.hits.setdefault(risk, 1)
         return result
 
     def _whole_word(self, term: int, codes: np.ndarray, start: int, end: int) -> bool:
@@ -124,13 +158,41 @@ class Matcher:
         return not (self._word_end[term] and end < codes.size and word[codes[end]])
 
 
-def _find(automaton: object, text: str, longest: int) -> Iterator[tuple[int, int, int]]:
-    """Overlapping matches ``(pattern, start, end)`` in ``text``, window by window."""
-    if len(text) <= WINDOW:
-        yield from automaton.find_matches_as_indexes(text, overlapping=True)  # type: ignore[attr-defined]
+class _Covers:
+    """The allow contexts of one term in a text: does one of them hold the span ``[start, end)``?"""
+
+    def __init__(self, spans: list[tuple[int, int]]):
+        spans.sort()
+        self.starts = [low for low, _ in spans]
+        self.reach: list[int] = []  # the furthest end of the contexts starting at or before each one
+        furthest = -1
+        for _, high in spans:
+            furthest = max(furthest, high)
+            self.reach.append(furthest)
+
+    def covers(self, start: int, end: int) -> bool:
+        index = bisect_right(self.starts, start) - 1
+        return index >= 0 and self.reach[index] >= end
+
+
+def _window(patterns: list[str]) -> tuple[int, int]:
+    """Characters per automaton call, so that one call returns about MAX_MATCHES_PER_CALL matches
+    at most (no more than one pattern of each length ends at any character), and the longest
+    pattern's length."""
+    lengths = {len(pattern) for pattern in patterns}
+    window = max(1, min(WINDOW, MAX_MATCHES_PER_CALL // max(1, len(lengths))))
+    return window, max(lengths, default=1)
+
+
+def _find(automaton: object, text: str, window: int, longest: int) -> Iterator[list[tuple[int, int, int]]]:
+    """Overlapping matches ``(pattern, start, end)`` in ``text``, one list per window of ``window``
+    characters (each window is read on by ``longest - 1`` characters, for the matches that start
+    in it and end after it)."""
+    find = automaton.find_matches_as_indexes  # type: ignore[attr-defined]
+    if len(text) <= window:
+        yield find(text, overlapping=True)
         return
-    for offset in range(0, len(text), WINDOW):
-        window = text[offset : offset + WINDOW + longest - 1]
-        for pattern, start, end in automaton.find_matches_as_indexes(window, overlapping=True):  # type: ignore[attr-defined]
-            if start < WINDOW:  # a match starting in the overlap belongs to the next window
-                yield pattern, offset + start, offset + end
+    for offset in range(0, len(text), window):
+        matches = find(text[offset : offset + window + longest - 1], overlapping=True)
+        # a match starting in the overlap belongs to the next window
+        yield [(pattern, offset + start, offset + end) for pattern, start, end in matches if start < window]
