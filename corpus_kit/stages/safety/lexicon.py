@@ -161,12 +161,12 @@ def _read_yaml(
 ) -> tuple[dict[str, tuple[Any, int]], list[tuple[Any, int]]]:
     try:
         data, node = load_yaml_document(content)
-    except yaml.YAMLError as error:
+    except yaml.YAMLError as error:  # nothing else can be said about the file: that is the problem
         problems.add(yaml_error_line(error), f"not valid YAML ({str(error).splitlines()[0]})")
-        return {}, []
+        raise LexiconError(problems.problems) from None
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
         problems.add(1, "expected a mapping with name, version, updated and terms")
-        return {}, []
+        raise LexiconError(problems.problems)
     lines: dict[Any, int] = {}
     values: dict[Any, yaml.Node] = {}
     for key, value in node.value:
@@ -277,7 +277,7 @@ def _table_rows(
             for number in long_lines:
                 problems.add(number, f"line longer than {LIMITS['line_chars']:,} characters")
         except csv.Error as error:
-            problems.add(start + reader.line_num, f"not valid CSV ({_csv_problem(error)})")
+            problems.add(start + first, f"not valid CSV ({_csv_problem(error)})")
 
 
 @contextmanager
