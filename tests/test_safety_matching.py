@@ -259,6 +259,14 @@ def test_a_record_with_too_many_matches_is_saturated(tmp_path: Path, monkeypatch
     assert not under.saturated and not under.blocked and under.hits == {"A3a": 40}
     inside_words = matcher.scan("xab" * 60)  # no whole word, yet too many candidates
     assert inside_words.saturated and inside_words.hits == {"A2b": 1}
+    # the budget used up exactly by the first windows: the next one still saturates the record
+    monkeypatch.setattr(matcher_module, "MAX_MATCHES_PER_CALL", 30)  # 30-character windows
+    windowed = make_matcher(tmp_path, "{term: 示例词, risk: A3a, severity: flag}")
+    assert windowed._plain_window == (30, 3)
+    exact = windowed.scan("示例词" * 50)
+    assert exact.hits == {"A3a": 50} and not exact.saturated
+    over = windowed.scan("示例词" * 51)
+    assert over.hits == {"A3a": 50} and over.saturated and over.blocked
 
 
 def test_lone_surrogates_do_not_stop_a_scan(tmp_path: Path) -> None:

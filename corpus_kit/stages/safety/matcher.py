@@ -100,12 +100,14 @@ class Matcher:
         term_hits: list[tuple[int, int, int]] = []
         contexts: dict[int, list[tuple[int, int]]] = {}
         budget = MAX_MATCHES
+        saturated = False
         saturating: list[list[_Role]] = []  # the roles of the last batch when the budget ran out
         if self._plain is not None:
             for batch in _find(self._plain, normal, *self._plain_window):
                 if len(batch) > budget:
+                    saturated = True
+                    saturating = [self._plain_roles[pattern] for pattern, _, _ in batch[: max(budget, 1)]]
                     batch = batch[:budget]
-                    saturating = [self._plain_roles[pattern] for pattern, _, _ in batch]
                 budget -= len(batch)
                 for pattern, start, end in batch:
                     for role in self._plain_roles[pattern]:
@@ -113,14 +115,15 @@ class Matcher:
                             contexts.setdefault(role.term, []).append((start, end))
                         elif self._whole_word(role.term, codes, start, end):
                             term_hits.append((role.term, start, end))
-                if saturating:
+                if saturated:
                     break
-        if self._squeezed is not None and not saturating:
+        if self._squeezed is not None and not saturated:
             dense, positions = squeeze(codes)
             for batch in _find(self._squeezed, dense, *self._squeezed_window):
                 if len(batch) > budget:
+                    saturated = True
+                    saturating = [self._squeezed_roles[pattern] for pattern, _, _ in batch[: max(budget, 1)]]
                     batch = batch[:budget]
-                    saturating = [self._squeezed_roles[pattern] for pattern, _, _ in batch]
                 budget -= len(batch)
                 for pattern, start, end in batch:
                     span = positions[start:end]
@@ -131,7 +134,7 @@ class Matcher:
                             role.term, codes, first, last
                         ):
                             term_hits.append((role.term, first, last))
-                if saturating:
+                if saturated:
                     break
         covers = {term: _Covers(spans) for term, spans in contexts.items()}
         for term_index, start, end in term_hits:
@@ -143,7 +146,7 @@ class Matcher:
             result.hits[term.risk] = result.hits.get(term.risk, 0) + 1
             if term.severity == "block":
                 result.blocked = True
-        if saturating:
+        if saturated:
             result.saturated = result.blocked = True
             for roles in saturating:
                 for role in roles:
