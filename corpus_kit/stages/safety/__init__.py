@@ -16,6 +16,7 @@ Steps and state: :mod:`.screen`. The stage cites clauses; it does not make a cor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -38,12 +39,33 @@ if TYPE_CHECKING:
 
     from corpus_kit.catalog.report import ReportSection
     from corpus_kit.governance.manifest import Manifest
+    from corpus_kit.stages.safety.lexicon import Lexicon
     from corpus_kit.stages.safety.screen import SafetyFilter
 
 BUNDLED_LEXICON = "rules/safety/synthetic_lexicon.yaml"
 # the manifest stays small however many sources the input names (one per record, in the worst case)
 MAX_LISTED_SOURCES = 1_000
 MAX_LISTED_BLACKLISTED = 10_000
+
+
+#: Lexicons read in this process, by (path, sha256 of the file): a run builds the step once for its
+#: main pipeline and again for every preparation phase that replays it (~1 s per 10,000 YAML terms).
+_LOADED: dict[tuple[str, str], Lexicon] = {}
+
+
+def _load_once(path: str, load: Callable[[str], Lexicon]) -> Lexicon:
+    from corpus_kit.utils import sha256_file
+
+    try:
+        key = (path, sha256_file(path))
+    except OSError:
+        return load(path)  # it says what is wrong with the path
+    lexicon = _LOADED.get(key)
+    if lexicon is None:
+        lexicon = load(path)
+        if lexicon.sha256 == key[1]:  # not replaced in between: the same bytes next time
+            _LOADED[key] = lexicon
+    return lexicon
 
 
 def _listed(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -110,7 +132,7 @@ class SafetyStage(Stage[SafetyParams]):
             path = context.resolve_path(value)
             assert path is not None
             try:
-                lexicons.append(load_lexicon(path))
+                lexicons.append(_load_once(path, load_lexicon))
             except LexiconError as error:
                 raise UsageError(
                     f"lexicon {error}; run corpus-kit safety lexicon-check {path} for every problem"

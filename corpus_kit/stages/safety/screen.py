@@ -78,13 +78,28 @@ class SafetyState:
 
 
 class _Lexicons:
-    """Holds the lexicons; the matcher is compiled once per process (in the parent before workers fork)."""
+    """The lexicons of a step, cheap to ship to every task; the matcher is compiled once per process
+    (in the parent before the workers fork, see ``warm_up``).
+
+    The executor pickles the pipeline for every task and each worker deep-copies it: a list of
+    10,880 ``Term`` objects took ~0.46 s to pickle and ~0.19 s to copy per task and phase, which
+    made a 5 MB run of 20 tasks take 21 s instead of ~3 s. The terms therefore travel as one
+    ``orjson`` blob, decoded only where a process has no matcher for them yet, and a deep copy is
+    the object itself (nothing in it changes after ``build``).
+    """
 
     _matchers: ClassVar[dict[tuple[str, ...], Matcher]] = {}
 
     def __init__(self, lexicons: list[Lexicon]):
-        self.lexicons = lexicons
+        self._lexicons: list[Lexicon] | None = lexicons
         self.key = tuple(lexicon.sha256 for lexicon in lexicons)
+        self._blob = orjson.dumps([_lexicon_row(lexicon) for lexicon in lexicons])
+
+    @property
+    def lexicons(self) -> list[Lexicon]:
+        if self._lexicons is None:
+            self._lexicons = [_lexicon_from_row(row) for row in orjson.loads(self._blob)]
+        return self._lexicons
 
     def matcher(self) -> Matcher:
         matcher = self._matchers.get(self.key)
@@ -96,7 +111,38 @@ class _Lexicons:
         return matcher
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"lexicons": self.lexicons, "key": self.key}
+        return {"key": self.key, "_blob": self._blob, "_lexicons": None}
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Lexicons:
+        return self
+
+
+def _lexicon_row(lexicon: Lexicon) -> list[Any]:
+    terms = [
+        [term.text, term.risk, term.severity, list(term.allow), term.gap, term.line] for term in lexicon.terms
+    ]
+    updated = lexicon.updated.isoformat()
+    return [
+        str(lexicon.path),
+        lexicon.name,
+        lexicon.version,
+        updated,
+        lexicon.sha256,
+        lexicon.duplicates,
+        terms,
+    ]
+
+
+def _lexicon_from_row(row: list[Any]) -> Lexicon:
+    from corpus_kit.stages.safety.lexicon import Lexicon, Term
+
+    path, name, version, updated, sha256, duplicates, terms = row
+    lexicon = Lexicon(Path(path), name, version, date.fromisoformat(updated), sha256, duplicates=duplicates)
+    lexicon.terms = [
+        Term(text, risk, severity, tuple(allow), gap, line)
+        for text, risk, severity, allow, gap, line in terms
+    ]
+    return lexicon
 
 
 class SafetyScan(PipelineStep):
