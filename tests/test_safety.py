@@ -273,3 +273,57 @@ def test_the_manifest_stays_small_when_every_record_names_its_own_source(tmp_pat
     assert safety.sources_total == 1_200 and len(safety.sources) == 1_000
     assert safety.blacklisted_total == 20 and len(safety.blacklisted_sources) == 20
     assert all(row.blacklisted for row in safety.sources[:20]) and not safety.sources[20].blacklisted
+
+
+def test_a_record_over_the_match_cap_is_flagged_saturated_and_blocked(tmp_path: Path, cli) -> None:
+    from corpus_kit.stages.safety.matcher import MAX_MATCHES
+
+    records = [
+        # every match is a term inside a longer word (not a whole word), but more of them than the cap
+        {
+            "id": "contexts",
+            "text": "xsynthetic violence termx " * (MAX_MATCHES + 10),
+            "metadata": {"source": "a"},
+        },
+        {"id": "terms", "text": f"{FLAG_TERM} " * (MAX_MATCHES + 10), "metadata": {"source": "b"}},
+        *({"id": f"c{i}", "text": "普通", "metadata": {"source": "c"}} for i in range(3)),
+    ]
+    corpus = write_jsonl(tmp_path / "in.jsonl", records)
+    flagged = tmp_path / "flag"
+    assert cli("safety", corpus, "-o", flagged, "--lexicon", LEXICON, "--action", "flag", "-q").exit_code == 0
+    columns = {row["id"]: json.loads(row["safety"]) for row in table(flagged)}
+    # not read to its end, a record is flagged under the codes of what it matched, at least once each
+    assert columns["contexts"] == {
+        "risks": {"A1f": 1},
+        "flagged": True,
+        "saturated": True,
+        "source_blacklisted": True,
+    }
+    assert columns["terms"]["saturated"] and columns["terms"]["risks"]["A1g"] > 0
+    assert Manifest.read(flagged / "manifest.json").safety.saturated == 2
+    dropped = tmp_path / "drop"
+    args = ["safety", corpus, "-o", dropped, "--lexicon", LEXICON, "--source-threshold", "1", "-q"]
+    assert cli(*args).exit_code == 0
+    # a flag-severity term over the cap is blocked all the same
+    assert Manifest.read(dropped / "manifest.json").counts.dropped == {"safety.A1f": 1, "safety.A1g": 1}
+
+
+def test_source_names_cannot_hide_characters_in_the_manifest_report_or_blacklist(tmp_path: Path, cli) -> None:
+    spoof = "good\u202eevil\nline\x00"
+    records = [{"id": f"r{i}", "text": f"{BLOCK_TERM}", "metadata": {"source": spoof}} for i in range(3)]
+    blacklist = tmp_path / "bl.yaml"
+    out = tmp_path / "out"
+    corpus = write_jsonl(tmp_path / "in.jsonl", records)
+    assert (
+        cli("safety", corpus, "-o", out, "--lexicon", LEXICON, "--blacklist", blacklist, "-q").exit_code == 0
+    )
+    shown = "good\ufffdevil\ufffdline\ufffd"
+    safety = Manifest.read(out / "manifest.json").safety
+    assert safety.blacklisted_sources == [shown] and safety.sources[0].source == shown
+    assert "\u202e" not in (out / "report.html").read_text() and "\u202e" not in blacklist.read_text()
+    # the blacklist file read back keeps the source out on the next run
+    again = cli(
+        "safety", corpus, "-o", tmp_path / "again", "--lexicon", LEXICON, "--blacklist", blacklist, "-q"
+    )
+    assert again.exit_code == 0
+    assert Manifest.read(tmp_path / "again" / "manifest.json").counts.dropped == {"safety.source": 3}

@@ -202,6 +202,12 @@ class SafetySummary(_Model):
     flagged_by_code: dict[str, int] = Field(default_factory=dict, description="Records per risk code.")
     hits_by_code: dict[str, int] = Field(default_factory=dict, description="Hits per risk code.")
     allowed_hits: int = Field(0, ge=0, description="Hits suppressed by an allow context.")
+    saturated: int = Field(
+        0,
+        ge=0,
+        description="Records with more matches than the per-record cap (100,000): their counts are lower "
+        "bounds and they count as flagged and blocked.",
+    )
     dropped: dict[str, int] = Field(default_factory=dict, description="Records dropped per reason.")
     sources: list[SourceScreening] = Field(
         default_factory=list,

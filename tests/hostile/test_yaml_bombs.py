@@ -55,6 +55,13 @@ CASES = {
         "- a\n" * (4 * 1024 * 1024),
         ["quality", "in.jsonl", "--rules", "rules.yaml"],
     ),
+    # a lexicon of 700,000 small mappings: 2.1 million nodes but ~2.8 million events, under the old
+    # event budget (twice the nodes), so it was composed for ~50 s before being refused
+    "a lexicon of many terms": (
+        "lexicon.yaml",
+        "name: big\nversion: '1'\nupdated: 2026-12-01\nterms:\n" + "  - {term: t, risk: A1a}\n" * 700_000,
+        ["safety", "in.jsonl", "--lexicon", "lexicon.yaml"],
+    ),
 }
 
 
@@ -69,6 +76,7 @@ def test_alias_bombs_are_refused_in_one_line_with_bounded_memory(case: str, tmp_
     assert result.returncode == 2, result.stderr[-2000:]
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and name in lines[0], result.stderr[-2000:]
-    assert ("more than 2,000,000 values" if case == "16 MiB of values" else "alias") in lines[0]
+    values = case in ("16 MiB of values", "a lexicon of many terms")
+    assert ("more than 2,000,000 values" if values else "alias") in lines[0]
     assert result.peak_rss_mb < MAX_RSS_MB, result.peak_rss_mb
     assert not (tmp_path / "out" / "data").exists()

@@ -191,6 +191,7 @@ class SafetyStage(Stage[SafetyParams]):
             flagged_by_code=dict(sorted(flagged_by_code.items())),
             hits_by_code=dict(sorted(hits_by_code.items())),
             allowed_hits=sources_state.get("allowed", 0),
+            saturated=total(stats, "saturated"),
             dropped=dict(sorted(dropped.items())),
             sources=[SourceScreening(**row) for row in _listed(sources_state["sources"])],
             sources_total=len(sources_state["sources"]),

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 import orjson
+import regex
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
@@ -37,19 +38,41 @@ if TYPE_CHECKING:
     from corpus_kit.stages.safety.matcher import Matcher
 
 SOURCE_REASON = "safety.source"
+# a saturated record is flagged under the codes it matched (matcher.py); this names the drop only if
+# a matcher saturated on nothing
+SATURATED_REASON = "safety.saturated"
+_CLEAN: tuple[None, bool, bool] = (None, False, False)
+_CLEAN_COLUMN = orjson.dumps({"risks": {}, "flagged": False}).decode()
 MAX_SOURCE_NAME = 512  # characters of a source name kept in state, manifest and blacklist
 MAX_BLACKLIST_SOURCES = 100_000
 
 
 def source_key(document: Document) -> str:
-    """The record's source for clause 5.1: ``metadata.source``, else the input file it came from."""
+    """The record's source for clause 5.1: ``metadata.source``, else the input file it came from,
+    as the manifest, the report and the blacklist file show it (:func:`shown_source`)."""
     metadata = document.metadata
     source = metadata.get("source")
     if not isinstance(source, str) or not source.strip():
         source = metadata.get("source_file")
     if not isinstance(source, str) or not source:
         return "(unknown)"
-    return source[:MAX_SOURCE_NAME]
+    return shown_source(source)
+
+
+# control, format (bidi overrides, zero-width) and line/paragraph separator characters
+_HIDDEN = regex.compile(r"[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]")
+_SHOWN: dict[str, str] = {}
+
+
+def shown_source(name: str) -> str:
+    """A source name cut to :data:`MAX_SOURCE_NAME` characters, control and format characters (line
+    breaks, bidi overrides that reorder how the report shows it) replaced with U+FFFD."""
+    shown = _SHOWN.get(name)
+    if shown is None:
+        shown = _HIDDEN.sub("\ufffd", name[:MAX_SOURCE_NAME])
+        if len(_SHOWN) < 65_536:  # a few distinct sources cover most records
+            _SHOWN[name] = shown
+    return shown
 
 
 def record_check(document: Document) -> int:
@@ -179,9 +202,9 @@ class SafetyScan(PipelineStep):
                 if counts is None:
                     counts = sources[source] = [0, 0]
                 counts[0] += 1
-                if result.hits:
+                if result.hits or result.saturated:
                     counts[1] += 1
-                    flagged.append([position, result.hits, result.blocked])
+                    flagged.append([position, result.hits, result.blocked, result.saturated])
                 self.stat_update("screened")
         state.folder.mkdir(parents=True, exist_ok=True)
         with self.track_time():
@@ -307,7 +330,9 @@ class SafetyFilter(BaseFilter):
             raise CorpusKitError(
                 f"safety state for task {rank} is missing ({error}); run the command again"
             ) from None
-        flagged = {position: (hits, blocked) for position, hits, blocked in scan["flagged"]}
+        flagged = {
+            position: (hits, blocked, saturated) for position, hits, blocked, saturated in scan["flagged"]
+        }
         position = 0
 
         def annotated() -> DocumentsPipeline:
@@ -323,15 +348,22 @@ class SafetyFilter(BaseFilter):
                 text = document.text
                 if not text or text.isspace():
                     metadata.pop("safety", None)  # not screened: the column stays null
-                    metadata["_safety"] = ("", False, False)
+                    metadata["_safety"] = None
                 else:
-                    hits, blocked = flagged.get(position, (None, False))
+                    hits, blocked, saturated = flagged.get(position, _CLEAN)
                     source_listed = source_key(document) in blacklisted
-                    column: dict[str, Any] = {"risks": hits or {}, "flagged": bool(hits)}
-                    if source_listed:
-                        column["source_blacklisted"] = True
-                    metadata["safety"] = orjson.dumps(column).decode()
-                    metadata["_safety"] = (hits, blocked, source_listed)
+                    if hits is None and not source_listed:
+                        metadata["safety"] = _CLEAN_COLUMN
+                    else:
+                        column: dict[str, Any] = {"risks": hits or {}, "flagged": bool(hits or saturated)}
+                        if saturated:
+                            column["saturated"] = (
+                                True  # more hits than the per-record cap: counts are lower bounds
+                            )
+                        if source_listed:
+                            column["source_blacklisted"] = True
+                        metadata["safety"] = orjson.dumps(column).decode()
+                    metadata["_safety"] = (hits, blocked, saturated, source_listed)
                 position += 1
                 yield document
             if position != checks.size:
@@ -343,29 +375,32 @@ class SafetyFilter(BaseFilter):
         yield from super().run(annotated(), rank, world_size)
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        hits, blocked, source_listed = doc.metadata.pop("_safety")
-        if hits == "":
+        decision = doc.metadata.pop("_safety")
+        if decision is None:
             self.stat_update("not_screened")
             return True
+        hits, blocked, saturated, source_listed = decision
         self.stat_update("screened")
-        if hits:
+        if hits or saturated:
             self.stat_update("flagged")
-            for code, count in hits.items():
+            for code, count in (hits or {}).items():
                 self.stat_update(f"flagged/{code}")
                 self.stat_update(f"hits/{code}", value=count)
+            if saturated:
+                self.stat_update("saturated")
         reason = None
         if source_listed:
             if self.action == "drop":
                 reason = SOURCE_REASON
             else:
                 self.stat_update("blacklisted_present")
-        if reason is None and hits and blocked and self.action == "drop":
-            reason = "safety." + max(sorted(hits), key=lambda code: hits[code])
+        if reason is None and (hits or saturated) and blocked and self.action == "drop":
+            reason = "safety." + max(sorted(hits), key=lambda code: hits[code]) if hits else SATURATED_REASON
         if reason is not None:
             self.stat_update(f"drop/{reason}")
             return False, reason
         self.stat_update("kept_checked")
-        if hits:
+        if hits or saturated:
             self.stat_update("kept_flagged")
         return True
 
@@ -386,7 +421,7 @@ def load_blacklist(path: str | Path) -> list[str]:
         name = entry.get("source") if isinstance(entry, dict) else entry
         if not isinstance(name, str) or not name.strip():
             raise UsageError(f"{path}: sources.{index}: expected {{source: NAME}}")
-        names.append(name[:MAX_SOURCE_NAME])
+        names.append(shown_source(name))
     return names
 
 
