@@ -198,6 +198,10 @@ EXTRAS_BY_MODULE: dict[str, str] = {
     "imagehash": "dedup",
     "ahocorasick_rs": "safety",
     "opencc": "safety",
+    "securesystemslib": "sign",
+    "openlineage": "lineage",
+    "prov": "lineage",
+    "in_toto": "lineage",
     "datasets": "hf",
     "ray": "ray",
 }
