@@ -169,3 +169,55 @@ def test_license_command_rejects_unknown_default_before_writing(tmp_path: Path, 
     result = cli("license", tmp_path / "a.jsonl", "-o", tmp_path / "out", "--default", "Free-For-All-1.0")
     assert result.exit_code == 2 and "--default" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_source_evidence_reaches_the_manifest_and_card_with_contracts_only_committed(
+    tmp_path: Path, cli
+) -> None:
+    import hashlib
+
+    records = [
+        {"id": f"{source}-{i}", "text": f"记录 {i}", "metadata": {"source": source}}
+        for source in ("bought", "crawled", "opened")
+        for i in range(3)
+    ]
+    corpus = write_jsonl(tmp_path / "in.jsonl", records)
+    (tmp_path / "sources.yaml").write_text(
+        "sources:\n"
+        "  - {name: bought, license: CC-BY-4.0, type: commercial, contract_id: SECRET-CONTRACT-77,"
+        " supplier_guarantee: true}\n"
+        "  - {name: crawled, license: CC-BY-4.0, type: self_collected, collected_at: 2026-10-31,"
+        " collection_method: crawl, robots_txt: false}\n"
+        "  - {name: opened, license: CC-BY-4.0, type: open_source}\n"
+    )
+    (tmp_path / "supply.yaml").write_text("mode: cooperation\npartners: [P]\nagreement_id: A-1\n")
+    out = tmp_path / "out"
+    args = [
+        "license",
+        corpus,
+        "-o",
+        out,
+        "--sources",
+        tmp_path / "sources.yaml",
+        "--supply",
+        tmp_path / "supply.yaml",
+    ]
+    assert cli(*args, "-q").exit_code == 0
+    provenance = {entry.match: entry for entry in Manifest.read(out / "manifest.json").provenance}
+    bought = provenance["name=bought"]
+    assert bought.contract_sha256 == hashlib.sha256(b"SECRET-CONTRACT-77").hexdigest()
+    assert bought.supplier_guarantee is True and provenance["name=crawled"].robots_txt is False
+    report = json.loads(cli("manifest", "validate", out, "--format", "json").output)["manifests"][0]
+    found = {(finding["rule"], finding["field"]) for finding in report["findings"]}
+    # the crawl against robots.txt is an error; the open source lacks its licence document
+    assert ("CK152", "provenance.1.robots_txt") in found and ("CK150", "provenance.2") in found
+    assert not report["ok"]
+    assert cli("card", out).exit_code == 0
+    card = (out / "README.md").read_text()
+    assert "contract commitment sha256:" in card and "robots.txt NOT respected" in card
+    everything = card + (out / "manifest.json").read_text() + (out / "croissant.json").read_text()
+    assert "SECRET-CONTRACT-77" not in everything
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sources:\n  - {name: x, license: MIT, licence_sha256: not-a-digest}\n")
+    with pytest.raises(UsageError, match="licence_sha256"):
+        load_sources(bad)

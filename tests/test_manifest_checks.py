@@ -194,6 +194,25 @@ def for_training(screened: bool = True, **changes: Any) -> Callable[[dict[str, A
     return mutate
 
 
+def source(source_type: str | None, **evidence: Any) -> dict[str, Any]:
+    """A provenance entry (a sources.yaml line that licensed all 8 rows) with ``evidence``."""
+    return {"match": "name=s", "license": "CC-BY-4.0", "source_type": source_type, "records": 8, **evidence}
+
+
+EVIDENCED = [
+    source("open_source", licence_sha256="8" * 64),
+    source("commercial", contract_sha256="7" * 64, supplier_guarantee=True),
+    source("self_collected", collected_at="2026-10-31", collection_method="crawl", robots_txt=True),
+]
+
+
+def with_sources(*entries: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    def mutate(data: dict[str, Any]) -> None:
+        data["provenance"] = list(entries)
+
+    return mutate
+
+
 def days(offset: int) -> str:
     return (TODAY + timedelta(days=offset)).isoformat()
 
@@ -305,6 +324,33 @@ CASES: list[
         {"CK135"},
     ),
     ("blacklisted source kept", None, None, for_training(safety__blacklisted_present=3), {"CK136"}),
+    ("sources with their evidence", "cooperation", None, with_sources(*EVIDENCED), set()),
+    ("open data without its licence document", "open", None, with_sources(source("open_source")), {"CK150"}),
+    (
+        "bought data without contract or guarantee",
+        "cooperation",
+        None,
+        with_sources(source("commercial", contract_sha256="7" * 64)),
+        {"CK150"},
+    ),
+    (
+        "crawl without its collection record",
+        "cooperation",
+        None,
+        with_sources(source("self_collected", robots_txt=True)),
+        {"CK150"},
+    ),
+    ("no source type in a restricted mode", "cooperation", None, with_sources(source(None)), {"CK151"}),
+    ("no source type in open mode", "open", None, with_sources(source(None)), set()),
+    (
+        "collected against robots.txt",
+        "cooperation",
+        None,
+        with_sources(
+            source("self_collected", collected_at="2026-10-31", collection_method="crawl", robots_txt=False)
+        ),
+        {"CK152"},
+    ),
 ]
 
 

@@ -73,6 +73,7 @@ from corpus_kit.governance.manifest import (
     MANIFEST_NAME,
     Manifest,
     PiiSummary,
+    SourceRuleRecord,
     Supply,
     read_dataset_manifest,
 )
@@ -106,6 +107,25 @@ def commitment(value: Any) -> str:
     """A short public commitment to a confidential value (sha256 of its canonical text)."""
     text = ",".join(sorted(value)) if isinstance(value, list) else str(value)
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def evidence_held(entry: SourceRuleRecord) -> str:
+    """The evidence a sources.yaml entry carries, as the card shows it (contracts as commitments)."""
+    held = []
+    if entry.licence_sha256:
+        held.append(f"licence document sha256:{entry.licence_sha256[:16]}")
+    if entry.contract_sha256:
+        held.append(f"contract commitment sha256:{entry.contract_sha256[:16]}")
+    if entry.supplier_guarantee:
+        held.append("supplier guarantee")
+    if entry.collected_at or entry.collection_method:
+        when = entry.collected_at.isoformat() if entry.collected_at else "date not given"
+        held.append(
+            f"collected {when}" + (f" ({entry.collection_method})" if entry.collection_method else "")
+        )
+    if entry.robots_txt is not None:
+        held.append("robots.txt respected" if entry.robots_txt else "robots.txt NOT respected")
+    return "; ".join(held) or "none recorded"
 
 
 def public_supply_terms(supply: Supply | None) -> list[tuple[str, str]]:
@@ -432,6 +452,7 @@ def card_context(
                 "license": p.license,
                 "source_type": p.source_type,
                 "evidence": p.evidence,
+                "held": evidence_held(p),
                 "records": p.records,
             }
             for p in manifest.provenance

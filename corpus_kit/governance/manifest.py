@@ -187,7 +187,19 @@ class SourceRuleRecord(_Model):
     source_type: str | None = Field(
         None, description="open_source | self_collected | commercial | user_input | public_data"
     )
-    evidence: str | None = Field(None, description="Licence file, contract id or collection record.")
+    evidence: str | None = Field(None, description="Where the evidence is kept (public text).")
+    licence_sha256: str | None = Field(None, description="sha256 of the licence or authorisation document.")
+    contract_sha256: str | None = Field(
+        None, description="sha256 commitment to the contract or agreement id (the id itself is not kept)."
+    )
+    collected_at: date | None = Field(None, description="Self-collected data: when it was collected.")
+    collection_method: str | None = Field(None, description="Self-collected data: how it was collected.")
+    robots_txt: bool | None = Field(
+        None, description="Self-collected data: robots.txt and opt-outs respected."
+    )
+    supplier_guarantee: bool | None = Field(
+        None, description="Commercial data: the supplier committed to its source, quality and safety."
+    )
     records: int = Field(ge=0, description="Records whose licence came from this entry.")
 
 
@@ -420,6 +432,11 @@ def seal_problem(raw: bytes) -> str | None:
     if seal != manifest_seal(document):
         return "was changed after corpus-kit wrote it (seal_sha256 does not match its content)"
     return None
+
+
+def commitment_sha256(value: str) -> str:
+    """The sha256 commitment the manifest keeps for a confidential id (its UTF-8 text, stripped)."""
+    return hashlib.sha256(value.strip().encode()).hexdigest()
 
 
 def utc_now() -> datetime:

@@ -36,6 +36,9 @@ own rules: the licence registry and ``rules/supply_policy.yaml``).
 | CK134 | warning | no manual assessment (clause 9.2: `corpus-kit safety sample` + `review`) |
 | CK135 | warning | manual assessment below 96 % on >= 4,000 items (or all rows), or for other data |
 | CK136 | error | records of a blacklisted source are in the output (clause 5.1) |
+| CK150 | warning | a sources.yaml entry lacks the evidence its source type needs (clause 5.1) |
+| CK151 | warning | a restricted mode's sources.yaml entry declares no source type |
+| CK152 | error | a self-collected source did not respect robots.txt or an opt-out (clause 5.1) |
 
 CK130-CK135 apply to data whose ``supply.permitted_uses`` include a use of
 ``rules/safety_policy.yaml`` ``uses_requiring_assessment`` (``model_training``); ``publish`` refuses
@@ -90,6 +93,9 @@ RULES: dict[str, tuple[str, str]] = {
     "CK134": ("warning", "no manual safety assessment"),
     "CK135": ("warning", "manual safety assessment does not pass"),
     "CK136": ("error", "blacklisted source in the output"),
+    "CK150": ("warning", "source evidence missing"),
+    "CK151": ("warning", "source type not declared"),
+    "CK152": ("error", "collection against the owner's opt-out"),
 }
 
 #: Rules that together say whether data meant for model training has a passing safety assessment.
@@ -115,6 +121,7 @@ class ModePolicy(BaseModel):
     forbidden: list[str] = []
     require_open_licences: bool = False
     require_pii_scrubbing: bool = False
+    require_source_types: bool = False
 
 
 class SupplyPolicy(BaseModel):
@@ -122,6 +129,7 @@ class SupplyPolicy(BaseModel):
 
     version: str
     expiry_warning_days: int = 30
+    evidence: dict[str, list[str]] = {}
     modes: dict[str, ModePolicy]
 
 
@@ -176,6 +184,7 @@ def validate_manifest_data(
         *_licence_findings(manifest, registry),
         *_accounting_findings(manifest),
         *_safety_findings(manifest),
+        *_evidence_findings(manifest),
     ]
 
 
@@ -503,6 +512,54 @@ def _safety_findings(manifest: Manifest) -> list[Finding]:
             )
         )
     return findings
+
+
+def _evidence_findings(manifest: Manifest) -> list[Finding]:
+    """Evidence per sources.yaml entry (TC260-003 clause 5.1): what its source type needs."""
+    policy = supply_policy()
+    mode = manifest.supply.mode.value if manifest.supply is not None else None
+    need_types = mode is not None and mode in policy.modes and policy.modes[mode].require_source_types
+    findings = []
+    for index, entry in enumerate(manifest.provenance):
+        field = f"provenance.{index}"
+        if entry.source_type is None:
+            if need_types and entry.records:
+                findings.append(
+                    _finding(
+                        "CK151",
+                        f"{field}.source_type",
+                        f"{entry.match} licensed {entry.records} record(s) but declares no type; give it "
+                        "type: open_source|self_collected|commercial|user_input|public_data in sources.yaml",
+                    )
+                )
+            continue
+        if entry.robots_txt is False:
+            findings.append(
+                _finding(
+                    "CK152",
+                    f"{field}.robots_txt",
+                    f"{entry.match} was collected against robots.txt or an opt-out; remove its records "
+                    "(content its owner refused to have collected must not be used)",
+                )
+            )
+        missing = [
+            name for name in policy.evidence.get(entry.source_type, []) if getattr(entry, name) in (None, "")
+        ]
+        if missing:
+            keys = ", ".join(_EVIDENCE_KEYS.get(name, name) for name in missing)
+            findings.append(
+                _finding(
+                    "CK150",
+                    field,
+                    f"{entry.match} ({entry.source_type}) has no {', '.join(missing)}; add {keys} to its "
+                    "sources.yaml entry",
+                )
+            )
+    return findings
+
+
+#: The sources.yaml key that gives each manifest evidence field.
+_EVIDENCE_KEYS = {"contract_sha256": "contract_id (kept as a sha256 commitment)"}
 
 
 def manifest_path_for(path: str | Path) -> Path:

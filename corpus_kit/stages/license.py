@@ -13,10 +13,18 @@ or kept as ``NOASSERTION`` (``--unknown keep``) with the original value in ``lic
         license: CC-BY-4.0
         type: public_data                  # open_source|self_collected|commercial|user_input|public_data
         evidence: https://opendata.sz.gov.cn/terms
+        licence_sha256: 3b0c...            # sha256 of the licence document (64 hex digits)
       - path: "raw/health/*.parquet"       # glob on the input file
         license: LicenseRef-sz-health-data-agreement
         type: commercial
-        evidence: contract SZH-2026-017
+        contract_id: SZH-2026-017          # the manifest keeps only its sha256 commitment
+        supplier_guarantee: true
+      - name: web-crawl-2026-10
+        license: CC-BY-4.0
+        type: self_collected
+        collected_at: 2026-10-31
+        collection_method: crawl of public pages
+        robots_txt: true
       - url_prefix: https://news.example.cn/
         license: CC-BY-NC-4.0
     licences:                              # your own LicenseRef-* facts (fields as rules/licences.yaml)
@@ -27,6 +35,7 @@ or kept as ``NOASSERTION`` (``--unknown keep``) with the original value in ``lic
 from __future__ import annotations
 
 import fnmatch
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -44,7 +53,7 @@ from corpus_kit.governance.licence_registry import (
     registry_for,
     registry_key,
 )
-from corpus_kit.governance.manifest import SourceRuleRecord
+from corpus_kit.governance.manifest import SourceRuleRecord, commitment_sha256
 from corpus_kit.stages.base import Stage, StageContext, StageParams
 from corpus_kit.utils import first_validation_error, load_yaml_file
 
@@ -72,7 +81,22 @@ class SourceRule(BaseModel):
     url_prefix: str | None = Field(None, description="prefix of the record's metadata.url")
     license: str
     type: SourceType | None = None
-    evidence: str | None = Field(None, description="licence file, contract id or collection record")
+    evidence: str | None = Field(
+        None, description="where the evidence is kept (a licence URL, a record reference); public text"
+    )
+    licence_sha256: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$", description="sha256 of the licence or authorisation document"
+    )
+    contract_id: str | None = Field(
+        None,
+        description="contract or cooperation agreement id; only its sha256 commitment reaches the manifest",
+    )
+    collected_at: date | None = Field(None, description="self-collected: when the data was collected")
+    collection_method: str | None = Field(None, description="self-collected: how (crawl, API, survey...)")
+    robots_txt: bool | None = Field(None, description="self-collected: robots.txt and opt-outs respected")
+    supplier_guarantee: bool | None = Field(
+        None, description="commercial: the supplier committed to the source, quality and safety of the data"
+    )
 
     @model_validator(mode="after")
     def _one_matcher(self) -> SourceRule:
@@ -147,6 +171,12 @@ class LicenseTagger(BaseFilter):
                 license=rule.license,
                 source_type=rule.type,
                 evidence=rule.evidence,
+                licence_sha256=rule.licence_sha256,
+                contract_sha256=commitment_sha256(rule.contract_id) if rule.contract_id else None,
+                collected_at=rule.collected_at,
+                collection_method=rule.collection_method,
+                robots_txt=rule.robots_txt,
+                supplier_guarantee=rule.supplier_guarantee,
                 records=metric_total(stats.stats.get(f"rule/{index}")),
             )
             for index, rule in enumerate(self.sources.sources)
