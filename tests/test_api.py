@@ -44,7 +44,12 @@ def test_run_validate_verify_from_python(tmp_path: Path) -> None:
         inputs=[tmp_path / "in.jsonl"],
         output=tmp_path / "out",
         steps=["langid", {"pii": {"operator": "mask"}}, {"license": {"default": "CC-BY-4.0"}}],
-        supply={"mode": "cooperation", "partners": ["Lab"], "agreement_id": "A-1"},
+        supply={
+            "mode": "cooperation",
+            "partners": ["Lab"],
+            "agreement_id": "A-1",
+            "classification": {"grade": "general"},
+        },
         workers=1,
     )
     assert result.manifest.counts.output == 6 and result.manifest.pii is not None

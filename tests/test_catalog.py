@@ -13,6 +13,11 @@ from corpus_kit.catalog.publish import DATA_ALLOWED, plan_publication
 from corpus_kit.cli import app
 from tests.conftest import rewrite_manifest, write_jsonl
 
+#: General data, level 2: the grade that lets open data be published (a missing grade counts as important).
+GENERAL = (
+    "classification: {grade: general, general_level: 2, basis: GB/T 43697-2024 6.5, industry: government}\n"
+)
+
 MODE_FIELDS = {
     "open": "",
     "conditional_open": "conditions: approved research applicants\naccess_contact: open-data office\n",
@@ -24,12 +29,12 @@ MODE_FIELDS = {
 }
 
 
-def build_dataset(base: Path, mode: str) -> Path:
+def build_dataset(base: Path, mode: str, classification: str = GENERAL) -> Path:
     """A small dataset in ``mode`` that passes validate: licences, PII step, supply fields."""
     base.mkdir(parents=True, exist_ok=True)
     records = [{"id": f"r{i}", "text": f"第{i}条开放数据记录，联系电话13812345{i:03d}。"} for i in range(12)]
     write_jsonl(base / "in.jsonl", [*records, {"id": "bad"}])
-    (base / "supply.yaml").write_text(f"mode: {mode}\n{MODE_FIELDS[mode]}")
+    (base / "supply.yaml").write_text(f"mode: {mode}\n{MODE_FIELDS[mode]}{classification}")
     (base / "p.yaml").write_text(
         "name: t\ndataset: {name: ds-" + mode.replace("_", "-") + ", version: '1.0.0'}\n"
         "steps:\n  - license: {default: CC-BY-4.0}\n  - pii: {operator: replace}\n"
@@ -118,6 +123,25 @@ def test_card_and_croissant_agree_on_commercial_use(datasets_by_mode: dict[str, 
     prohibited = {"odrl:action": "commercialize"} in offer.get("odrl:prohibition", [])
     # commercial_use is not set in these supply files: granted only where a permitted use says so
     assert ("Out of scope: commercial use" in card_body(manifest)) == prohibited
+
+
+@pytest.mark.parametrize("grade", ["important", "core", None])
+def test_important_data_never_goes_to_a_public_target(tmp_path: Path, cli, grade: str | None) -> None:
+    declared = f"classification: {{grade: {grade}, basis: sector catalogue}}\n" if grade else ""
+    dataset = build_dataset(tmp_path / "b", "authorised", classification=declared)
+    shown = grade or "important"
+    for target in (tmp_path / "public-catalog", "hf://datasets/city/health"):
+        refused = cli("publish", dataset, "--to", target, "--visibility", "public", "--dry-run")
+        assert refused.exit_code == 1
+        lines = [line for line in refused.output.splitlines() if line.strip()]
+        message = " ".join(lines)
+        assert f"{shown} data" in message and "--visibility private" in message, refused.output
+        assert ("就高从严" in message) == (grade is None)
+    private = cli(
+        "publish", dataset, "--to", tmp_path / "private-catalog", "--visibility", "private", "--dry-run"
+    )
+    assert private.exit_code == 0, private.output
+    assert not (tmp_path / "public-catalog").exists()
 
 
 @pytest.mark.parametrize("mode", list(MODE_FIELDS))

@@ -27,6 +27,14 @@ REPO = Path(__file__).resolve().parents[1]
 TODAY = datetime.now(timezone.utc).date()
 NEXT_YEAR = (TODAY + timedelta(days=365)).isoformat()
 
+#: General data: the grade under which open data may be supplied (a missing grade counts as important).
+GENERAL: dict[str, Any] = {
+    "grade": "general",
+    "general_level": 2,
+    "basis": "GB/T 43697-2024 6.5",
+    "industry": "government",
+}
+
 MODE_FIELDS: dict[str, dict[str, Any]] = {
     "open": {},
     "conditional_open": {"conditions": "approved research applicants", "access_contact": "open-data office"},
@@ -54,7 +62,7 @@ def make_manifest(mode: str | None = "open", licences: dict[str, int] | None = N
     return {
         "schema_version": "1",
         "dataset": {"name": "t", "version": "1", "description": "", "created_at": "2026-11-24T10:00:00Z"},
-        "supply": None if mode is None else {"mode": mode, **MODE_FIELDS[mode]},
+        "supply": None if mode is None else {"mode": mode, **MODE_FIELDS[mode], "classification": GENERAL},
         "counts": {"input": 10, "output": 8, "rejected": 1, "dropped": {"license.unknown": 1}},
         "languages": {},
         "licenses": licences,
@@ -186,12 +194,238 @@ def for_training(screened: bool = True, **changes: Any) -> Callable[[dict[str, A
             "mode": "cooperation",
             **MODE_FIELDS["cooperation"],
             "permitted_uses": ["model_training"],
+            "classification": GENERAL,
         }
         if screened:
             data["safety"] = passing_safety_block(data)
         setting(**changes)(data)
 
     return mutate
+
+
+def classified(
+    mode: str,
+    classification: dict[str, Any] | None,
+    entities: dict[str, int] | None = None,
+    scanned: bool = True,
+) -> Callable[[dict[str, Any]], None]:
+    """Supply ``mode`` with ``classification`` (None: none declared); the pii step found ``entities``
+    (``scanned=False``: no pii step ran)."""
+
+    def mutate(data: dict[str, Any]) -> None:
+        data["supply"] = {"mode": mode, **MODE_FIELDS[mode]}
+        if classification is not None:
+            data["supply"]["classification"] = classification
+        if not scanned:
+            data["pii"] = None
+        elif entities is not None:
+            data["pii"] = {"operator": "replace", "entities": entities, "documents": 1}
+
+    return mutate
+
+
+def grade(name: str | None, **more: Any) -> dict[str, Any]:
+    return {"grade": name, "basis": "GB/T 43697-2024 6.5", "industry": "health", **more}
+
+
+def pi(*sensitive: str, consent: str | None = None, contains: bool | None = True) -> dict[str, Any]:
+    return {"contains": contains, "sensitive": list(sensitive), "consent": consent}
+
+
+#: The grade and personal-information gates (issue 17 item 3), refused and allowed.
+CLASSIFICATION_CASES: list[tuple[str, str | None, None, Callable[[dict[str, Any]], None], set[str]]] = [
+    ("general data open", "open", None, classified("open", grade("general", general_level=2)), set()),
+    (
+        "general data conditional_open",
+        "conditional_open",
+        None,
+        classified("conditional_open", grade("general")),
+        set(),
+    ),
+    ("important data open", "open", None, classified("open", grade("important")), {"CK141"}),
+    ("core data open", "open", None, classified("open", grade("core")), {"CK141"}),
+    (
+        "important data conditional_open",
+        "conditional_open",
+        None,
+        classified("conditional_open", grade("important")),
+        {"CK141"},
+    ),
+    ("important data authorised", "authorised", None, classified("authorised", grade("important")), set()),
+    ("core data targeted_trade", "targeted_trade", None, classified("targeted_trade", grade("core")), set()),
+    ("important data cooperation", "cooperation", None, classified("cooperation", grade("important")), set()),
+    ("no grade, open", "open", None, classified("open", None), {"CK140", "CK141"}),
+    (
+        "no grade, conditional_open",
+        "conditional_open",
+        None,
+        classified("conditional_open", None),
+        {"CK140", "CK141"},
+    ),
+    ("no grade, authorised", "authorised", None, classified("authorised", None), {"CK140"}),
+    (
+        "classification without a grade, open",
+        "open",
+        None,
+        classified("open", grade(None)),
+        {"CK140", "CK141"},
+    ),
+    (
+        "ID numbers alone are PI, not sensitive PI",
+        "open",
+        None,
+        classified("open", grade("general"), entities={"CN_ID_CARD": 12, "PHONE_NUMBER": 3}),
+        set(),
+    ),
+    (
+        "ID numbers, no pii step, no consent",
+        "open",
+        None,
+        classified("open", grade("general", pi=pi()), scanned=False),
+        {"CK111", "CK143"},
+    ),
+    (
+        "bank cards found and scrubbed, open",
+        "open",
+        None,
+        classified("open", grade("general"), entities={"BANK_CARD": 2}),
+        set(),
+    ),
+    (
+        "sensitive PI declared, scrubbed, open",
+        "open",
+        None,
+        classified("open", grade("general", pi=pi("medical_health"))),
+        set(),
+    ),
+    (
+        "sensitive PI declared, not de-identified, open",
+        "open",
+        None,
+        classified("open", grade("general", pi=pi("medical_health", consent="separate")), scanned=False),
+        {"CK111", "CK142"},
+    ),
+    (
+        "sensitive PI not de-identified, conditional_open",
+        "conditional_open",
+        None,
+        classified(
+            "conditional_open", grade("general", pi=pi("biometric", consent="separate")), scanned=False
+        ),
+        {"CK111", "CK142"},
+    ),
+    (
+        "sensitive PI not de-identified, authorised with separate consent",
+        "authorised",
+        None,
+        classified(
+            "authorised", grade("important", pi=pi("financial_account", consent="separate")), scanned=False
+        ),
+        set(),
+    ),
+    (
+        "sensitive PI not de-identified, only another basis",
+        "authorised",
+        None,
+        classified(
+            "authorised", grade("important", pi=pi("medical_health", consent="other_basis")), scanned=False
+        ),
+        {"CK143"},
+    ),
+    (
+        "sensitive PI not de-identified, no consent",
+        "targeted_trade",
+        None,
+        classified(
+            "targeted_trade", grade("important", pi=pi("minor_under_14", consent="none")), scanned=False
+        ),
+        {"CK143"},
+    ),
+    (
+        "PI not de-identified, other basis",
+        "cooperation",
+        None,
+        classified("cooperation", grade("general", pi=pi(consent="other_basis")), scanned=False),
+        set(),
+    ),
+    (
+        "PI not de-identified, no consent",
+        "cooperation",
+        None,
+        classified("cooperation", grade("general", pi=pi(consent="none")), scanned=False),
+        {"CK143"},
+    ),
+    (
+        "PI not de-identified, consent not declared",
+        "cooperation",
+        None,
+        classified("cooperation", grade("general", pi=pi()), scanned=False),
+        {"CK143"},
+    ),
+    (
+        "PI de-identified, no consent needed",
+        "cooperation",
+        None,
+        classified("cooperation", grade("general", pi=pi(consent="none"))),
+        set(),
+    ),
+    (
+        "no PI declared, no pii step, restricted mode",
+        "cooperation",
+        None,
+        classified("cooperation", grade("general", pi=pi(contains=False)), scanned=False),
+        set(),
+    ),
+    (
+        "minors declared and scrubbed, authorised",
+        "authorised",
+        None,
+        classified("authorised", grade("important", pi=pi("minor_under_14"))),
+        set(),
+    ),
+    (
+        "unknown industry",
+        "authorised",
+        None,
+        classified("authorised", {"grade": "general", "industry": "space"}),
+        {"CK144"},
+    ),
+    (
+        "low-altitude economy is an industry",
+        "authorised",
+        None,
+        classified("authorised", {"grade": "general", "industry": "low_altitude_economy"}),
+        set(),
+    ),
+    (
+        "important data open, sensitive PI not scrubbed",
+        "open",
+        None,
+        classified("open", grade("important", pi=pi("whereabouts", consent="none")), scanned=False),
+        {"CK111", "CK141", "CK142", "CK143"},
+    ),
+    (
+        "general level on important data is a schema error",
+        "authorised",
+        None,
+        classified("authorised", grade("important", general_level=3)),
+        {"CK100"},
+    ),
+    (
+        "general level 5 is a schema error",
+        "authorised",
+        None,
+        classified("authorised", grade("general", general_level=5)),
+        {"CK100"},
+    ),
+    (
+        "an unknown grade is a schema error",
+        "authorised",
+        None,
+        classified("authorised", grade("secret")),
+        {"CK100"},
+    ),
+]
 
 
 def source(source_type: str | None, **evidence: Any) -> dict[str, Any]:
@@ -324,6 +558,7 @@ CASES: list[
         {"CK135"},
     ),
     ("blacklisted source kept", None, None, for_training(safety__blacklisted_present=3), {"CK136"}),
+    *CLASSIFICATION_CASES,
     ("sources with their evidence", "cooperation", None, with_sources(*EVIDENCED), set()),
     ("open data without its licence document", "open", None, with_sources(source("open_source")), {"CK150"}),
     (
@@ -412,7 +647,10 @@ def built_dataset(tmp_path_factory) -> Path:
     write_jsonl(base / "b.jsonl", [record(i, "b") for i in range(40)])
     out = base / "dataset"
     supply = base / "supply.yaml"
-    supply.write_text("mode: cooperation\npartners: [University A]\nagreement_id: COOP-7\n")
+    supply.write_text(
+        "mode: cooperation\npartners: [University A]\nagreement_id: COOP-7\n"
+        "classification: {grade: general, general_level: 2, basis: sector catalogue}\n"
+    )
     args = ["license", str(base), "-o", str(out), "-q", "--supply", str(supply), "--shard-size", "4KiB"]
     result = CliRunner().invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output

@@ -152,7 +152,12 @@ def test_a_stage_registered_from_python_runs_through_the_api(
             inputs=[tmp_path / "in.jsonl"],
             output=tmp_path / "out",
             steps=[{"words": {"min_words": 4}}],
-            supply={"mode": "cooperation", "partners": ["Lab"], "agreement_id": "A-1"},
+            supply={
+                "mode": "cooperation",
+                "partners": ["Lab"],
+                "agreement_id": "A-1",
+                "classification": {"grade": "general"},
+            },
             workers=1,
         )
         assert result.manifest.counts.dropped == {"wordcount.too_short": 2}

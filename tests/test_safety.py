@@ -185,7 +185,7 @@ def test_a_pipeline_for_model_training_warns_until_assessed_and_is_not_published
     corpus = sources_corpus(tmp_path / "in.jsonl", {"a": 0}, per_source=30)
     (tmp_path / "p.yaml").write_text(
         "name: t\ndataset: {name: screened, version: '1'}\n"
-        "supply: {mode: open, permitted_uses: [research, model_training]}\n"
+        "supply: {mode: open, permitted_uses: [research, model_training], classification: {grade: general}}\n"
         f"steps:\n  - safety: {{lexicon: [{LEXICON}]}}\n  - license: {{default: CC-BY-4.0}}\n"
         "  - pii: {}\n"
     )

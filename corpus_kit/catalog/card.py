@@ -136,6 +136,8 @@ def public_supply_terms(supply: Supply | None) -> list[tuple[str, str]]:
     for field, value in supply.model_dump(exclude_none=True, mode="json").items():
         if value in ([], ""):
             continue
+        if field in ("classification", "registration"):
+            continue  # their own card section
         if field in CONFIDENTIAL_SUPPLY_FIELDS:
             shown.append((field, f"{commitment(value)} (confidential; the holder can prove the value)"))
         elif isinstance(value, list):
@@ -397,6 +399,7 @@ def card_context(
     supply = manifest.supply
     total_languages = sum(manifest.languages.values()) or 1
     sections = stage_card_sections(manifest) if stage_sections is None else stage_sections
+    sections = [*sections, classification_card_section(manifest)]
     return {
         "dataset": {
             "name": manifest.dataset.name,
@@ -490,6 +493,50 @@ def pii_card_section(pii: PiiSummary, manifest: Manifest) -> tuple[str, str]:
         rules_version=pii.rules_version,
     )
     return "Personal and Sensitive Information", body
+
+
+_CLASSIFICATION_CARD = (
+    "Grade (GB/T 43697-2024): {% if grade_declared %}**{{ grade }}**{% if level %}, general level "
+    "{{ level }}{% endif %}{% else %}not declared: treated as **{{ grade }}** (就高从严){% endif %}"
+    "{% if industry %}; industry {{ industry|md }}{% endif %}"
+    "{% if basis %}; basis: {{ basis|md }}{% endif %}.\n\n"
+    "{% if registration %}Registration: {{ registration.code|md }} ({{ registration.registry|md }}, "
+    "{{ registration.date }}).\n\n{% endif %}"
+    "Personal information: {% if screened %}scanned and {{ 'de-identified' if deidentified else "
+    "'not de-identified' }}; found {% for kind, count in entities %}{{ kind }} {{ count|num }}"
+    "{{ ', ' if not loop.last }}{% else %}none{% endfor %}{% else %}not scanned{% endif %}. "
+    "Sensitive categories: declared {{ declared|join(', ') if declared else 'none' }}; found "
+    "{% for category, count in sensitive %}{{ category }} {{ count|num }}{{ ', ' if not loop.last }}"
+    "{% else %}none{% endfor %}. Consent basis: {{ consent or 'not declared' }}. Pictures and audio "
+    "{{ 'were' if media_screened else 'were not' }} screened for personal data."
+)
+
+
+def classification_card_section(manifest: Manifest) -> tuple[str, str]:
+    """Grade, registration and personal-information status: what a filing reviewer asks first."""
+    from corpus_kit.governance.classification import effective_grade, personal_information
+
+    supply = manifest.supply
+    classification = supply.classification if supply is not None else None
+    grade, declared = effective_grade(classification)
+    found = manifest.personal_information or personal_information(manifest.pii, classification)
+    body = render_card_fragment(
+        _CLASSIFICATION_CARD,
+        grade=grade,
+        grade_declared=declared,
+        level=classification.general_level if classification else None,
+        industry=classification.industry if classification else None,
+        basis=classification.basis if classification else None,
+        registration=supply.registration if supply is not None else None,
+        screened=found.screened,
+        deidentified=found.deidentified,
+        entities=list(found.entities.items()),
+        sensitive=list(found.sensitive.items()),
+        declared=found.declared_sensitive,
+        consent=classification.pi.consent if classification and classification.pi else None,
+        media_screened=found.media_screened,
+    )
+    return "Classification and Personal Information", body
 
 
 def stage_card_sections(manifest: Manifest) -> list[tuple[str, str]]:

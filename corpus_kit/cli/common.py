@@ -273,6 +273,15 @@ SupplyFileOption = Annotated[
     Path | None,
     typer.Option("--supply", help="YAML with the supply block (mode and its fields).", show_default=False),
 ]
+ClassificationFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--classification",
+        help="YAML with the classification block (industry, grade, general_level, basis, pi) and, "
+        "optionally, registration; it replaces the supply block's.",
+        show_default=False,
+    ),
+]
 KeepRemovedOption = Annotated[
     bool, typer.Option("--keep-removed", help="Keep dropped records in OUT/removed/<stage>/ (restricted).")
 ]

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from corpus_kit.cli.common import (
+    ClassificationFileOption,
     DatasetVersionOption,
     FormatOption,
     IdFieldOption,
@@ -88,9 +89,13 @@ def _execute(spec: RunSpec, quiet: bool, title: str) -> RunResult:
 
 
 def resolve_supply(
-    current: Supply | None, supply_file: Path | None, supply_mode: str | None
+    current: Supply | None,
+    supply_file: Path | None,
+    supply_mode: str | None,
+    classification_file: Path | None = None,
 ) -> Supply | None:
-    """The supply block: a --supply file replaces the pipeline's, --supply-mode sets the mode."""
+    """The supply block: a --supply file replaces the pipeline's, --supply-mode sets the mode,
+    --classification replaces its classification (and registration, when the file has one)."""
     data: dict[str, Any] = current.model_dump(exclude_none=True, exclude_defaults=True) if current else {}
     if current is not None:
         data["mode"] = current.mode.value
@@ -107,6 +112,22 @@ def resolve_supply(
     if supply_mode is not None:
         data["mode"] = supply_mode
         source = "--supply-mode" if supply_file is None else source
+    if classification_file is not None:
+        if not classification_file.is_file():
+            raise UsageError(f"{classification_file}: classification file not found")
+        loaded = load_yaml_file(classification_file, "classification file") or {}
+        if isinstance(loaded, dict) and "classification" in loaded:
+            if "registration" in loaded:
+                data["registration"] = loaded["registration"]
+            loaded = loaded["classification"]
+        if not isinstance(loaded, dict):
+            raise UsageError(f"{classification_file}: expected a mapping with grade, industry, basis, pi")
+        if "mode" not in data:
+            raise UsageError(
+                f"--classification {classification_file}: give a supply mode too (--supply-mode)"
+            )
+        data["classification"] = loaded
+        source = str(classification_file)
     if not data:
         return None
     return supply_from(data, source)
@@ -128,6 +149,7 @@ class DatasetOptions:
     dataset_version: str | None = None
     supply_mode: str | None = None
     supply_file: Path | None = None
+    classification_file: Path | None = None
     quiet: bool = False
     verbose: bool = False
 
@@ -145,6 +167,7 @@ _COMMON_OPTIONS: list[tuple[str, Any, Any]] = [
     ("dataset_version", DatasetVersionOption, None),
     ("supply_mode", SupplyModeOption, None),
     ("supply_file", SupplyFileOption, None),
+    ("classification_file", ClassificationFileOption, None),
     ("quiet", QuietOption, False),
     ("verbose", VerboseOption, False),
 ]
@@ -197,7 +220,9 @@ def _build_spec(
         shard_bytes=size_option(options.shard_size, "--shard-size", shard_size) or spec.shard_bytes,
         dataset_name=options.name or spec.dataset_name,
         dataset_version=options.dataset_version or spec.dataset_version,
-        supply=resolve_supply(spec.supply, options.supply_file, options.supply_mode),
+        supply=resolve_supply(
+            spec.supply, options.supply_file, options.supply_mode, options.classification_file
+        ),
     )
 
 

@@ -136,6 +136,10 @@ def assemble_manifest(
     extra_licences = [facts for contribution in contributions for facts in contribution.licences]
     registry = registry_for(extra_licences)
     core, extensions = place_sections(contributions)
+    from corpus_kit.governance.classification import personal_information
+
+    classification = supply.classification if supply is not None else None
+    core["personal_information"] = personal_information(core.get("pii"), classification)
     return Manifest(
         dataset=dataset,
         supply=supply,

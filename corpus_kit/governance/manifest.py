@@ -17,6 +17,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from corpus_kit.governance.classification import Classification, PersonalInformation, Registration
 from corpus_kit.governance.safety import SafetySummary
 from corpus_kit.paths import check_name, check_relative_path
 from corpus_kit.utils import atomic_write_bytes, first_validation_error
@@ -103,6 +104,14 @@ class Supply(BaseModel):
     contract_id: str | None = Field(None, description="targeted_trade: the contract id.")
     partners: list[str] = Field(default_factory=list, description="cooperation: the partner organisations.")
     agreement_id: str | None = Field(None, description="cooperation: the cooperation agreement id.")
+    classification: Classification | None = Field(
+        None,
+        description="GB/T 43697-2024 industry, grade (general|important|core; missing counts as important), "
+        "general level 1-4, basis, and the personal information declared (sensitive categories, consent).",
+    )
+    registration: Registration | None = Field(
+        None, description="Public data resource registration (公共数据资源登记): code, registry, date."
+    )
 
     @property
     def commercial(self) -> bool:
@@ -336,6 +345,11 @@ class Manifest(_Model):
         None,
         description="Deduplication: clusters, drops per reason, parameters.",
         json_schema_extra=_STAGE_SECTION,
+    )
+    personal_information: PersonalInformation | None = Field(
+        None,
+        description="What the run found about personal information: entity counts, sensitive ones by "
+        "category (rules/classification_policy.yaml), minors declared, precise location, de-identified.",
     )
     safety: SafetySummary | None = Field(
         None,

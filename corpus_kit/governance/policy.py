@@ -36,6 +36,11 @@ own rules: the licence registry and ``rules/supply_policy.yaml``).
 | CK134 | warning | no manual assessment (clause 9.2: `corpus-kit safety sample` + `review`) |
 | CK135 | warning | manual assessment below 96 % on >= 4,000 items (or all rows), or for other data |
 | CK136 | error | records of a blacklisted source are in the output (clause 5.1) |
+| CK140 | warning | no classification grade declared: it counts as important (就高从严) |
+| CK141 | error | important or core data (declared or counted) supplied open or conditional_open |
+| CK142 | error | sensitive personal information, not de-identified, in a public mode |
+| CK143 | error | PI neither de-identified nor under a consent basis (sensitive PI: separate consent) |
+| CK144 | warning | an industry the classification policy does not list |
 | CK150 | warning | a sources.yaml entry lacks the evidence its source type needs (clause 5.1) |
 | CK151 | warning | a restricted mode's sources.yaml entry declares no source type |
 | CK152 | error | a self-collected source did not respect robots.txt or an opt-out (clause 5.1) |
@@ -93,6 +98,11 @@ RULES: dict[str, tuple[str, str]] = {
     "CK134": ("warning", "no manual safety assessment"),
     "CK135": ("warning", "manual safety assessment does not pass"),
     "CK136": ("error", "blacklisted source in the output"),
+    "CK140": ("warning", "no classification grade"),
+    "CK141": ("error", "important or core data in a public mode"),
+    "CK142": ("error", "sensitive PI not de-identified in a public mode"),
+    "CK143": ("error", "PI without de-identification or consent"),
+    "CK144": ("warning", "unknown industry"),
     "CK150": ("warning", "source evidence missing"),
     "CK151": ("warning", "source type not declared"),
     "CK152": ("error", "collection against the owner's opt-out"),
@@ -184,6 +194,7 @@ def validate_manifest_data(
         *_licence_findings(manifest, registry),
         *_accounting_findings(manifest),
         *_safety_findings(manifest),
+        *_classification_findings(manifest),
         *_evidence_findings(manifest),
     ]
 
@@ -509,6 +520,88 @@ def _safety_findings(manifest: Manifest) -> list[Finding]:
                 "safety.manual",
                 f"the manual assessment does not pass (clause 9.2): {'; '.join(problems)}; remove the "
                 "failing content, rebuild, and review a new sample",
+            )
+        )
+    return findings
+
+
+def _classification_findings(manifest: Manifest) -> list[Finding]:
+    """Grade and personal-information gates (GB/T 43697-2024, PIPL art. 28-29, GB/T 45574-2025)."""
+    from corpus_kit.governance.classification import (
+        classification_policy,
+        effective_grade,
+        personal_information,
+    )
+
+    supply = manifest.supply
+    if supply is None:
+        return []  # CK102 says what to do
+    policy = classification_policy()
+    classification = supply.classification
+    grade, declared = effective_grade(classification)
+    mode = supply.mode.value
+    public = mode in policy.public_modes
+    found = manifest.personal_information or personal_information(manifest.pii, classification)
+    findings = []
+    if not declared:
+        findings.append(
+            _finding(
+                "CK140",
+                "supply.classification.grade",
+                f"no grade declared, so the data counts as {grade} (就高从严); declare classification: "
+                "{grade: general|important|core, basis: ...} in the supply block",
+            )
+        )
+    if public and grade in policy.restricted_grades:
+        findings.append(
+            _finding(
+                "CK141",
+                "supply.mode",
+                f"{grade} data{'' if declared else ' (no grade declared)'} may not be supplied {mode}; "
+                "use authorised, targeted_trade or cooperation, or declare the grade with its basis if it "
+                "is general data",
+            )
+        )
+    declared_pi = classification.pi if classification is not None else None
+    sensitive = sorted(set(found.declared_sensitive) | set(found.sensitive))
+    if public and sensitive and not found.deidentified:
+        findings.append(
+            _finding(
+                "CK142",
+                "supply.classification.pi",
+                f"sensitive personal information ({', '.join(sensitive)}) that was not de-identified may not "
+                f"be supplied {mode}; run the pii step or choose a restricted mode",
+            )
+        )
+    holds_pi = bool(declared_pi and (declared_pi.contains or declared_pi.sensitive))
+    consent = declared_pi.consent if declared_pi is not None else None
+    if holds_pi and not found.deidentified:
+        if consent not in policy.consent_bases:
+            findings.append(
+                _finding(
+                    "CK143",
+                    "supply.classification.pi.consent",
+                    "the data holds personal information that was neither de-identified nor processed under "
+                    "a consent basis; run the pii step, or declare consent: separate|other_basis",
+                )
+            )
+        elif sensitive and consent != "separate":
+            findings.append(
+                _finding(
+                    "CK143",
+                    "supply.classification.pi.consent",
+                    f"sensitive personal information ({', '.join(sensitive)}) needs separate consent (PIPL "
+                    "art. 29) when it is not de-identified; declare consent: separate or run the pii step",
+                )
+            )
+    industry = classification.industry if classification is not None else None
+    if industry is not None and industry not in policy.industries:
+        findings.append(
+            _finding(
+                "CK144",
+                "supply.classification.industry",
+                f"industry {industry[:40]!r} is not one of {', '.join(policy.industries)}; use one of them "
+                "(rules/classification_policy.yaml) so that catalogues can file it",
             )
         )
     return findings

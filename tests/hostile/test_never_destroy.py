@@ -85,10 +85,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pipeline = base / "p.yaml"
     pipeline.write_text(
         "name: t\ndataset: {name: good-name, version: '1'}\n"
+        "supply:\n  mode: open\n  classification: {grade: general, basis: open data catalogue}\n"
         "steps:\n  - license: {default: CC-BY-4.0}\n  - pii: {operator: replace}\n"
     )
     out = base / "dataset"
-    result = invoke("run", pipeline, "-i", base / "in.jsonl", "-o", out, "-q", "--supply-mode", "open")
+    result = invoke("run", pipeline, "-i", base / "in.jsonl", "-o", out, "-q")
     assert result.exit_code == 0, result.output
     assert invoke("card", out).exit_code == 0  # publish writes a missing card into the dataset
     return out
