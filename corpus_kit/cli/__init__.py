@@ -16,6 +16,7 @@ from corpus_kit.cli.catalog import card, publish
 from corpus_kit.cli.inspect import inspect
 from corpus_kit.cli.manifest import manifest_app
 from corpus_kit.cli.pipelines import convert, demo, run
+from corpus_kit.cli.sign import sign
 from corpus_kit.cli.stages import stages
 
 
@@ -117,6 +118,7 @@ app.command(name="stages")(stages)
 app.command(name="inspect")(inspect)
 app.command(name="card")(card)
 app.command(name="publish")(publish)
+app.command(name="sign")(sign)
 app.add_typer(manifest_app, name="manifest")
 
 

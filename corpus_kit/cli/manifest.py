@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+from rich.markup import escape
 
 from corpus_kit.cli.common import handle_errors, stdout
 from corpus_kit.errors import CheckFailed, UsageError
@@ -93,38 +94,68 @@ def verify(
     dataset: Annotated[
         Path, typer.Argument(help="Dataset folder (holding manifest.json).", show_default=False)
     ],
+    signature: Annotated[
+        bool,
+        typer.Option(
+            "--signature",
+            help="Also check DATASET/manifest.sig (corpus-kit sign) with the public key given by --key.",
+        ),
+    ] = False,
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            "--key",
+            help="The signer's public key (PEM, as openssl ec -pubout writes it); with --signature.",
+            show_default=False,
+        ),
+    ] = None,
     output_format: FormatChoice = "text",
 ) -> None:
-    """Check every listed file's size, sha256 and row count, and that data/ holds no unlisted file.
+    """Check every listed file's size, sha256 and row count, and that data/ holds no unlisted file;
+    with --signature, also that manifest.sig verifies with --key and covers the manifest and every
+    listed file as they are now (offline).
 
-    Example: corpus-kit manifest verify datasets/intake-2026-11
+    Exit 0 when everything holds, 1 when a check fails, 2 on a usage error.
+
+    Example: corpus-kit manifest verify datasets/intake-2026-11 --signature --key keys/corpus-kit.pub.pem
     """
+    if key is not None and not signature:
+        raise UsageError("--key is the public key for --signature; add --signature or drop --key")
+    if signature and key is None:
+        raise UsageError("--signature needs --key PUB.pem, the public key of whoever signed the dataset")
     if not dataset.is_dir():
         raise UsageError(f"{dataset}: not a folder; give the dataset folder that holds {MANIFEST_NAME}")
     if not (dataset / MANIFEST_NAME).is_file():
         raise CheckFailed(
             f"{dataset}: no {MANIFEST_NAME}; the dataset is incomplete or was copied without it"
         )
+    if key is not None:
+        from corpus_kit.governance.signing import load_public_key, verify_signature
+
+        load_public_key(key)  # a wrong key file is a usage error before any file is hashed
     report = verify_dataset(dataset)
+    problems = list(report.problems)
+    signature_problems = verify_signature(dataset, key, report) if key is not None else []
+    problems += signature_problems
     if output_format == "json":
-        print(
-            json.dumps(
-                {
-                    "ok": not report.problems,
-                    "files": report.files,
-                    "bytes": report.bytes,
-                    "problems": [{"path": p.path, "message": p.message} for p in report.problems],
-                },
-                indent=2,
-            )
-        )
+        payload: dict[str, object] = {
+            "ok": not problems,
+            "files": report.files,
+            "bytes": report.bytes,
+            "problems": [{"path": p.path, "message": p.message} for p in problems],
+        }
+        if key is not None:
+            payload["signature"] = {"key": str(key), "ok": not signature_problems}
+        print(json.dumps(payload, indent=2))
     else:
-        for problem in report.problems:
+        for problem in problems:
             stdout.print(f"{dataset / problem.path}: {problem.message}", soft_wrap=True, highlight=False)
-        if not report.problems:
+        if not problems:
+            signed = f"; signature verifies with {escape(str(key))}" if key is not None else ""
             stdout.print(
-                f"{dataset}: [green]verified[/] {report.files} data file(s), {format_size(report.bytes)}",
+                f"{dataset}: [green]verified[/] {report.files} data file(s), {format_size(report.bytes)}"
+                f"{signed}",
                 soft_wrap=True,
             )
-    if report.problems:
+    if problems:
         raise typer.Exit(1)
