@@ -123,6 +123,17 @@ def plan_publication(dataset: Path, target: str, visibility: Visibility, card_on
             "declare a supply mode and publish again"
         )
         return plan
+    from corpus_kit.governance.classification import classification_policy, effective_grade
+
+    grade, declared = effective_grade(manifest.supply.classification)
+    if visibility == "public" and grade in classification_policy().restricted_grades and not card_only:
+        plan.refusal = (
+            f"{grade} data{'' if declared else ' (no grade declared: 就高从严)'} may not go to a public "
+            "target; publish it --visibility private (or gated), or declare its grade with the basis if it "
+            "is general data; the card alone may go with --card-only"
+        )
+        return plan
+    plan.gates.append(f"grade {grade}{'' if declared else ' (none declared: counted as ' + grade + ')'}")
     mode = manifest.supply.mode.value
     data_ok = visibility in DATA_ALLOWED[mode]
     if not data_ok and not card_only:
