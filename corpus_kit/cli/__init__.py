@@ -13,6 +13,7 @@ from typer.core import TyperGroup
 
 from corpus_kit import __version__
 from corpus_kit.cli.catalog import card, publish
+from corpus_kit.cli.export import export
 from corpus_kit.cli.inspect import inspect
 from corpus_kit.cli.manifest import manifest_app
 from corpus_kit.cli.pipelines import convert, demo, run
@@ -118,6 +119,7 @@ app.command(name="stages")(stages)
 app.command(name="inspect")(inspect)
 app.command(name="card")(card)
 app.command(name="publish")(publish)
+app.command(name="export")(export)
 app.command(name="sign")(sign)
 app.add_typer(manifest_app, name="manifest")
 
