@@ -201,7 +201,6 @@ EXTRAS_BY_MODULE: dict[str, str] = {
     "securesystemslib": "sign",
     "openlineage": "lineage",
     "prov": "lineage",
-    "in_toto": "lineage",
     "datasets": "hf",
     "ray": "ray",
 }
