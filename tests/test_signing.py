@@ -532,3 +532,17 @@ def test_github_actions_signature_step_passes_and_fails_as_documented(
     subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
     passed = subprocess.run(["bash", "-c", command], cwd=repo, env=env, capture_output=True, text=True)
     assert passed.returncode == 0, passed.stdout + passed.stderr
+
+
+def test_overwrite_of_a_signed_dataset_removes_the_stale_signature(tmp_path: Path) -> None:
+    """A rebuild with --overwrite replaces the manifest: the old signature signed another one."""
+    from tests.conftest import record, write_jsonl
+
+    write_jsonl(tmp_path / "in.jsonl", [record(i) for i in range(4)])
+    out = tmp_path / "out"
+    args = ["convert", str(tmp_path / "in.jsonl"), "-o", str(out), "-q"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    (out / "manifest.sig").write_text("{}")  # any signature of the previous build
+    rebuilt = CliRunner().invoke(app, [*args, "--overwrite"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert not (out / "manifest.sig").exists() and (out / "manifest.json").is_file()

@@ -35,6 +35,7 @@ from corpus_kit.governance.manifest import (
     StepRecord,
     utc_now,
 )
+from corpus_kit.governance.signing import SIGNATURE_NAME
 from corpus_kit.io.parquet_writer import open_parquet_writer
 from corpus_kit.pipeline.ownership import SWAP_MARKER, check_replaceable, retire_work_folder
 from corpus_kit.pipeline.spec import RunResult, RunSpec, config_sha256
@@ -273,6 +274,8 @@ def finalize(
         pipeline=_pipeline_record(spec, tally, tasks, seconds, phase_seconds or {}),
         contributions=contributions,
     )
+    # a signature of the dataset this run replaces signs another manifest: it goes with it (sign again)
+    (output / SIGNATURE_NAME).unlink(missing_ok=True)
     manifest.write(output)
     from corpus_kit.catalog.report import write_report
 

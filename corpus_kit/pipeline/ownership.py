@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from corpus_kit.errors import UsageError
 from corpus_kit.governance.manifest import MANIFEST_NAME, Manifest
+from corpus_kit.governance.signing import SIGNATURE_NAME
 from corpus_kit.io.folder_lock import LOCK_NAME
 from corpus_kit.paths import WORK_DIR_NAME
 
@@ -34,7 +35,7 @@ SLURM_FINALISE_ENV = "CORPUS_KIT_SLURM_FINALISE"
 FINISHED_WORK_DIR = ".corpus-kit.finished"
 DATASET_FOLDERS = ("data", "rejects", "removed")
 #: Written by ``card`` and by a run; without a manifest of ours beside them they are someone else's.
-_DERIVED_FILES = {"README.md", "croissant.json", "report.html"}
+_DERIVED_FILES = {"README.md", "croissant.json", "report.html", SIGNATURE_NAME}
 _OWNED_NAMES = {*DATASET_FOLDERS, MANIFEST_NAME, WORK_DIR_NAME, FINISHED_WORK_DIR, LOCK_NAME, *_DERIVED_FILES}
 
 
