@@ -769,3 +769,39 @@ def test_github_actions_snippet_commands_pass_and_fail_as_documented(
     victim.write_bytes(victim.read_bytes()[:-1] + b"\x00")
     verify_step = subprocess.run(["bash", "-c", checks[1]], cwd=repo, env=env, capture_output=True, text=True)
     assert verify_step.returncode == 1 and victim.name in verify_step.stdout
+
+
+@pytest.mark.parametrize(
+    ("flag", "text", "expected"),
+    [
+        (
+            "--classification",
+            "classification:\n  industry: health\n  grade: secret\n",
+            ":3: classification.grade",
+        ),
+        ("--classification", "industry: health\ngeneral_level: 7\n", ":2: classification.general_level"),
+        (
+            "--supply",
+            "mode: open\nclassification:\n  grade: general\n  general_level: 9\n",
+            ":4: classification.general_level",
+        ),
+        ("--supply", "supply:\n  mode: targeted_trade\n  buyers: one\n", ":3: buyers"),
+        (
+            "--classification",
+            "registration: {code: R}\nclassification: {grade: general}\n",
+            ":1: registration.registry",
+        ),
+    ],
+)
+def test_supply_and_classification_files_name_the_line(
+    tmp_path: Path, cli, flag: str, text: str, expected: str
+) -> None:
+    write_jsonl(tmp_path / "in.jsonl", [record(0)])
+    path = tmp_path / "block.yaml"
+    path.write_text(text)
+    args = ["convert", tmp_path / "in.jsonl", "-o", tmp_path / "out", "-q", flag, path]
+    if flag == "--classification":
+        args += ["--supply-mode", "authorised"]
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert f"{path}{expected}" in result.output.replace("\n", ""), result.output

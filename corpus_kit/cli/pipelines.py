@@ -40,10 +40,11 @@ from corpus_kit.cli.common import (
     size_option,
 )
 from corpus_kit.errors import UsageError
-from corpus_kit.governance.manifest import Supply, supply_from
+from corpus_kit.governance.manifest import Supply
 from corpus_kit.pipeline.config import (
     PipelineConfig,
     load_pipeline,
+    node_line,
     parse_max_rejects,
     record_size,
     run_spec,
@@ -52,7 +53,7 @@ from corpus_kit.pipeline.config import (
 from corpus_kit.pipeline.runner import SlurmLaunched, run_pipeline
 from corpus_kit.pipeline.spec import RunResult, RunSpec
 from corpus_kit.resources import resource_path
-from corpus_kit.utils import load_yaml_file
+from corpus_kit.utils import first_validation_error
 
 
 def _spec_from_config(
@@ -100,26 +101,24 @@ def resolve_supply(
     if current is not None:
         data["mode"] = current.mode.value
     source = "the pipeline's supply block"
+    trees: dict[str, tuple[Path, Any]] = {}  # top-level key ("" for the rest) -> (file, YAML node)
     if supply_file is not None:
-        if not supply_file.is_file():
-            raise UsageError(f"{supply_file}: supply file not found")
-        loaded = load_yaml_file(supply_file, "supply file") or {}
-        if isinstance(loaded, dict) and isinstance(loaded.get("supply"), dict):
-            loaded = loaded["supply"]
+        loaded, node = _load_block(supply_file, "supply file", "supply")
         if not isinstance(loaded, dict):
             raise UsageError(f"{supply_file}: a supply file is a mapping with mode: and the mode's fields")
         data, source = loaded, str(supply_file)
+        trees[""] = (supply_file, node)
     if supply_mode is not None:
         data["mode"] = supply_mode
         source = "--supply-mode" if supply_file is None else source
     if classification_file is not None:
-        if not classification_file.is_file():
-            raise UsageError(f"{classification_file}: classification file not found")
-        loaded = load_yaml_file(classification_file, "classification file") or {}
-        if isinstance(loaded, dict) and "classification" in loaded:
-            if "registration" in loaded:
-                data["registration"] = loaded["registration"]
-            loaded = loaded["classification"]
+        raw, node = _load_block(classification_file, "classification file", None)
+        loaded = raw
+        if isinstance(raw, dict) and "classification" in raw:
+            if "registration" in raw:
+                data["registration"] = raw["registration"]
+                trees["registration"] = (classification_file, _child(node, "registration"))
+            loaded, node = raw["classification"], _child(node, "classification")
         if not isinstance(loaded, dict):
             raise UsageError(f"{classification_file}: expected a mapping with grade, industry, basis, pi")
         if "mode" not in data:
@@ -128,9 +127,43 @@ def resolve_supply(
             )
         data["classification"] = loaded
         source = str(classification_file)
+        trees["classification"] = (classification_file, node)
     if not data:
         return None
-    return supply_from(data, source)
+    from pydantic import ValidationError
+
+    try:
+        return Supply.model_validate(data)
+    except ValidationError as error:
+        location, field, message = first_validation_error(error)
+        key = str(location[0]) if location else ""
+        where, node = trees.get(key) or trees.get("", (None, None))
+        if where is None:
+            raise UsageError(f"{source}: {field or 'supply'}: {message}") from None
+        inner = location[1:] if key in trees and key else location
+        line = node_line(node, tuple(inner))
+        raise UsageError(f"{where}{f':{line}' if line else ''}: {field or 'supply'}: {message}") from None
+
+
+def _load_block(path: Path, what: str, wrapper: str | None) -> tuple[Any, Any]:
+    """A YAML file's data and node tree; a file holding ``{wrapper: {...}}`` gives the inner mapping."""
+    from corpus_kit.utils import load_yaml_document, load_yaml_file
+
+    if not path.is_file():
+        raise UsageError(f"{path}: {what} not found")
+    data = load_yaml_file(path, what)  # its errors (bombs, syntax) name the file and line
+    _, node = load_yaml_document(path.read_bytes())  # the tree, for the line of a field's error
+    if wrapper is not None and isinstance(data, dict) and isinstance(data.get(wrapper), dict):
+        return data[wrapper], _child(node, wrapper)
+    return (data or {}), node
+
+
+def _child(node: Any, key: str) -> Any:
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        return next((value for name, value in node.value if name.value == key), None)
+    return None
 
 
 @dataclass(frozen=True)

@@ -216,7 +216,7 @@ class PipelineConfig(_Strict):
         return parse_max_rejects(value)
 
 
-def _node_line(node: yaml.Node | None, location: tuple[Any, ...]) -> int | None:
+def node_line(node: yaml.Node | None, location: tuple[Any, ...]) -> int | None:
     """1-based line of the YAML node at a pydantic error location (deepest node found)."""
     if node is None:
         return None
@@ -265,7 +265,7 @@ def _located(
     path: Path, tree: yaml.Node | None, error: ValidationError, prefix: tuple[Any, ...]
 ) -> UsageError:
     location, field, message = first_validation_error(error, prefix)
-    line = _node_line(tree, location)
+    line = node_line(tree, location)
     where = f":{line}" if line else ""
     return UsageError(f"{path}{where}: {field or '(top level)'}: {message}")
 
@@ -278,7 +278,7 @@ def check_steps(config: PipelineConfig, path: Path, tree: yaml.Node | None) -> N
         try:
             stage = get_stage(step.name)
         except UsageError as error:
-            line = _node_line(tree, ("steps", index))
+            line = node_line(tree, ("steps", index))
             raise UsageError(f"{path}{f':{line}' if line else ''}: steps.{index}: {error}") from None
         try:
             stage.parse_params(step.params)
