@@ -25,10 +25,12 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from corpus_kit.api import load_manifest, load_pipeline, run, validate_manifest, verify_dataset
+    from corpus_kit.catalog.lineage import export_lineage
     from corpus_kit.catalog.report import ReportSection
     from corpus_kit.errors import CheckFailed, CorpusKitError, UsageError
     from corpus_kit.governance.manifest import Manifest
     from corpus_kit.governance.policy import Finding
+    from corpus_kit.governance.signing import sign_dataset, verify_signature
     from corpus_kit.governance.verify import VerifyReport
     from corpus_kit.pipeline.config import PipelineConfig
     from corpus_kit.pipeline.spec import RunResult, RunSpec, StepSpec
@@ -46,6 +48,9 @@ _LAZY: dict[str, str] = {
     "verify_dataset": "corpus_kit.api",
     "Manifest": "corpus_kit.governance.manifest",
     "Finding": "corpus_kit.governance.policy",
+    "sign_dataset": "corpus_kit.governance.signing",
+    "verify_signature": "corpus_kit.governance.signing",
+    "export_lineage": "corpus_kit.catalog.lineage",
     "VerifyReport": "corpus_kit.governance.verify",
     "PipelineConfig": "corpus_kit.pipeline.config",
     "RunResult": "corpus_kit.pipeline.spec",
@@ -89,6 +94,7 @@ __all__ = [
     "UsageError",
     "VerifyReport",
     "__version__",
+    "export_lineage",
     "get_stage",
     "list_stages",
     "load_manifest",
@@ -98,9 +104,11 @@ __all__ = [
     "register_quality_signal",
     "register_stage",
     "run",
+    "sign_dataset",
     "unregister_stage",
     "validate_manifest",
     "verify_dataset",
+    "verify_signature",
 ]
 
 
