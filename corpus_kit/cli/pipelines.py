@@ -101,7 +101,7 @@ def resolve_supply(
     if current is not None:
         data["mode"] = current.mode.value
     source = "the pipeline's supply block"
-    trees: dict[str, tuple[Path, Any]] = {}  # top-level key ("" for the rest) -> (file, YAML node)
+    trees: dict[str, tuple[Path | None, Any]] = {}  # top-level key ("" for the rest) -> (file, YAML node)
     if supply_file is not None:
         loaded, node = _load_block(supply_file, "supply file", "supply")
         if not isinstance(loaded, dict):
