@@ -359,3 +359,27 @@ def test_a_missing_package_names_the_extra(
     )
     line = one_error_line(invoke("export", demo, "--format", "prov", "-o", tmp_path / "x.json"), 2)
     assert "'prov'" in line and 'pip install "corpus-kit[lineage]"' in line
+
+
+def test_the_slsa_export_is_checked_by_the_attestation_framework_models() -> None:
+    """A statement the field lists would pass but the framework's protobuf models refuse."""
+    from corpus_kit.catalog.lineage import _validate_slsa_protos
+
+    good = {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "manifest.json", "digest": {"sha256": "a" * 64}}],
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "predicate": {
+            "buildDefinition": {"buildType": "https://corpus-kit.dev/run/v1", "externalParameters": {}},
+            "runDetails": {"builder": {"id": "https://corpus-kit.dev"}},
+        },
+    }
+    _validate_slsa_protos(good)
+    typo = json.loads(json.dumps(good))
+    typo["predicate"]["runDetails"]["builder"]["ident"] = "x"
+    with pytest.raises(ValueError, match="in-toto attestation models"):
+        _validate_slsa_protos(typo)
+    mistyped = json.loads(json.dumps(good))
+    mistyped["predicate"]["buildDefinition"]["buildType"] = ["not", "a", "string"]
+    with pytest.raises(ValueError, match="in-toto attestation models"):
+        _validate_slsa_protos(mistyped)

@@ -925,8 +925,8 @@ def _check_timestamp(value: Any, where: str) -> None:
 
 def validate_slsa(document: dict[str, Any]) -> None:
     """Check an in-toto Statement v1 / SLSA provenance v1 against the specs' field lists
-    (in-toto attestation framework v1; slsa.dev/provenance/v1). The ``in-toto`` package models
-    links and layouts, not statements, so this structural check is the validator."""
+    (in-toto attestation framework v1; slsa.dev/provenance/v1), then with the framework's own
+    protobuf models (``in-toto-attestation``)."""
     if set(document) != {"_type", "subject", "predicateType", "predicate"}:
         raise ValueError("a Statement has exactly _type, subject, predicateType and predicate")
     if document["_type"] != STATEMENT_TYPE or document["predicateType"] != SLSA_PREDICATE_TYPE:
@@ -965,6 +965,24 @@ def validate_slsa(document: dict[str, Any]) -> None:
         _check_descriptor(item, f"byproducts[{index}]")
     if json.loads(json.dumps(document)) != document:
         raise ValueError("the statement does not survive a JSON round trip")
+    _validate_slsa_protos(document)
+
+
+def _validate_slsa_protos(document: dict[str, Any]) -> None:
+    """The in-toto attestation framework's own models (``in-toto-attestation``): the statement and
+    the SLSA v1 predicate parsed into their protobuf messages (an unknown or mistyped field fails)
+    and the statement's ``validate()``."""
+    from google.protobuf import json_format
+    from in_toto_attestation.predicates.provenance.v1 import provenance_pb2
+    from in_toto_attestation.v1 import statement_pb2
+    from in_toto_attestation.v1.statement import Statement
+
+    try:
+        proto = json_format.ParseDict(document, statement_pb2.Statement())
+        Statement.copy_from_pb(proto).validate()
+        json_format.ParseDict(document["predicate"], provenance_pb2.Provenance())
+    except (json_format.ParseError, ValueError) as error:
+        raise ValueError(f"in-toto attestation models: {error}") from None
 
 
 # --- the entry point -----------------------------------------------------------------------------
@@ -992,6 +1010,8 @@ def export_lineage(dataset: str | Path, fmt: str) -> bytes:
         _require("openlineage", fmt)
     elif fmt == "prov":
         _require("prov", fmt)
+    else:
+        _require("in_toto_attestation", fmt)
     manifest, raw = read_sealed_manifest(dataset)
     if fmt == "openlineage":
         document = openlineage_document(manifest, raw)

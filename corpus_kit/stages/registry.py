@@ -201,6 +201,7 @@ EXTRAS_BY_MODULE: dict[str, str] = {
     "securesystemslib": "sign",
     "openlineage": "lineage",
     "prov": "lineage",
+    "in_toto_attestation": "lineage",
     "datasets": "hf",
     "ray": "ray",
 }
