@@ -67,7 +67,12 @@ def make_manifest(mode: str | None = "open", licences: dict[str, int] | None = N
         "languages": {},
         "licenses": licences,
         "license": resolved.model_dump(mode="json"),
-        "pii": {"operator": "replace", "entities": {"PHONE_NUMBER": 2}, "documents": 2},
+        "pii": {
+            "operator": "replace",
+            "entities": {"PHONE_NUMBER": 2},
+            "documents": 2,
+            "checked": PII_CHECKED,
+        },
         "sources": [
             {
                 "uri": "in.jsonl",
@@ -203,11 +208,19 @@ def for_training(screened: bool = True, **changes: Any) -> Callable[[dict[str, A
     return mutate
 
 
+#: What the pii step looks for by default (rules/pii/default.yaml).
+PII_CHECKED = [
+    "BANK_CARD", "CN_ID_CARD", "CN_LICENSE_PLATE", "CN_PASSPORT", "CN_USCC", "CREDIT_CARD",
+    "EMAIL_ADDRESS", "HK_ID", "IBAN", "IP_ADDRESS", "PHONE_NUMBER", "TW_ID",
+]  # fmt: skip
+
+
 def classified(
     mode: str,
     classification: dict[str, Any] | None,
     entities: dict[str, int] | None = None,
     scanned: bool = True,
+    checked: list[str] | None = None,
 ) -> Callable[[dict[str, Any]], None]:
     """Supply ``mode`` with ``classification`` (None: none declared); the pii step found ``entities``
     (``scanned=False``: no pii step ran)."""
@@ -218,8 +231,13 @@ def classified(
             data["supply"]["classification"] = classification
         if not scanned:
             data["pii"] = None
-        elif entities is not None:
-            data["pii"] = {"operator": "replace", "entities": entities, "documents": 1}
+        elif entities is not None or checked is not None:
+            data["pii"] = {
+                "operator": "replace",
+                "entities": entities or {},
+                "documents": 1,
+                "checked": PII_CHECKED if checked is None else checked,
+            }
 
     return mutate
 
@@ -361,6 +379,15 @@ CLASSIFICATION_CASES: list[tuple[str, str | None, None, Callable[[dict[str, Any]
         None,
         classified("cooperation", grade("general", pi=pi()), scanned=False),
         {"CK143"},
+    ),
+    (
+        "a pii step that looked for e-mail addresses only has not de-identified",
+        "open",
+        None,
+        classified(
+            "open", grade("general", pi=pi("financial_account", consent="none")), checked=["EMAIL_ADDRESS"]
+        ),
+        {"CK142", "CK143"},
     ),
     (
         "PI de-identified, no consent needed",

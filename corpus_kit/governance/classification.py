@@ -102,7 +102,8 @@ class PersonalInformation(_Model):
     )
     deidentified: bool = Field(
         description="Every detection in the text was scrubbed: the pii step ran and scrubbed all it found "
-        "(pictures and audio: see media_screened).",
+        "(pictures and audio: see media_screened); it looked for every type the policy's "
+        "deidentification_requires lists.",
     )
 
 
@@ -118,6 +119,7 @@ class ClassificationPolicy(_Model):
     sensitive_entities: dict[str, SensitiveCategory]
     not_personal: list[str]
     precise_location_entities: list[str]
+    deidentification_requires: list[str]
 
 
 @lru_cache(maxsize=1)
@@ -157,7 +159,7 @@ def personal_information(
         minors="minor_under_14" in declared_sensitive,
         precise_location=precise,
         media_screened=False,
-        deidentified=pii is not None,
+        deidentified=pii is not None and set(policy.deidentification_requires) <= checked,
     )
 
 
