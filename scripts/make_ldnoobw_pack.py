@@ -433,7 +433,7 @@ LANGUAGES = {
 
 
 class PackError(RuntimeError):
-    pass
+    """The package is not the pinned one, or the pack cannot be written: one line for the user."""
 
 
 # -- fetching and checking the package -------------------------------------------------------------
