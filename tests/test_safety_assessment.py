@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from corpus_kit.cli import app
 from corpus_kit.governance.manifest import Manifest
-from corpus_kit.stages.safety.assessment import data_sha256, ids_sha256
+from corpus_kit.governance.safety import data_checksum as data_sha256
+from corpus_kit.stages.safety.assessment import ids_sha256
 from tests.conftest import write_jsonl
 
 LEXICON = Path(__file__).resolve().parents[1] / "rules" / "safety" / "synthetic_lexicon.yaml"
@@ -159,7 +160,7 @@ def test_sample_larger_than_the_dataset_is_every_row(datasets, tmp_path):
     sidecar = json.loads((tmp_path / "review" / "sheet.csv.json").read_text())
     manifest = Manifest.read(dataset / "manifest.json")
     assert sidecar["dataset"] == "ds-small" and sidecar["seal_sha256"] == manifest.seal_sha256
-    assert sidecar["data_sha256"] == data_sha256(item.sha256 for item in manifest.files)
+    assert sidecar["data_sha256"] == data_sha256([item.sha256 for item in manifest.files])
     assert (sidecar["seed"], sidecar["size"], sidecar["sample_size"], sidecar["population"]) == (
         3,
         10000,

@@ -13,6 +13,7 @@ These models describe what the documents ask (TC260-003-2024 / GB/T 45654-2025, 
 
 from __future__ import annotations
 
+import hashlib
 import math
 from datetime import date
 from functools import lru_cache
@@ -101,8 +102,6 @@ def wilson_lower_bound(passed: int, total: int, z: float = 1.959963984540054) ->
 def data_checksum(file_checksums: list[str]) -> str:
     """sha256 of a dataset's data files' sha256 values, in manifest order, one per line: what a manual
     assessment is bound to."""
-    import hashlib
-
     return hashlib.sha256("\n".join(file_checksums).encode()).hexdigest()
 
 

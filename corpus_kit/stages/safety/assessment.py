@@ -72,12 +72,6 @@ _SHOWN_ID_CHARS = 80
 # -- checksums ----------------------------------------------------------------------------------------
 
 
-def data_sha256(file_checksums: Iterable[str]) -> str:
-    """sha256 of the data files' sha256 values in manifest order, newline-joined: what a sample (and
-    the manual assessment made on it) is bound to; manifest validate (CK135) checks it the same way."""
-    return data_checksum(list(file_checksums))
-
-
 def ids_sha256(ids: Iterable[str]) -> str:
     """sha256 of ids in order, newline-joined (``sample_sha256``)."""
     digest = hashlib.sha256()
@@ -120,7 +114,7 @@ class CheckedDataset:
 
     @property
     def data_sha256(self) -> str:
-        return data_sha256(item.sha256 for item in self.manifest.files)
+        return data_checksum([item.sha256 for item in self.manifest.files])
 
 
 def check_dataset(dataset: Path) -> CheckedDataset:
