@@ -18,6 +18,7 @@ runner replays the input through the same earlier stages); a different record st
 from __future__ import annotations
 
 import zlib
+from array import array
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -186,7 +187,7 @@ class SafetyScan(PipelineStep):
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         state = SafetyState(self.state_dir)
         matcher = self.lexicons.matcher()
-        checks: list[int] = []
+        checks = array("I")  # 4 bytes a record, not a Python int each (a task may see millions)
         flagged: list[list[Any]] = []
         sources: dict[str, list[int]] = {}
         allowed = 0
@@ -208,7 +209,7 @@ class SafetyScan(PipelineStep):
                 self.stat_update("screened")
         state.folder.mkdir(parents=True, exist_ok=True)
         with self.track_time():
-            buffer = _npy_bytes(np.asarray(checks, dtype=np.uint32))
+            buffer = _npy_bytes(np.frombuffer(checks, dtype=np.uint32))
             atomic_write_bytes(state.checks(rank), buffer)
             payload = {"records": len(checks), "flagged": flagged, "sources": sources, "allowed": allowed}
             atomic_write_bytes(state.scan(rank), orjson.dumps(payload))
