@@ -48,6 +48,7 @@ OUTPUT_SCHEMA = pa.schema(
         ("dup_cluster", pa.string()),  # id of the record that represents this record's duplicate cluster
         ("dup_count", pa.int32()),  # records in that cluster, this one included (1: no duplicate)
         ("safety", pa.string()),  # JSON object: {"risks": {code: hits}, "flagged": bool}; null: not screened
+        ("tokens", pa.int64()),  # tokens of the text (manifest tokens block: tokenizer); null: not counted
         ("metadata", pa.string()),  # JSON object with everything else
     ]
 )
@@ -64,6 +65,7 @@ COLUMN_KEYS = frozenset(
         "dup_cluster",
         "dup_count",
         "safety",
+        "tokens",
     )
 )
 

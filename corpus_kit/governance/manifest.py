@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from corpus_kit.governance.classification import Classification, PersonalInformation, Registration
 from corpus_kit.governance.safety import SafetySummary
+from corpus_kit.governance.tokens import TokensSummary
 from corpus_kit.paths import check_name, check_relative_path
 from corpus_kit.utils import atomic_write_bytes, first_validation_error
 
@@ -355,6 +356,12 @@ class Manifest(_Model):
         None,
         description="Content safety (TC260-003 / GB/T 45654): lexicons and coverage, records flagged per "
         "risk code and per source, blacklisted sources, technical and manual checks. Codes and counts only.",
+        json_schema_extra=_STAGE_SECTION,
+    )
+    tokens: TokensSummary | None = Field(
+        None,
+        description="Size in tokens: the tokenizer (library, version, vocabulary sha256) and tokens by "
+        "language, source, licence and split.",
         json_schema_extra=_STAGE_SECTION,
     )
     sources: list[Source]

@@ -44,6 +44,7 @@ own rules: the licence registry and ``rules/supply_policy.yaml``).
 | CK150 | warning | a sources.yaml entry lacks the evidence its source type needs (clause 5.1) |
 | CK151 | warning | a restricted mode's sources.yaml entry declares no source type |
 | CK152 | error | a self-collected source did not respect robots.txt or an opt-out (clause 5.1) |
+| CK160 | error | the tokens block does not add up (rows, or totals by language, source, licence, split) |
 
 CK130-CK135 apply to data whose ``supply.permitted_uses`` include a use of
 ``rules/safety_policy.yaml`` ``uses_requiring_assessment`` (``model_training``); ``publish`` refuses
@@ -106,6 +107,7 @@ RULES: dict[str, tuple[str, str]] = {
     "CK150": ("warning", "source evidence missing"),
     "CK151": ("warning", "source type not declared"),
     "CK152": ("error", "collection against the owner's opt-out"),
+    "CK160": ("error", "token totals do not add up"),
 }
 
 #: Rules that together say whether data meant for model training has a passing safety assessment.
@@ -196,7 +198,37 @@ def validate_manifest_data(
         *_safety_findings(manifest),
         *_classification_findings(manifest),
         *_evidence_findings(manifest),
+        *_tokens_findings(manifest),
     ]
+
+
+def _tokens_findings(manifest: Manifest) -> list[Finding]:
+    """The tokens block counted every output row, and each breakdown adds up to its total."""
+    tokens = manifest.tokens
+    if tokens is None:
+        return []
+    findings = []
+    if tokens.rows != manifest.counts.output:
+        findings.append(
+            _finding(
+                "CK160",
+                "tokens.rows",
+                f"tokens counted on {tokens.rows} rows but the output holds {manifest.counts.output}; the "
+                "tokens step must be the pipeline's last: rebuild",
+            )
+        )
+    for name in ("by_language", "by_source", "by_license", "by_split"):
+        added = sum(getattr(tokens, name).values())
+        if added != tokens.total:
+            findings.append(
+                _finding(
+                    "CK160",
+                    f"tokens.{name}",
+                    f"tokens.{name} adds up to {added} but tokens.total is {tokens.total}; rebuild the "
+                    "manifest",
+                )
+            )
+    return findings
 
 
 def _seal_finding(problem: str) -> Finding:

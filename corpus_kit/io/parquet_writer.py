@@ -119,6 +119,8 @@ class _ColumnBuffer:
         dup_count = metadata.get("dup_count")
         columns["dup_count"].append(int(dup_count) if dup_count is not None else None)
         columns["safety"].append(as_optional_str(metadata.get("safety")))
+        tokens = metadata.get("tokens")
+        columns["tokens"].append(int(tokens) if tokens is not None else None)
         rest = {key: value for key, value in metadata.items() if key not in COLUMN_KEYS}
         encoded_rest = dumps_json(rest) if rest else None
         columns["metadata"].append(encoded_rest)

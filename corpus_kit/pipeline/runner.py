@@ -84,6 +84,12 @@ def _stage_steps(
                 f"a pipeline can have one {stage.name} step (its state lives in one place under the run)"
             )
             raise _step_error(UsageError(message), index)
+        if stage.last_in_pipeline and index != len(spec.steps) - 1:
+            message = (
+                f"the {stage.name} step must be the pipeline's last step (it describes the rows as "
+                "written; a later step could drop rows or change their text)"
+            )
+            raise _step_error(UsageError(message), index)
         seen.add(stage.name)
         removed = str(staging / "removed" / step.name) if keep_removed else None
         context = StageContext(work_dir=str(work), removed_dir=removed, base_dir=str(spec.base_dir))

@@ -152,6 +152,8 @@ class Stage(ABC, Generic[ParamsT]):
     extra: ClassVar[str | None] = None
     #: At most one step of this stage per pipeline (its state lives in a fixed place).
     one_per_pipeline: ClassVar[bool] = False
+    #: The step must be the pipeline's last (what it records describes the rows as written).
+    last_in_pipeline: ClassVar[bool] = False
     #: Example step for docs and ``corpus-kit stages``.
     example: ClassVar[str] = ""
 

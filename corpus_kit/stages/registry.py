@@ -202,6 +202,9 @@ EXTRAS_BY_MODULE: dict[str, str] = {
     "openlineage": "lineage",
     "prov": "lineage",
     "in_toto_attestation": "lineage",
+    "bpe_openai": "tokens",
+    "tiktoken": "tokens",
+    "tokenizers": "tokens",
     "datasets": "hf",
     "ray": "ray",
 }

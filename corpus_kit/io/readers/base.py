@@ -79,7 +79,7 @@ def _pop_field(record: dict[str, Any], field: str) -> tuple[bool, Any]:
 
 
 #: Metadata keys the writer lifts into its number columns (records.py).
-_NUMBER_COLUMNS = frozenset({"language_score", "pii_spans", "dup_count"})
+_NUMBER_COLUMNS = frozenset({"language_score", "pii_spans", "dup_count", "tokens"})
 
 
 def folder_sha256(folder: Path) -> str:

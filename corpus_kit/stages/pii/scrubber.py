@@ -74,7 +74,7 @@ _ID_VALUED_KEYS = frozenset({"dup_cluster", "dup_of"})
 # the input file's name (the reader's provenance), counted apart from other metadata
 _FILE_NAME_KEYS = frozenset({"source_file"})
 # the pipeline's own numbers and signals: never personal data, not worth a scan
-_METADATA_SKIPPED = frozenset({"pii_spans", "language_score", "dup_count", "quality_signals"})
+_METADATA_SKIPPED = frozenset({"pii_spans", "language_score", "dup_count", "quality_signals", "tokens"})
 
 
 def _is_numbers(value: Any) -> bool:
@@ -621,6 +621,8 @@ class PiiScrubber(PipelineStep):
             document.text, entities = self.scrub(document.text)
             if entities:
                 note("text", entities)
+                # a count read back from an earlier run no longer describes the text
+                document.metadata.pop("tokens", None)
         if isinstance(document.id, str) and document.id:
             source_file = document.metadata.get("source_file")
             document.id, entities = self.scrub_id(
