@@ -22,12 +22,13 @@ import base64
 import binascii
 import gzip
 import hashlib
+import importlib.util
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from corpus_kit.errors import UsageError
 from corpus_kit.governance.tokens import TokenizerRecord
@@ -62,18 +63,36 @@ def _version(distribution: str) -> str:
         return distribution
 
 
+def _bpe_openai_root() -> Path:
+    spec = importlib.util.find_spec("bpe_openai")  # finds the package without running its __init__
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("No module named 'bpe_openai'", name="bpe_openai")
+    return Path(spec.origin).parent
+
+
+def _bpe_openai_bindings() -> Any:
+    """bpe-openai's compiled module, loaded alone: the package's ``__init__`` parses every vocabulary
+    it knows in Python (~0.6 s) for a tiktoken-compatible layer the counter does not use."""
+    root = _bpe_openai_root()
+    for library in sorted(root.glob("_bindings*.so")) + sorted(root.glob("_bindings*.pyd")):
+        spec = importlib.util.spec_from_file_location("bpe_openai._bindings", library)
+        if spec is not None and spec.loader is not None:
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module
+    from bpe_openai import _bindings  # another layout: the ordinary import
+
+    return _bindings
+
+
 def _bundled_vocabulary_sha256(name: str) -> str:
     """sha256 of the vocabulary the wheel ships (bpe_openai/data/<name>.tiktoken.gz, uncompressed)."""
-    from importlib import resources
-
-    with resources.files("bpe_openai.data").joinpath(f"{name}.tiktoken.gz").open("rb") as raw:
+    with open(_bpe_openai_root() / "data" / f"{name}.tiktoken.gz", "rb") as raw:
         return hashlib.sha256(gzip.decompress(raw.read())).hexdigest()
 
 
 def _bundled(name: str) -> Tokenizer:
-    from bpe_openai import _bindings
-
-    backend = _bindings.tokenizer_for_encoding(name)
+    backend = _bpe_openai_bindings().tokenizer_for_encoding(name)
     record = TokenizerRecord(
         name=name,
         kind="bundled",
