@@ -161,6 +161,10 @@ def print_summary(result: RunResult, title: str) -> None:
         if not safety.coverage.meets_minima:
             notes.append(f"lexicon {safety.coverage.terms:,} terms, below clause 8.1")
         table.add_row("safety flagged", f"{safety.flagged:,}", "; ".join(notes))
+    if manifest.tokens is not None:
+        tokens = manifest.tokens
+        languages = ", ".join(f"{code} {count:,}" for code, count in list(tokens.by_language.items())[:4])
+        table.add_row("tokens", f"{tokens.total:,}", f"{tokens.tokenizer.name}: {languages or 'no text'}")
     table.add_row(
         "rejected", f"{tally.rejected:,}", f"{where}/rejects/ (restricted)" if tally.rejected else ""
     )
