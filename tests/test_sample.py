@@ -66,9 +66,11 @@ def _records(prefix: str, count: int, chinese: bool, licences: list[str], with_t
     return records
 
 
-def _parent(root: Path, name: str, records: list[dict], supply: dict | None) -> Path:
+def _parent(
+    root: Path, name: str, records: list[dict], supply: dict | None, command: str = "convert"
+) -> Path:
     source = write_jsonl(root / f"{name}.jsonl", records)
-    args: list[object] = ["convert", source, "-o", root / name, "-q"]
+    args: list[object] = [command, source, "-o", root / name, "-q"]
     if supply is not None:
         supply_file = root / f"{name}.supply.json"  # JSON is YAML
         supply_file.write_text(json.dumps(supply))
@@ -89,10 +91,10 @@ def _digest(folder: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def parents(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("parents")
-    english = _records("en", 500, False, ["CC-BY-4.0", "MIT"], with_tokens=True)
+    english = _records("en", 500, False, ["CC-BY-4.0", "MIT"], with_tokens=False)
     chinese = _records("zh", 400, True, ["CC0-1.0"], with_tokens=False)
     return {
-        "en": _parent(root, "corpus-en", english, AUTHORISED),
+        "en": _parent(root, "corpus-en", english, AUTHORISED, command="tokens"),  # a tokens block
         "zh": _parent(root, "corpus-zh", chinese, {"mode": "open"}),
         "trade": _parent(
             root,
@@ -136,7 +138,7 @@ def test_language_weights_hit_the_budget_and_the_manifest_validates(
     # the output's tokens column is the draw, and an independent count of the text agrees
     rows = _rows(out)
     counter = load_tokenizer("o200k_base").count
-    assert sum(row["tokens"] for row in rows) == block["tokens"]
+    assert sum(row["tokens"] for row in rows) == block["tokens"] == manifest["tokens"]["total"]
     assert all(counter(row["text"]) == row["tokens"] for row in rows)
     zh = sum(row["tokens"] for row in rows if row["language"] == "zh-Hans")
     assert abs(zh / block["tokens"] - 0.6) <= 0.02
@@ -206,6 +208,9 @@ def test_uniform_draw_and_another_tokenizer_recounts(parents: dict[str, Path], t
     assert all(counter(row["text"]) == row["tokens"] for row in _rows(tmp_path / "c"))
     assert manifest["supply"] == json.loads((parents["en"] / "manifest.json").read_text())["supply"]
     assert block["supply"] == "identical"
+    # a tokens column without a manifest tokens block (read from the input) counts as o200k_base's
+    manifest = _sample([parents["trade"]], tmp_path / "t", "--tokens", 2_000)
+    assert manifest["sample"]["parents"][0]["counted"] == 0
 
 
 @pytest.mark.parametrize(

@@ -83,12 +83,11 @@ def sample(
 ) -> None:
     """Draw a seeded token-budget sample from corpus-kit datasets into a new dataset.
 
-    Rows are counted in tokens (the parents' tokens column, or the tokenizer); each key of --by gets
-    its --weights share of --tokens, drawn at random for --seed. The sample's manifest records the
-    parents, the draw and a supply block no wider than any parent's. See docs/sampling.md.
+    Each key of --by gets its --weights share of --tokens, drawn at random for --seed.
 
-    Example: corpus-kit sample corpus-zh corpus-en -o mix --tokens 2M --by language
-    --weights zh-Hans=0.6 --weights en=0.4 --seed 7
+    The manifest records the parents, the draw and a supply block no wider than the parents'.
+
+    Example: corpus-kit sample zh en -o mix --tokens 2M --by language --weights zh-Hans=0.6 --weights en=0.4
     """
     from corpus_kit.pipeline.config import shard_size as parse_shard_size
     from corpus_kit.pipeline.sample import sample_dataset

@@ -13,10 +13,11 @@ Two passes:
    is skipped and the rest of the permutation is searched for rows that fit (so the overshoot of a
    group is at most 0.5 % of its target, unless only rows too large to fit are left: then one more
    row ends the group and the overshoot is that row's size).
-2. **Run**: the parents' data folders are the input of an ordinary run whose one step keeps the
-   drawn rows (their ``tokens`` column filled) and drops the others with reason
-   ``sample.not_drawn``: the manifest accounts for every parent row, and the output is a full
-   corpus-kit dataset written by the same writer and finaliser as every other run.
+2. **Run**: the parents' data folders are the input of an ordinary run whose ``sample`` step keeps
+   the drawn rows and drops the others with reason ``sample.not_drawn`` (the manifest accounts for
+   every parent row), followed by the ``tokens`` step (the manifest's ``tokens`` block, counted
+   again on the drawn rows); the output is a full corpus-kit dataset written by the same writer
+   and finaliser as every other run.
 
 The manifest's ``sample`` block (:class:`corpus_kit.governance.draw.SampleRecord`) records the
 parents, the draw and the tokenizer; the supply block is the parents' narrowed
@@ -685,7 +686,12 @@ def sample_dataset(
         pipeline_name="sample",
         units=units,
         output=output,
-        steps=[StepSpec("sample", params.model_dump(mode="json"))],
+        # the tokens stage last: the sample's manifest states its size in tokens (tokens block, CK160),
+        # counted again on the drawn rows only, by the stage every corpus-kit dataset is sized with
+        steps=[
+            StepSpec("sample", params.model_dump(mode="json")),
+            StepSpec("tokens", {"tokenizer": tokenizer}),
+        ],
         dataset_name=dataset_name,
         dataset_version=dataset_version or "0.1.0",
         dataset_description=f"A {plan.tokens:,}-token sample (seed {seed}) of {names}.",
@@ -702,6 +708,16 @@ def sample_dataset(
     finally:
         unregister_stage("sample")
     drawn = result.manifest.sample.rows if result.manifest.sample is not None else 0
+    sized = result.manifest.tokens
+    if (
+        sized is not None
+        and result.manifest.sample is not None
+        and sized.total != result.manifest.sample.tokens
+    ):
+        raise CheckFailed(  # pragma: no cover - the same tokenizer counted both
+            f"{output}: the tokens step counted {sized.total:,} tokens but the draw "
+            f"{result.manifest.sample.tokens:,}; this is a bug, please report it"
+        )
     if drawn != plan.rows:
         raise CheckFailed(
             f"{plan.rows - drawn} drawn row(s) were rejected when read (see {output}/rejects/); "
