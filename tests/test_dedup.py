@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from PIL import Image, ImageDraw
 
 from corpus_kit.stages.dedup import minhash
 from corpus_kit.stages.dedup.config import candidate_probability, derive_bands_rows, load_dedup_config
 from corpus_kit.stages.dedup.minhash import normalize_text, signatures, similarity
 from tests.conftest import write_jsonl, write_tar
-from tests.images import COPIES, make_picture, original_bytes
+from tests.images import COPIES, encode, make_picture, original_bytes
 
 DEMO = Path(__file__).resolve().parent.parent / "samples" / "demo"
 
@@ -291,3 +292,56 @@ def test_pipeline_step_after_other_stages_and_bad_parameters(tmp_path: Path, cli
     result = cli("run", pipeline, "-i", tmp_path / "in", "-o", tmp_path / "bad", "--quiet")
     assert result.exit_code == 2 and "threshold" in result.output
     assert "p.yaml:3:" in result.output.replace("\n", "")  # the step's line in the YAML file
+
+
+def _overlay(shape: int, size: int = 256) -> Image.Image:
+    """A white shape on full transparency (a logo or icon overlay): blank once composited on white."""
+    image = Image.new("RGBA", (size, size), (255, 255, 255, 0))
+    draw = ImageDraw.Draw(image)
+    box = (size // 8, size // 8, size * 7 // 8, size * 7 // 8)
+    if shape == 0:
+        draw.ellipse(box, fill=(255, 255, 255, 255))
+    elif shape == 1:
+        draw.rectangle((size // 8, size // 3, size * 7 // 8, size * 2 // 3), fill=(255, 255, 255, 255))
+    elif shape == 2:
+        draw.polygon(
+            [(size // 2, size // 8), (size // 8, size * 7 // 8), (size * 7 // 8, size * 7 // 8)], fill="white"
+        )
+    else:
+        for stripe in range(0, size, size // 8):
+            draw.rectangle((stripe, 0, stripe + size // 16, size), fill=(255, 255, 255, 255))
+    return image
+
+
+def test_transparent_overlays_are_told_apart_and_blank_pictures_match_only_byte_for_byte(
+    tmp_path: Path, cli
+) -> None:
+    members: list[tuple[str, bytes]] = []
+    for shape in range(4):
+        overlay = _overlay(shape)
+        members.append((f"overlay{shape}-0.png", encode(overlay, "PNG")))
+        members.append((f"overlay{shape}-1half.png", encode(overlay.resize((128, 128)), "PNG")))
+        members.append((f"overlay{shape}-2webp.webp", encode(overlay.resize((200, 200)), "WEBP", quality=80)))
+    blank = {
+        "blank-white-64": encode(Image.new("RGB", (64, 64), "white"), "PNG"),
+        "blank-white-300": encode(Image.new("RGB", (300, 200), "white"), "PNG"),
+        "blank-grey-64": encode(Image.new("RGB", (64, 64), (128, 128, 128)), "PNG"),
+        "blank-clear-64": encode(Image.new("RGBA", (64, 64), (0, 0, 0, 0)), "PNG"),
+    }
+    members += [(f"{name}.png", data) for name, data in blank.items()]
+    members.append(("blank-white-64-copy.png", blank["blank-white-64"]))  # the same bytes
+    write_tar(tmp_path / "overlays.tar", sorted(members))
+    out = tmp_path / "out"
+    result = cli("dedup", tmp_path / "overlays.tar", "-o", out, "--keep-removed", "--quiet")
+    assert result.exit_code == 0, result.output
+    kept, removed = _kept_and_removed(out)
+    # each overlay kept exactly once: its resized copies go, the other shapes stay
+    assert {key: meta["dup_of"] for key, meta in removed.items()} == {
+        **{f"overlay{shape}-1half": f"overlay{shape}-0" for shape in range(4)},
+        **{f"overlay{shape}-2webp": f"overlay{shape}-0" for shape in range(4)},
+        "blank-white-64": "blank-white-64-copy",  # the copy comes first in the archive's sorted order
+    }
+    survivors = {f"overlay{shape}-0" for shape in range(4)} | set(blank) - {"blank-white-64"}
+    assert {row["id"] for row in kept} == survivors | {"blank-white-64-copy"}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["dedup"]["images_exact_only"] == 5  # the blank pictures, never matched by pHash

@@ -346,3 +346,31 @@ def test_popcount_fallback_agrees() -> None:
     expected = [bin(int(v)).count("1") for v in values]
     assert media_hash._popcount_table(values).tolist() == expected
     assert np.asarray(media_hash._popcount(values)).tolist() == expected
+
+
+def test_flat_pictures_have_no_perceptual_hash() -> None:
+    """pHash of a near-uniform picture is the sign of noise: such pictures match byte for byte only."""
+    rng = np.random.default_rng(3)
+    noisy = np.clip(200 + rng.normal(0, 3, (256, 256)), 0, 255).astype(np.uint8)
+    flat = {
+        "white": encode(Image.new("RGB", (80, 60), "white"), "PNG"),
+        "noisy blank": encode(Image.fromarray(noisy), "JPEG", quality=75),
+        "transparent": encode(Image.new("RGBA", (64, 64), (10, 200, 30, 0)), "PNG"),
+    }
+    for name, data in flat.items():
+        hashes = media_hash.image_hashes(data)
+        assert hashes is not None and hashes.flat and image_phash(data) is None, name
+    gradient = np.linspace(120, 135, 256)[None, :].repeat(256, 0).astype(np.uint8)  # faint, not flat
+    assert image_phash(encode(Image.fromarray(gradient), "PNG")) is not None
+
+
+def test_white_on_transparent_is_hashed_over_black_with_its_alpha() -> None:
+    picture = Image.new("RGBA", (128, 128), (255, 255, 255, 0))
+    picture.paste((255, 255, 255, 255), (16, 40, 112, 88))
+    hashes = media_hash.image_hashes(encode(picture, "PNG"))
+    assert hashes is not None and hashes.phash is not None and hashes.alpha is not None
+    over_black = Image.alpha_composite(Image.new("RGBA", picture.size, "black"), picture).convert("L")
+    assert hashes.phash == int(str(imagehash.phash(over_black)), 16)
+    # an opaque picture carries no alpha hash, so it can still match its transparent original
+    opaque = media_hash.image_hashes(original_bytes(make_picture(3)))
+    assert opaque is not None and opaque.alpha is None

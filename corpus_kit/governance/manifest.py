@@ -234,6 +234,12 @@ class DedupSummary(_Model):
     candidate_pairs: int = Field(0, ge=0, description="Pairs proposed by LSH bands.")
     verified_pairs: int = Field(0, ge=0, description="Of those, pairs at or above the threshold.")
     media_items: int = Field(0, ge=0, description="Images and audio items fingerprinted.")
+    images_exact_only: int = Field(
+        0,
+        ge=0,
+        description="Images matched byte for byte only: flat (blank, near-uniform, fully transparent), "
+        "undecodable or over the pixel cap.",
+    )
     survivor: str = Field(
         "first in input order",
         description="Which record of a cluster is kept (input files sorted, then position).",
@@ -254,6 +260,7 @@ class DedupSummary(_Model):
             candidate_pairs=summary.get("candidate_pairs", 0),
             verified_pairs=summary.get("verified_pairs", 0),
             media_items=summary.get("media_items", 0),
+            images_exact_only=summary.get("images_without_phash", 0),
             survivor="first in input order",
             parameters=parameters,
         )

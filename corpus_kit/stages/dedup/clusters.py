@@ -218,10 +218,10 @@ class DedupClusters(DedupPhase):
         summary: dict[str, Any],
     ) -> tuple[np.ndarray, np.ndarray]:
         """Media duplicate edges between records of the same kind, and (media-only, captioned) absorptions."""
-        from corpus_kit.stages.dedup.media_hash import hamming_pairs
+        from corpus_kit.stages.dedup.media_hash import hamming_pairs, popcount
 
         columns: dict[str, list[np.ndarray]] = {
-            key: [] for key in ("doc", "kind", "sha_lo", "sha_hi", "phash", "has")
+            key: [] for key in ("doc", "kind", "sha_lo", "sha_hi", "phash", "has", "alpha", "has_alpha")
         }
         for task, offset in zip(ranks, offsets, strict=True):
             stored = np.load(state.docs(task))
@@ -231,7 +231,11 @@ class DedupClusters(DedupPhase):
             columns["sha_hi"].append(stored["item_sha_hi"])
             columns["phash"].append(stored["item_phash"])
             columns["has"].append(stored["item_has_phash"])
-        doc, kind, sha_lo, sha_hi, phash, has = (np.concatenate(columns[key]) for key in columns)
+            columns["alpha"].append(stored["item_alpha"])
+            columns["has_alpha"].append(stored["item_has_alpha"])
+        doc, kind, sha_lo, sha_hi, phash, has, alpha, has_alpha = (
+            np.concatenate(columns[key]) for key in columns
+        )
         summary["media_items"] = int(doc.size)
         summary["images_without_phash"] = int(((kind == ITEM_IMAGE) & ~has).sum())
         if doc.size < 2:
@@ -242,8 +246,13 @@ class DedupClusters(DedupPhase):
         item_edges = item_edges[sha_hi[item_edges[:, 0]] == sha_hi[item_edges[:, 1]]]
         images = np.flatnonzero((kind == ITEM_IMAGE) & has)
         if images.size >= 2:
-            near = hamming_pairs(phash[images], self.config.image_hamming)
-            item_edges = np.concatenate((item_edges, images[near]))
+            near = images[hamming_pairs(phash[images], self.config.image_hamming)]
+            # two pictures that both have an alpha channel must also match on it (different shapes
+            # on transparency can look alike over one background)
+            first, second = near[:, 0], near[:, 1]
+            both = has_alpha[first] & has_alpha[second]
+            apart = popcount(alpha[first] ^ alpha[second]) > self.config.image_hamming
+            item_edges = np.concatenate((item_edges, near[~(both & apart)]))
         # covered[x, y]: how many of x's items match some item of y (both directions of every item pair)
         directed = np.concatenate((item_edges, item_edges[:, ::-1]))
         directed = directed[doc[directed[:, 0]] != doc[directed[:, 1]]]

@@ -78,6 +78,8 @@ class DedupSignatures(DedupPhase):
             "sha_hi": [],
             "phash": [],
             "has_phash": [],
+            "alpha": [],
+            "has_alpha": [],
         }
         batch_texts: list[str] = []
         batch_bytes = 0
@@ -131,7 +133,7 @@ class DedupSignatures(DedupPhase):
         yield  # a generator that yields nothing: the phase ends here
 
     def _media_items(self, document: Document, index: int, items: dict[str, list[Any]]) -> None:
-        from corpus_kit.stages.dedup.media_hash import image_phash
+        from corpus_kit.stages.dedup.media_hash import image_hashes
 
         for media in document.media:
             data = media.media_bytes
@@ -139,15 +141,22 @@ class DedupSignatures(DedupPhase):
                 continue
             digest = hashlib.sha256(data).digest()
             kind = {MediaType.IMAGE: ITEM_IMAGE, MediaType.AUDIO: ITEM_AUDIO}.get(media.type, ITEM_OTHER)
-            phash = image_phash(data) if kind == ITEM_IMAGE else None
-            if kind == ITEM_IMAGE and phash is None:
-                self.stat_update("image_undecodable")
+            hashes = image_hashes(data) if kind == ITEM_IMAGE else None
+            if kind == ITEM_IMAGE:
+                if hashes is None:
+                    self.stat_update("image_undecodable")
+                elif hashes.flat:
+                    self.stat_update("image_flat")  # matched byte for byte only
+            phash = hashes.phash if hashes is not None else None
+            alpha = hashes.alpha if hashes is not None else None
             items["doc"].append(index)
             items["kind"].append(kind)
             items["sha_lo"].append(int.from_bytes(digest[:8], "little"))
             items["sha_hi"].append(int.from_bytes(digest[8:16], "little"))
             items["phash"].append(phash or 0)
             items["has_phash"].append(phash is not None)
+            items["alpha"].append(alpha or 0)
+            items["has_alpha"].append(alpha is not None)
 
     def _write_docs(
         self,
@@ -180,5 +189,7 @@ class DedupSignatures(DedupPhase):
             item_sha_hi=np.asarray(items["sha_hi"], dtype=np.uint64),
             item_phash=np.asarray(items["phash"], dtype=np.uint64),
             item_has_phash=np.asarray(items["has_phash"], dtype=bool),
+            item_alpha=np.asarray(items["alpha"], dtype=np.uint64),
+            item_has_alpha=np.asarray(items["has_alpha"], dtype=bool),
         )
         atomic_write_bytes(state.docs(rank), arrays.getvalue())  # last: marks the task's state complete
