@@ -343,6 +343,39 @@ def test_grams_do_not_depend_on_slices_line_breaks_or_script_form(monkeypatch: p
     assert units_short == 5 and short.size == 0
 
 
+def test_the_line_by_line_normalisation_equals_the_safety_stage_s() -> None:
+    """grams.normalised_codes takes the library path per line; the result must be normalise's."""
+    import random
+
+    from corpus_kit.stages.safety.normalise import normalised_codes
+
+    rng = random.Random(7)
+    alphabet = list("abXZ 中文繁體…ﬁß\u0301\u0308\n\u1100\u1161\u11a8ｶﾞ①Ａ\u200b\ufeffİΣς.,，。\ud800e\r\t")
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24)))
+        assert np.array_equal(grams.normalised_codes(text), normalised_codes(text)), repr(text)
+
+
+def test_short_items_match_only_as_a_whole_item_gram(tmp_path: Path, cli) -> None:
+    evals = write_jsonl(
+        tmp_path / "short.jsonl",
+        [{"question": "one two three four five six seven eight nine"}, {"question": "alpha beta gamma"}],
+    )
+    corpus = write_jsonl(
+        tmp_path / "in.jsonl",
+        [
+            {"id": "whole", "text": "Quiz: One, two, three, four, five, six, seven, eight, nine!"},
+            {"id": "part", "text": "one two three four five six seven eight and more"},
+            {"id": "tiny", "text": "alpha beta gamma"},
+        ],
+    )
+    out = tmp_path / "out"
+    assert cli("decontaminate", corpus, "-o", out, "--evals", evals, "-q").exit_code == 0
+    assert {row["id"] for row in data_rows(out)} == {"part", "tiny"}
+    row = Manifest.read(out / "manifest.json").decontamination.benchmarks["short"]
+    assert (row.short, row.too_short, row.grams, row.contaminated) == (1, 1, 1, 1)
+
+
 def test_benchmark_ids_are_safe() -> None:
     assert benchmark_id("Grade School Math!") == "grade_school_math"
     assert benchmark_id("../../etc/passwd") == "etc_passwd"

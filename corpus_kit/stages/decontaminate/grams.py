@@ -36,12 +36,16 @@ _CUT_SEARCH = 4096
 
 _SEPARATOR, _UNSPACED, _WORD = 0, 1, 2
 _U64 = np.uint64
+_MASK = (1 << 64) - 1
 _M1 = _U64(0xBF58476D1CE4E5B9)
 _M2 = _U64(0x94D049BB133111EB)
-_GOLDEN = _U64(0x9E3779B97F4A7C15)
-_POSITION = _U64(0xD6E8FEB86659FD93)
-_BASE = _U64(0xC2B2AE3D27D4EB4F)  # odd
 _S30, _S27, _S31 = _U64(30), _U64(27), _U64(31)
+_GOLDEN = 0x9E3779B97F4A7C15
+#: Odd multipliers (invertible modulo 2**64) of the word hashes and of the gram hashes.
+_WORD_BASE = 0xC2B2AE3D27D4EB4F
+_GRAM_BASE = 0xD6E8FEB86659FD93
+#: Power tables kept for good up to this size (2 x 8 MiB each); longer ones are made per call.
+_POWERS_KEPT = 1 << 20
 
 
 def normalisation_version() -> str:
@@ -83,45 +87,119 @@ def unit_classes() -> np.ndarray:
     return classes
 
 
+@lru_cache(maxsize=1)
+def code_values() -> np.ndarray:
+    """A fixed pseudo-random uint64 per code point (SplitMix64 of the code point), 0 for separators."""
+    values = np.arange(0x110000, dtype=_U64) * _U64(_GOLDEN)
+    values = _mix(values)
+    values[unit_classes() == _SEPARATOR] = 0
+    values.setflags(write=False)
+    return values
+
+
+class _Powers:
+    """``B**k`` and ``B**-k`` modulo 2**64 for k < size, grown on demand."""
+
+    def __init__(self, base: int):
+        self.base = base
+        self.inverse = pow(base, -1, 1 << 64)
+        self.up, self.down = self._make(1 << 12)
+
+    def _make(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+        up = np.ones(size, dtype=_U64)
+        down = np.ones(size, dtype=_U64)
+        # integer arrays wrap silently: the arithmetic modulo 2**64 wanted here
+        np.cumprod(np.full(size - 1, self.base, dtype=_U64), out=up[1:])
+        np.cumprod(np.full(size - 1, self.inverse, dtype=_U64), out=down[1:])
+        return up, down
+
+    def get(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+        if size <= self.up.size:
+            return self.up, self.down
+        if size > _POWERS_KEPT:
+            return self._make(size)
+        self.up, self.down = self._make(min(max(size, 2 * self.up.size), _POWERS_KEPT))
+        return self.up, self.down
+
+
+_WORD_POWERS = _Powers(_WORD_BASE)
+_GRAM_POWERS = _Powers(_GRAM_BASE)
+
+
 def warm_up() -> None:
-    """Build the normalisation and class tables (~1 s; once per process, before workers fork)."""
+    """Build the normalisation, class and value tables (~1 s; once per process, before workers fork)."""
     unit_classes()
+    code_values()
+    _WORD_POWERS.get(SLICE_CHARS + 1)
+    _GRAM_POWERS.get(SLICE_CHARS + 1)
+
+
+def normalised_codes(text: str) -> np.ndarray:
+    """``normalise.normalised_codes(text)``, with the exact library path (NFKC, case fold) taken by
+    the lines that need it only, not by the whole text: normalisation never joins a line feed to
+    a neighbour (see ``normalise_many``), so the result is the same (a test checks it)."""
+    from corpus_kit.stages.safety.normalise import tables
+
+    table = tables()
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    exact = table.exact_path[codes]
+    if codes.size and exact.any():
+        breaks = np.flatnonzero(codes == 10)
+        starts = np.concatenate(([0], breaks + 1))
+        ends = np.append(breaks, codes.size)
+        counts = np.concatenate(([0], np.cumsum(exact)))
+        pieces: list[np.ndarray] = []
+        done = 0
+        for line in np.flatnonzero(counts[ends] != counts[starts]).tolist():  # a loop over lines
+            first, last = int(starts[line]), int(ends[line])
+            pieces.append(codes[done:first])
+            folded = unicodedata.normalize("NFKC", text[first:last]).casefold()
+            pieces.append(np.frombuffer(folded.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
+            done = last
+        pieces.append(codes[done:])
+        codes = np.concatenate(pieces)
+    mapped = table.mapping[codes]
+    if not mapped.all():
+        mapped = mapped[mapped != 0]
+    return mapped
 
 
 def unit_ids(codes: np.ndarray) -> np.ndarray:
-    """One uint64 per unit of the normalised code points ``codes``."""
-    classes = unit_classes()[codes]
-    positions = np.flatnonzero(classes != _SEPARATOR)
-    if not positions.size:
-        return np.empty(0, dtype=_U64)
-    kinds = classes[positions]
-    start = np.ones(positions.size, dtype=bool)
-    # a word character continues the unit of the word character right before it
-    np.logical_not(
-        (kinds[1:] == _WORD) & (kinds[:-1] == _WORD) & (positions[1:] == positions[:-1] + 1),
-        out=start[1:],
-    )
+    """One uint64 per unit of the normalised code points ``codes``: a character's value, or for a
+    word ``sum(value[c_j] * B**j)`` over its characters (all words at once: each character's value
+    times ``B**place``, added up per word, times ``B**-place`` of the word's first character)."""
+    values = code_values()[codes]  # 0 for separators
+    word = unit_classes()[codes] == _WORD
+    if not word.any():  # one character per unit (Chinese, Japanese): nothing to add up
+        return values[values != 0]
+    kept = values != 0
+    start = kept.copy()
+    start[1:] &= ~(word[1:] & word[:-1])  # a word character continues the word before it
     starts = np.flatnonzero(start)
-    within = np.arange(positions.size, dtype=np.int64) - np.repeat(
-        starts, np.diff(starts, append=positions.size)
-    )
-    values = codes[positions].astype(_U64)
-    values += within.astype(_U64) * _POSITION
-    values += _GOLDEN
-    return np.add.reduceat(_mix(values), starts)
+    if not starts.size:
+        return np.empty(0, dtype=_U64)
+    up, down = _WORD_POWERS.get(codes.size)
+    values *= up[: codes.size]
+    ids = np.add.reduceat(values, starts)  # separators after a unit add 0
+    ids *= down[starts]
+    return ids
 
 
 def grams(ids: np.ndarray, length: int) -> np.ndarray:
-    """Hash of every run of ``length`` consecutive unit ids (empty when there are fewer)."""
+    """Hash of every run of ``length`` consecutive unit ids (empty when there are fewer):
+    ``sum(ids[i+t] * B**(length-1-t))`` salted with the length, from one prefix sum."""
     count = ids.size - length + 1
     if count <= 0:
         return np.empty(0, dtype=_U64)
-    result = ids[:count].copy()
-    for offset in range(1, length):
-        result *= _BASE
-        result += ids[offset : offset + count]
-    result ^= _U64(length * 0x9E3779B97F4A7C15 & 0xFFFFFFFFFFFFFFFF)
-    return _mix(result)
+    up, down = _GRAM_POWERS.get(ids.size + 1)
+    prefix = np.empty(ids.size + 1, dtype=_U64)
+    prefix[0] = 0
+    np.multiply(ids, down[: ids.size], out=prefix[1:])
+    np.cumsum(prefix[1:], out=prefix[1:])
+    result = prefix[length:] - prefix[:count]
+    result *= up[length - 1 : length - 1 + count]
+    result ^= _U64(length * _GOLDEN & _MASK)
+    return result
 
 
 def _slices(text: str) -> Iterator[str]:
@@ -140,8 +218,6 @@ def _slices(text: str) -> Iterator[str]:
 
 def text_units(text: str) -> Iterator[np.ndarray]:
     """The unit ids of ``text``, a slice at a time (each slice's ids follow the previous slice's)."""
-    from corpus_kit.stages.safety.normalise import normalised_codes
-
     for piece in _slices(text):
         yield unit_ids(normalised_codes(piece))
 
