@@ -58,6 +58,26 @@ class PiiParams(StageParams):
         description="Characters around candidate values one text may have analysed; a text with more "
         "is dropped, not passed on unscanned (reason pii.too_dense).",
     )
+    images: Literal["drop", "blur", "off"] | None = Field(
+        None,
+        description="Pictures (the ocr extra: text read with OCR, then the same recognizers): drop a "
+        "record whose picture holds personal data (pii.image), blur the text boxes, or off. Default: "
+        "drop when the ocr extra is installed, else not screened (and the manifest says so).",
+    )
+    faces: Literal["count", "drop", "blur", "off"] = Field(
+        "count",
+        description="Faces in screened pictures (OpenCV Haar cascade): count them (biometric data in "
+        "the manifest), drop the record (pii.face), blur them, or off.",
+    )
+    max_pixels: int = Field(
+        40_000_000,
+        ge=1,
+        description="Pixels a picture (all frames) may have, read from its header before decoding; a "
+        "larger or undecodable one drops its record (pii.image_unreadable), never passed on unscreened.",
+    )
+    ocr_side: int = Field(
+        1600, ge=32, description="Long side, in pixels, a picture is downscaled to before OCR."
+    )
 
 
 class PiiStage(Stage[PiiParams]):
@@ -70,11 +90,13 @@ class PiiStage(Stage[PiiParams]):
     params_model = PiiParams
     # a text over its scan budget is dropped, never passed on unscanned: too many candidate values,
     # or a rule pattern on the backtracking engine out of time
-    reasons = ("pii.too_dense", "pii.timeout")
+    # pictures: personal data found in one (images: drop, or a blur that did not take), a face
+    # (faces: drop), or a picture that cannot be screened within the bounds
+    reasons = ("pii.too_dense", "pii.timeout", "pii.image", "pii.face", "pii.image_unreadable")
     columns = ("pii_spans",)
     section_model = PiiSummary
     extra = "pii"
-    example = "- pii: {operator: replace, entities: [CN_ID_CARD, PHONE_NUMBER]}"
+    example = "- pii: {operator: replace, entities: [CN_ID_CARD, PHONE_NUMBER], images: drop}"
 
     def build(self, params: PiiParams, context: StageContext) -> PiiScrubber:
         from corpus_kit.stages.pii.scrubber import PiiScrubber
@@ -89,11 +111,16 @@ class PiiStage(Stage[PiiParams]):
             max_matches=params.max_matches,
             max_scan_chars=params.max_scan_chars,
             exclusion_writer=context.exclusion_writer(),
+            images=params.images,
+            faces=params.faces,
+            max_pixels=params.max_pixels,
+            ocr_side=params.ocr_side,
         )
 
     def public_input_names(self, params: PiiParams, context: StageContext, names: list[str]) -> list[str]:
         # the same scrubber as the step's: a file name reads in the manifest as in source_file
-        scrubber = self.build(params, replace(context, removed_dir=None))
+        # (its pictures play no part here: not screened, so images: off)
+        scrubber = self.build(params.model_copy(update={"images": "off"}), replace(context, removed_dir=None))
         return [scrubber.scrub_value(name)[0] for name in names]
 
     def manifest_section(self, step: PipelineStep, stats: Stats) -> PiiSummary:
@@ -104,10 +131,12 @@ class PiiStage(Stage[PiiParams]):
 
     def report_section(self, section: PiiSummary, manifest: Manifest) -> ReportSection:
         from corpus_kit.catalog.report import pii_report_section
+        from corpus_kit.stages.pii.sections import with_pictures_report
 
-        return pii_report_section(section, manifest)
+        return with_pictures_report(pii_report_section(section, manifest), section)
 
     def card_section(self, section: PiiSummary, manifest: Manifest) -> tuple[str, str]:
         from corpus_kit.catalog.card import pii_card_section
+        from corpus_kit.stages.pii.sections import with_pictures_card
 
-        return pii_card_section(section, manifest)
+        return with_pictures_card(pii_card_section(section, manifest), section)

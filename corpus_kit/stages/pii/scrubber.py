@@ -17,8 +17,14 @@ more than ``max_scan_chars`` or which holds more than ``max_matches`` candidate 
 Operators: ``replace`` (``<CN_ID_CARD>``), ``mask`` (all but the last 4 characters, all of them
 for values of 8 characters or fewer), ``hash`` (``<PHONE_NUMBER:…>``, keyed HMAC-SHA256; the key
 comes from ``CORPUS_KIT_PII_KEY`` or ``--hash-key-file`` and is read in each worker, never stored
-in the step, logs or manifest), ``redact`` (removed). Media bytes are not scrubbed (no OCR or speech
-model ships offline).
+in the step, logs or manifest), ``redact`` (removed).
+
+Pictures (:mod:`~corpus_kit.stages.pii.pictures`, the ``ocr`` extra): their text is read with OCR
+and goes through the same finder; a picture holding personal data drops its record (``pii.image``)
+or, with ``images: blur``, has the text boxes blurred (checked by reading it again) and the record
+counts as scrubbed; faces are counted (``faces: drop`` or ``blur`` too). Without the extra, or with
+``images: off``, pictures are counted as not screened: never reported as scrubbed. Audio and video
+are not screened (counted as such).
 
 Every string of a record that leaves the run is scanned, not only the text (issue 22, item 9):
 ``id``; metadata keys (JSON field names, Parquet column names) and string values at any depth,
@@ -50,17 +56,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from datatrove.data import Document, DocumentsPipeline
+from datatrove.data import Document, DocumentsPipeline, MediaType
 from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.stats import Stats
 from datatrove.utils.typeshelper import StatHints
 
 from corpus_kit.errors import UsageError
+from corpus_kit.stages.pii.pictures import (
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_OCR_SIDE,
+    FacesMode,
+    ImagesMode,
+    PictureScreener,
+    Unreadable,
+)
 from corpus_kit.stages.pii.recognizers import TOO_DENSE, ScanBudgetExceeded
 from corpus_kit.stages.text import code_points
 
 if TYPE_CHECKING:
-    from corpus_kit.governance.manifest import PiiSummary
+    from corpus_kit.governance.manifest import PiiImagesSummary, PiiSummary
     from corpus_kit.io.parquet_writer import ParquetShardWriter
 
 Operator = Literal["replace", "mask", "hash", "redact"]
@@ -274,6 +288,19 @@ def run_id_key(work_dir: str | None) -> bytes:
 _PROCESS_ID_KEY = os.urandom(_ID_KEY_BYTES)
 
 
+IMAGE = "pii.image"  # a picture holds personal data (images: drop, or a blur that did not take)
+IMAGE_UNREADABLE = "pii.image_unreadable"  # a picture that cannot be screened within the bounds
+FACE = "pii.face"  # a picture shows a face (faces: drop)
+
+
+class PictureDropped(Exception):
+    """A record dropped because of one of its pictures (``reason``: one of the reasons above)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
 class PiiScrubber(PipelineStep):
     """Finds and scrubs PII in text (and metadata strings); sets ``metadata.pii_spans``."""
 
@@ -292,6 +319,10 @@ class PiiScrubber(PipelineStep):
         max_matches: int = DEFAULT_MAX_MATCHES,
         max_scan_chars: int = DEFAULT_MAX_SCAN_CHARS,
         exclusion_writer: ParquetShardWriter | None = None,
+        images: ImagesMode | None = None,
+        faces: FacesMode = "count",
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        ocr_side: int = DEFAULT_OCR_SIDE,
     ):
         super().__init__()
         from corpus_kit.stages.pii.recognizers import cached_pii_rules, prescan_covers
@@ -325,6 +356,7 @@ class PiiScrubber(PipelineStep):
         self.max_matches = max_matches
         self.max_scan_chars = max_scan_chars
         self.exclusion_writer = exclusion_writer
+        self._init_pictures(images, faces, max_pixels, ocr_side)
         # the pre-scan finds the places where the bundled patterns can match; other patterns (or
         # recognizers of a plugin) could match elsewhere, so those are analysed on whole texts
         self.prescan = prescan and prescan_covers(loaded) and not self.recognizers
@@ -430,6 +462,7 @@ class PiiScrubber(PipelineStep):
             if label.startswith("pii_in/") and metric_total(metric)
         }
         summary = PiiSummary(
+            images=self.pictures_summary(stats),
             operator=self.operator,
             entities=entities,
             documents=metric_total(stats.stats.get("pii_documents")),
@@ -438,6 +471,44 @@ class PiiScrubber(PipelineStep):
             rules_version=self.rules_version,
         )
         return summary
+
+    def pictures_summary(self, stats: Stats) -> PiiImagesSummary:
+        """The ``pii.images`` block: pictures screened or not, dropped, blurred, entity types and
+        faces found in them (counts only)."""
+        from corpus_kit.governance.accounting import metric_total
+        from corpus_kit.governance.manifest import PiiImagesSummary
+        from corpus_kit.stages.pii.pictures import engine_versions
+
+        def total(name: str) -> int:
+            return metric_total(stats.stats.get(f"pictures/{name}"))
+
+        prefix = "pictures/entity/"
+        return PiiImagesSummary(
+            mode=self.images,
+            faces_mode=self.faces,
+            engine=engine_versions() if self.images != "off" else None,
+            not_screened_reason=self.images_reason,
+            max_pixels=self.screener.max_pixels,
+            ocr_side=self.screener.ocr_side,
+            pictures=total("total"),
+            screened=total("screened"),
+            not_screened=total("not_screened"),
+            unreadable=total("unreadable"),
+            with_pii=total("with_pii"),
+            dropped=total("dropped"),
+            blurred=total("blurred"),
+            entities={
+                label.removeprefix(prefix): metric_total(metric)
+                for label, metric in sorted(stats.stats.items())
+                if label.startswith(prefix) and metric_total(metric)
+            },
+            faces=total("faces"),
+            pictures_with_faces=total("with_faces"),
+            faces_kept=total("faces_kept"),
+            faces_blurred=total("faces_blurred"),
+            dropped_for_faces=total("dropped_faces"),
+            other_media_not_screened=total("other_media"),
+        )
 
     # -- detection -------------------------------------------------------------------------------
     def find(self, text: str) -> list[Any]:
@@ -570,6 +641,98 @@ class PiiScrubber(PipelineStep):
         digest = hmac.new(self._digest_key(), record_id.encode(), hashlib.sha256).hexdigest()
         return f"{scrubbed}~{digest[:_ID_DIGEST_CHARS]}", found
 
+    # -- pictures -------------------------------------------------------------------------------
+    def _init_pictures(
+        self, images: ImagesMode | None, faces: FacesMode, max_pixels: int, ocr_side: int
+    ) -> None:
+        """Resolve the picture settings: ``images`` ``None`` screens pictures when the ``ocr`` extra
+        is installed and says they were not screened otherwise; ``drop`` or ``blur`` without the
+        extra is a usage error."""
+        from corpus_kit.stages.pii.pictures import missing_module
+
+        if max_pixels < 1 or ocr_side < 32:
+            raise UsageError("--max-pixels must be at least 1 and --ocr-side at least 32")
+        self.images_reason: str | None = None
+        missing = None if images == "off" else missing_module()
+        if images is None:
+            images = "off" if missing else "drop"
+            if missing:
+                self.images_reason = 'the ocr extra is not installed (pip install "corpus-kit[ocr]")'
+        elif images == "off":
+            self.images_reason = "images: off"
+        elif missing:
+            raise UsageError(f'images: {images} needs {missing!r}: pip install "corpus-kit[ocr]"')
+        self.images: ImagesMode = images
+        self.faces: FacesMode = faces if images != "off" else "off"
+        self.screener = PictureScreener(faces=self.faces, max_pixels=max_pixels, ocr_side=ocr_side)
+
+    def _screen_pictures(self, document: Document) -> list[str]:
+        """Screen the document's pictures (each counted); entity types blurred away are returned.
+
+        Raises :class:`PictureDropped` for a picture holding personal data (``images: drop``, or a
+        blur that did not take), faces (``faces: drop``) or one that cannot be screened."""
+        scrubbed: list[str] = []
+        for media in document.media or ():
+            mime = str((media.metadata or {}).get("mime") or "")
+            if media.type != MediaType.IMAGE and not mime.startswith("image/"):
+                self.stat_update("pictures/other_media")
+                continue
+            self.stat_update("pictures/total")
+            data = media.media_bytes
+            if self.images == "off" or not data:
+                self.stat_update("pictures/not_screened")
+                continue
+            try:
+                verdict = self.screener.screen(data, self.find)
+            except Unreadable:
+                self.stat_update("pictures/unreadable")
+                raise PictureDropped(IMAGE_UNREADABLE) from None
+            self.stat_update("pictures/screened")
+            for entity in verdict.entities:
+                self.stat_update(f"pictures/entity/{entity}")
+            if verdict.entities:
+                self.stat_update("pictures/with_pii")
+            if verdict.faces:
+                self.stat_update("pictures/with_faces")
+                self.stat_update("pictures/faces", value=len(verdict.faces))
+            if verdict.entities and self.images == "drop":
+                self.stat_update("pictures/dropped")
+                raise PictureDropped(IMAGE)
+            if verdict.faces and self.faces == "drop":
+                self.stat_update("pictures/dropped_faces")
+                raise PictureDropped(FACE)
+            regions = list(verdict.regions)
+            if self.faces == "blur":
+                regions.extend(verdict.faces)
+            if regions:
+                self._blur(media, data, regions, verdict)
+                scrubbed.extend(verdict.entities)
+            elif verdict.faces:
+                self.stat_update("pictures/faces_kept", value=len(verdict.faces))
+        return scrubbed
+
+    def _blur(self, media: Any, data: bytes, regions: list[Any], verdict: Any) -> None:
+        """Blur ``regions`` in place of the media's bytes, after checking that a second reading
+        finds nothing left; a blur that cannot be made or did not take drops the record."""
+        reason = IMAGE if verdict.entities else FACE
+        try:
+            blurred, mime = self.screener.blur(data, regions, verdict.size)
+            check = self.screener.screen(blurred, self.find)
+        except Unreadable:
+            self.stat_update("pictures/dropped" if verdict.entities else "pictures/dropped_faces")
+            raise PictureDropped(reason) from None
+        if check.entities or (self.faces == "blur" and check.faces):
+            self.stat_update("pictures/dropped" if verdict.entities else "pictures/dropped_faces")
+            raise PictureDropped(reason)
+        media.media_bytes = blurred
+        media.length = len(blurred)
+        media.metadata = {**(media.metadata or {}), "mime": mime}
+        self.stat_update("pictures/blurred")
+        if self.faces == "blur" and verdict.faces:
+            self.stat_update("pictures/faces_blurred", value=len(verdict.faces))
+        elif verdict.faces:
+            self.stat_update("pictures/faces_kept", value=len(verdict.faces))
+
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         writer_context = self.exclusion_writer if self.exclusion_writer else contextlib.nullcontext()
         with writer_context as writer:
@@ -578,8 +741,14 @@ class PiiScrubber(PipelineStep):
                 places: dict[str, int] = {}
                 with self.track_time():
                     try:
+                        # pictures first: a record dropped for a picture is not scrubbed for nothing
+                        in_pictures = self._screen_pictures(document)
                         found = self._scrub_document(document, places)
-                    except ScanBudgetExceeded as exceeded:
+                        if in_pictures:
+                            found.extend(in_pictures)
+                            places["pictures"] = len(in_pictures)
+                            document.metadata["pii_spans"] = len(found)
+                    except (ScanBudgetExceeded, PictureDropped) as exceeded:
                         # never passed on unscanned: dropped, counted, and kept (with --keep-removed)
                         # without its text, which was not scrubbed
                         self.stat_update(StatHints.dropped)
