@@ -55,6 +55,33 @@ class DedupParams(StageParams):
     ngram_spaced: int | None = Field(None, ge=1, le=16, description="Shingle size in words for spaced ones.")
     seed: int | None = Field(None, description="MinHash seed.")
     batch_bytes: int | str | None = Field(None, description="Text per signature batch, e.g. 1MiB.")
+    verify: Literal["exact", "estimate"] | None = Field(
+        None,
+        description="exact: near candidates decided on their exact shingle Jaccard; estimate: on the "
+        "MinHash estimate alone [default: exact].",
+    )
+    fold_script: bool | None = Field(
+        None, description="Fold Traditional Chinese to Simplified before exact and near keys [default: true]."
+    )
+    keep: Literal["first", "longest", "best_media", "source_priority"] | None = Field(
+        None,
+        description="Which record of a cluster survives: first | longest | best_media | source_priority "
+        "(ties: first in input order) [default: first].",
+    )
+    source_priority: list[str] | None = Field(
+        None, description="With keep source_priority: source names (metadata.source), first wins."
+    )
+    against: list[str] | None = Field(
+        None,
+        description="Dedup indexes (corpus-kit index build): records duplicating an indexed one go as "
+        "dedup.index.",
+        json_schema_extra={"path": True},
+    )
+    index_out: str | None = Field(
+        None,
+        description="Add the records this run keeps to this dedup index (created when missing).",
+        json_schema_extra={"path": True},
+    )
     rules: str | None = Field(
         None, description="Dedup rule file (default rules/dedup.yaml).", json_schema_extra={"path": True}
     )
@@ -66,8 +93,8 @@ class DedupStage(Stage[DedupParams]):
     name = "dedup"
     summary = "Remove exact, near-duplicate (MinHash, CJK-aware) and media duplicates across all inputs."
     params_model = DedupParams
-    reasons = ("dedup.exact", "dedup.near", "dedup.media")
-    columns = ("dup_cluster", "dup_count", "dup_of")
+    reasons = ("dedup.exact", "dedup.near", "dedup.media", "dedup.index")
+    columns = ("dup_cluster", "dup_count", "dup_of", "dup_dataset")
     section_model = DedupSummary
     extra = "dedup"
     one_per_pipeline = True  # its phases and state live in fixed places under the work folder
@@ -81,11 +108,22 @@ class DedupStage(Stage[DedupParams]):
         given = params.model_dump(exclude_none=True)
         if params.rules:
             given["rules"] = context.resolve_path(params.rules)
+        if params.against:
+            given["against"] = [context.resolve_path(path) for path in params.against]
+        index_out = context.resolve_path(given.pop("index_out", None))
         config = load_dedup_config(given)
+        if config.against:
+            from corpus_kit.stages.dedup.index import DedupIndex
+
+            for path in config.against:  # refused now (one line), not in a worker later
+                DedupIndex.open(path).check_parameters(config)
         # built once here, before the executor forks its workers, instead of once per task (~0.4 s each)
-        warm_up(config.seed)
+        warm_up(config.seed, config.fold_script)
         return DedupFilter(
-            state_dir=f"{context.work_dir}/dedup", config=config, exclusion_writer=context.exclusion_writer()
+            state_dir=f"{context.work_dir}/dedup",
+            config=config,
+            exclusion_writer=context.exclusion_writer(),
+            index_out=index_out,
         )
 
     def manifest_section(self, step: PipelineStep, stats: Stats) -> DedupSummary | None:

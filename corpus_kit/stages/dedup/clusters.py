@@ -1,19 +1,26 @@
 """Dedup phase 3 (one task): verify candidates, build clusters across all tasks, pick survivors.
 
-* Near candidates are verified on the full signatures (estimated Jaccard >= threshold); exact
-  candidates on the other 64 bits of the 128-bit key. LSH only proposes; this step decides.
+* Near candidates are verified on their exact shingle Jaccard (``verify: exact``, the default): the
+  signature phase stored every record's shingle hashes as a sorted set, and only the candidates'
+  sets are read back (candidates whose MinHash estimate is more than :func:`estimate_slack` below
+  the threshold are not: a pair at the threshold scores that low with probability ~1e-13).
+  ``verify: estimate`` decides on the MinHash estimate alone. Exact candidates are verified on the
+  other 64 bits of the 128-bit key. LSH only proposes; this step decides.
 * Text-only records cluster by text. Records with media are duplicates when they share a matching
   image (same bytes, or pHash within ``image_hamming`` bits) or audio (same bytes), hold the same
   number of media items, and their texts are duplicates of each other (same text cluster) or both
   empty. So a copied picture with a new caption is kept (new text is new content), a media-only
   record is judged by its media alone, and a caption shared by different pictures removes nothing.
 * Clusters are connected components over all verified edges (scipy), across every input task.
-* The survivor of a cluster is its first record in input order (lowest global position); this is
-  fixed by the input and the task count, never by the number of workers.
+* The survivor of a cluster follows ``keep``: ``first`` (lowest global position), ``longest``
+  (most normalised characters), ``best_media`` (most decoded pixels, then most media bytes) or
+  ``source_priority``; ties go to the first in input order. Everything it ranks by is a function of
+  the input, never of the number of workers.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections import Counter
@@ -26,7 +33,8 @@ from datatrove.data import DocumentsPipeline
 
 from corpus_kit.io.parquet_writer import numpy_array, string_array
 from corpus_kit.stages.dedup.buckets import run_edges
-from corpus_kit.stages.dedup.minhash import EMPTY_BIN, similarity
+from corpus_kit.stages.dedup.config import estimate_slack
+from corpus_kit.stages.dedup.minhash import EMPTY_BIN, exact_jaccard, similarity
 from corpus_kit.stages.dedup.state import (
     ITEM_IMAGE,
     KIND_MEDIA,
@@ -42,6 +50,7 @@ from corpus_kit.stages.dedup.state import (
 from corpus_kit.utils import atomic_write_bytes
 
 _VERIFY_CHUNK = 20_000  # pairs per verification step: 2 x 20 MB of signature rows
+_SHINGLE_CHUNK = 8_000_000  # shingle hashes read back per exact verification step (64 MB + sort)
 
 
 def _unique_edges(edges: np.ndarray, size: int) -> np.ndarray:
@@ -85,6 +94,43 @@ class _Signatures:
             mask = owner == task
             out[mask] = self.maps[task][positions[mask] - self.offsets[task]]
         return out
+
+
+class _ShingleSets:
+    """Every task's stored shingle sets by global position, memory-mapped (only candidates are read)."""
+
+    def __init__(self, state: DedupState, ranks: list[int], offsets: np.ndarray):
+        self.offsets = offsets
+        self.values: list[np.ndarray] = []
+        self.starts: list[np.ndarray] = []
+        for rank in ranks:
+            starts = np.fromfile(state.shingle_offsets(rank), dtype=np.int64)
+            size = os.path.getsize(state.shingles(rank)) // 8
+            if starts.size == 0 or int(starts[-1]) != size:
+                raise RuntimeError(f"dedup state is inconsistent: shingle file of task {rank} is incomplete")
+            self.starts.append(starts)
+            self.values.append(
+                np.memmap(state.shingles(rank), dtype=np.uint64, mode="r") if size else np.empty(0, np.uint64)
+            )
+
+    def sizes(self, positions: np.ndarray) -> np.ndarray:
+        owner = np.searchsorted(self.offsets, positions, side="right") - 1
+        out = np.empty(positions.size, dtype=np.int64)
+        for task in np.unique(owner):
+            mask = owner == task
+            local = positions[mask] - self.offsets[task]
+            starts = self.starts[task]
+            out[mask] = starts[local + 1] - starts[local]
+        return out
+
+    def sets(self, positions: np.ndarray) -> list[np.ndarray]:
+        owner = np.searchsorted(self.offsets, positions, side="right") - 1
+        result: list[np.ndarray] = []
+        for position, task in zip(positions.tolist(), owner.tolist(), strict=True):
+            local = position - int(self.offsets[task])
+            starts = self.starts[task]
+            result.append(np.asarray(self.values[task][int(starts[local]) : int(starts[local + 1])]))
+        return result
 
 
 def connected_labels(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -136,7 +182,7 @@ class DedupClusters(DedupPhase):
                 size,
             )
             summary["candidate_pairs"] = int(candidates.shape[0])
-            verified = self._verify(state, ranks, offsets, candidates)
+            verified = self._verify(state, ranks, offsets, candidates, summary)
             summary["verified_pairs"] = int(verified.shape[0])
             text_edges.append(verified)
         text = _unique_edges(np.concatenate(text_edges), max(size, 1))
@@ -195,18 +241,47 @@ class DedupClusters(DedupPhase):
         atomic_write_bytes(state.summary, json.dumps(summary, indent=1, sort_keys=True).encode("utf-8"))
 
     def _verify(
-        self, state: DedupState, ranks: list[int], offsets: np.ndarray, candidates: np.ndarray
+        self,
+        state: DedupState,
+        ranks: list[int],
+        offsets: np.ndarray,
+        candidates: np.ndarray,
+        summary: dict[str, Any],
     ) -> np.ndarray:
-        signatures = _Signatures(state, ranks, offsets, self.config.num_perm)
-        keep = np.zeros(candidates.shape[0], dtype=bool)
+        config = self.config
+        exact = config.verify == "exact"
+        floor = config.threshold - estimate_slack(config.num_perm) if exact else config.threshold
+        signatures = _Signatures(state, ranks, offsets, config.num_perm)
+        estimates = np.zeros(candidates.shape[0], dtype=np.float64)
         for start in range(0, candidates.shape[0], _VERIFY_CHUNK):
             chunk = candidates[start : start + _VERIFY_CHUNK]
             left, right = signatures.rows(chunk[:, 0]), signatures.rows(chunk[:, 1])
             # densified signatures are empty in every bin or in none: the first bin tells
             valid = (left[:, 0] != EMPTY_BIN) & (right[:, 0] != EMPTY_BIN)
-            keep[start : start + chunk.shape[0]] = valid & (similarity(left, right) >= self.config.threshold)
+            estimates[start : start + chunk.shape[0]] = np.where(valid, similarity(left, right), -1.0)
             signatures.release()
-        return candidates[keep]
+        summary["estimate_pairs"] = int((estimates >= config.threshold).sum())
+        if not exact:
+            return candidates[estimates >= config.threshold]
+        checked = candidates[estimates >= floor]
+        summary["exact_checked_pairs"] = int(checked.shape[0])
+        return checked[self._exact_similarity(state, ranks, offsets, checked) >= config.threshold]
+
+    def _exact_similarity(
+        self, state: DedupState, ranks: list[int], offsets: np.ndarray, pairs: np.ndarray
+    ) -> np.ndarray:
+        """Exact Jaccard of each pair's shingle sets, read back in steps of ~``_SHINGLE_CHUNK`` hashes."""
+        result = np.zeros(pairs.shape[0], dtype=np.float64)
+        if pairs.size == 0:
+            return result
+        sets = _ShingleSets(state, ranks, offsets)
+        work = sets.sizes(pairs[:, 0]) + sets.sizes(pairs[:, 1])
+        bounds = np.searchsorted(np.cumsum(work), np.arange(_SHINGLE_CHUNK, int(work.sum()), _SHINGLE_CHUNK))
+        cuts = np.unique(np.minimum(np.concatenate(([0], bounds + 1, [pairs.shape[0]])), pairs.shape[0]))
+        for start, stop in itertools.pairwise(cuts.tolist()):
+            chunk = pairs[start:stop]
+            result[start:stop] = exact_jaccard(sets.sets(chunk[:, 0]), sets.sets(chunk[:, 1]))
+        return result
 
     def _media_edges(
         self,

@@ -11,6 +11,20 @@ from corpus_kit.utils import load_yaml_file, parse_size
 
 DedupMode = Literal["exact", "near", "both"]
 MODES = ("exact", "near", "both")
+KeepPolicy = Literal["first", "longest", "best_media", "source_priority"]
+KEEP_POLICIES = ("first", "longest", "best_media", "source_priority")
+VerifyMode = Literal["exact", "estimate"]
+VERIFY_MODES = ("exact", "estimate")
+
+
+def estimate_slack(num_perm: int) -> float:
+    """How far below the threshold a candidate's MinHash estimate may be and still be verified exactly.
+
+    Seven times the estimate's largest standard deviation (0.5 / sqrt(num_perm), at Jaccard 0.5):
+    0.22 with 256 bins, where a pair at a 0.8 threshold scores that low with probability ~1e-13
+    (binomial tail; docs/dedup.md). Candidates further below are not read back.
+    """
+    return 3.5 / num_perm**0.5
 
 
 def candidate_probability(similarity: float, bands: int, rows: int) -> float:
@@ -50,14 +64,43 @@ class DedupConfig:
     mode: DedupMode = "both"
     threshold: float = 0.8
     num_perm: int = 256
-    bands: int = 42
-    rows: int = 6
+    bands: int = 51
+    rows: int = 5
     ngram_unspaced: int = 2
     ngram_spaced: int = 2
     seed: int = 1
     media: bool = True
     image_hamming: int = DEFAULT_IMAGE_HAMMING
     batch_bytes: int = 1024 * 1024
+    fold_script: bool = True
+    verify: VerifyMode = "exact"
+    keep: KeepPolicy = "first"
+    source_priority: tuple[str, ...] = ()
+    against: tuple[str, ...] = ()
+
+    def survivor_rule(self) -> str:
+        """The survivor policy in words, for the manifest (``dedup.survivor``)."""
+        rule = {
+            "first": "first in input order",
+            "longest": "longest text (normalised characters), then first in input order",
+            "best_media": "most decoded pixels, then most bytes of media, then first in input order",
+            "source_priority": "source earliest in source_priority ("
+            + ", ".join(self.source_priority)
+            + "; others after), then first in input order",
+        }[self.keep]
+        return f"keep: {self.keep} - {rule}"
+
+    def key_parameters(self) -> dict[str, Any]:
+        """What an index's keys depend on: an index made with other values cannot be matched."""
+        return {
+            "num_perm": self.num_perm,
+            "bands": self.bands,
+            "rows": self.rows,
+            "ngram_unspaced": self.ngram_unspaced,
+            "ngram_spaced": self.ngram_spaced,
+            "seed": self.seed,
+            "fold_script": self.fold_script,
+        }
 
     @property
     def near(self) -> bool:
@@ -77,6 +120,7 @@ _KNOWN = {item.name for item in fields(DedupConfig)} | {
     "candidate_margin",
     "version",
     "rules",
+    "index_out",
 }
 
 
@@ -93,7 +137,7 @@ def load_dedup_config(params: dict[str, Any]) -> DedupConfig:
     merged.pop("version", None)
     merged.pop("rules", None)
     recall = float(merged.pop("candidate_recall", 0.995))
-    margin = float(merged.pop("candidate_margin", 0.05))
+    margin = float(merged.pop("candidate_margin", 0.10))
     try:
         mode = str(merged.get("mode", "both"))
         if mode not in MODES:
@@ -117,6 +161,20 @@ def load_dedup_config(params: dict[str, Any]) -> DedupConfig:
         if not 0 <= hamming <= 20:
             raise ValueError(f"image_hamming must be between 0 and 20, got {hamming}")
         batch = merged.get("batch_bytes", 1024 * 1024)
+        keep = str(merged.get("keep", "first"))
+        if keep not in KEEP_POLICIES:
+            raise ValueError(f"keep must be one of {', '.join(KEEP_POLICIES)}, got {keep!r}")
+        priority = merged.get("source_priority") or []
+        if isinstance(priority, str):
+            priority = [part.strip() for part in priority.split(",") if part.strip()]
+        if keep == "source_priority" and not priority:
+            raise ValueError("keep: source_priority needs source_priority: [source names, first wins]")
+        verify = str(merged.get("verify", "exact"))
+        if verify not in VERIFY_MODES:
+            raise ValueError(f"verify must be one of {', '.join(VERIFY_MODES)}, got {verify!r}")
+        against = merged.get("against") or []
+        if isinstance(against, str):
+            against = [part.strip() for part in against.split(",") if part.strip()]
         config = DedupConfig(
             mode=mode,  # type: ignore[arg-type]
             threshold=threshold,
@@ -129,6 +187,11 @@ def load_dedup_config(params: dict[str, Any]) -> DedupConfig:
             media=bool(merged.get("media", True)),
             image_hamming=hamming,
             batch_bytes=parse_size(batch) if isinstance(batch, str) else int(batch),
+            fold_script=bool(merged.get("fold_script", True)),
+            verify=verify,  # type: ignore[arg-type]
+            keep=keep,  # type: ignore[arg-type]
+            source_priority=tuple(str(name) for name in priority),
+            against=tuple(str(path) for path in against),
         )
     except (TypeError, ValueError) as error:
         raise UsageError(f"dedup: {error}") from error

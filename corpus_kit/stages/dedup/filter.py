@@ -37,11 +37,16 @@ class DedupFilter(BaseFilter):
     name = "🫂 dedup"
 
     def __init__(
-        self, state_dir: str, config: DedupConfig, exclusion_writer: ParquetShardWriter | None = None
+        self,
+        state_dir: str,
+        config: DedupConfig,
+        exclusion_writer: ParquetShardWriter | None = None,
+        index_out: str | None = None,
     ):
         super().__init__(exclusion_writer=exclusion_writer)
         self.state_dir = state_dir
         self.config = config
+        self.index_out = index_out
 
     def warm_up(self) -> None:
         """Import what the cluster phase needs (scipy, ~0.15 s): it is forked from this process later."""

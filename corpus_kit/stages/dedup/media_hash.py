@@ -152,6 +152,21 @@ def image_hashes(data: bytes, max_pixels: int = IMAGE_MAX_PIXELS) -> ImageHashes
         return None
 
 
+def image_pixels(data: bytes) -> int:
+    """Width x height as the image header declares it (nothing is decoded); 0 if it is not a picture
+    we read. What ``keep: best_media`` ranks copies by. Never raises."""
+    if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) == 0:
+        return 0
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data), formats=_formats()) as image:
+                width, height = image.size
+                return max(int(width), 0) * max(int(height), 0)
+    except Exception:  # any failure to read the header: not a picture (see image_hashes)
+        return 0
+
+
 def image_phash(data: bytes, max_pixels: int = IMAGE_MAX_PIXELS) -> int | None:
     """The 64-bit pHash of encoded image bytes (:func:`image_hashes`), ``None`` for bytes that do not
     decode and for flat pictures. Never raises."""

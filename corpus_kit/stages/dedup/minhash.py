@@ -54,11 +54,49 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
-def normalize_text(text: str) -> str:
-    """NFKC, case-folded, whitespace collapsed: what "the same text" means for exact and near dedup."""
+def normalize_text(text: str, fold_script: bool = False) -> str:
+    """NFKC, case-folded, whitespace collapsed: what "the same text" means for exact and near dedup.
+
+    ``fold_script``: Traditional Chinese characters are also mapped to Simplified ones (OpenCC's
+    character-level ``t2s`` table), so a Traditional copy of a Simplified text is the same text.
+    """
     if not unicodedata.is_normalized("NFKC", text):  # the quick check is ~80x faster than normalising
         text = _nfkc(text)
-    return " ".join(text.casefold().split())
+    text = " ".join(text.casefold().split())
+    return fold_traditional(text) if fold_script else text
+
+
+@lru_cache(maxsize=1)
+def _fold_table() -> np.ndarray:
+    """Per code point below ``_TABLE_SIZE``: its Simplified form (itself when it has none).
+
+    From OpenCC's ``t2s`` table as the safety stage builds it (one character to one character; the
+    few Traditional characters whose Simplified form is several characters keep their form).
+    """
+    from corpus_kit.stages.safety.normalise import _t2s
+
+    table = np.arange(_TABLE_SIZE, dtype=np.uint32)
+    pairs = [(ord(source), ord(target)) for source, target in _t2s().items() if ord(source) < _TABLE_SIZE]
+    if pairs:
+        sources, targets = np.asarray(pairs, dtype=np.uint32).T
+        table[sources] = targets
+    table.setflags(write=False)
+    return table
+
+
+_HAN_FIRST = 0x3400  # no Traditional character before CJK extension A
+
+
+def fold_traditional(text: str) -> str:
+    """Traditional Chinese characters of ``text`` as Simplified ones, character by character."""
+    if not text or max(text) < chr(_HAN_FIRST):
+        return text
+    codes = code_points(text)
+    inside = codes < _TABLE_SIZE
+    folded = np.where(inside, _fold_table().take(np.minimum(codes, _TABLE_SIZE - 1)), codes)
+    if np.array_equal(folded, codes):
+        return text
+    return folded.astype(np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
 
 
 _ONE_TO_ONE, _EXPANDS, _COMPLEX = 0, 1, 2
@@ -105,11 +143,13 @@ def _nfkc_table() -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
     return table, kind, expansions
 
 
-def warm_up(seed: int = 1) -> None:
+def warm_up(seed: int = 1, fold_script: bool = False) -> None:
     """Build the lookup tables now (workers forked afterwards inherit them)."""
     character_classes()
     _nfkc_packed()
     _code_point_hashes(seed)
+    if fold_script:
+        _fold_table()
 
 
 _KIND_SHIFT = 24  # code points need 21 bits: a table entry holds its kind above them
@@ -285,11 +325,28 @@ def signatures(
 
     A document without any token (empty or punctuation only) gets a row of ``EMPTY_BIN``.
     """
+    values, owners = shingle_hashes(texts, ngram_unspaced, ngram_spaced, seed)
+    return signatures_of(values, owners, len(texts), num_perm)
+
+
+def shingle_sets(values: np.ndarray, owners: np.ndarray, documents: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each document's shingle hashes as a sorted set: (values, offsets) with document ``i``'s set at
+    ``values[offsets[i]:offsets[i + 1]]`` (``offsets`` has ``documents + 1`` entries)."""
+    order = np.lexsort((values, owners))
+    sorted_values, sorted_owners = values[order], owners[order]
+    keep = np.ones(sorted_values.size, dtype=bool)
+    keep[1:] = (sorted_values[1:] != sorted_values[:-1]) | (sorted_owners[1:] != sorted_owners[:-1])
+    counts = np.bincount(sorted_owners[keep], minlength=documents)
+    offsets = np.zeros(documents + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return sorted_values[keep], offsets
+
+
+def signatures_of(values: np.ndarray, owners: np.ndarray, documents: int, num_perm: int) -> np.ndarray:
+    """:func:`signatures` from shingle hashes and their owning documents (:func:`shingle_hashes`)."""
     if num_perm & (num_perm - 1) or not 8 <= num_perm <= 1024:
         raise ValueError(f"num_perm must be a power of two between 8 and 1024, got {num_perm}")
-    documents = len(texts)
     sig = np.full((documents, num_perm), EMPTY_BIN, dtype=np.uint32)
-    values, owners = shingle_hashes(texts, ngram_unspaced, ngram_spaced, seed)
     if values.size == 0:
         return sig
     bits = num_perm.bit_length() - 1
@@ -346,3 +403,29 @@ def band_hashes(sig: np.ndarray, bands: int, rows: int, seed: int = 1) -> np.nda
 def similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Estimated Jaccard similarity of signature rows ``a[i]`` and ``b[i]``: the share of equal bins."""
     return (a == b).mean(axis=1)
+
+
+def exact_jaccard(left: Sequence[np.ndarray], right: Sequence[np.ndarray]) -> np.ndarray:
+    """Jaccard similarity of pairs of sorted shingle sets (``left[i]`` with ``right[i]``), exactly.
+
+    All pairs at once: the two sets of a pair are unique, so a value seen twice within a pair is in
+    both; one sort of (pair, value) over every pair counts them.
+    """
+    pairs = len(left)
+    if pairs == 0:
+        return np.empty(0, np.float64)
+    sizes_left = np.fromiter((part.size for part in left), dtype=np.int64, count=pairs)
+    sizes_right = np.fromiter((part.size for part in right), dtype=np.int64, count=pairs)
+    values = np.concatenate([*left, *right])
+    owner = np.concatenate(
+        (
+            np.repeat(np.arange(pairs, dtype=np.int64), sizes_left),
+            np.repeat(np.arange(pairs, dtype=np.int64), sizes_right),
+        )
+    )
+    order = np.lexsort((values, owner))
+    values, owner = values[order], owner[order]
+    twice = (values[1:] == values[:-1]) & (owner[1:] == owner[:-1])
+    common = np.bincount(owner[1:][twice], minlength=pairs)
+    union = sizes_left + sizes_right - common
+    return np.where(union > 0, common / np.maximum(union, 1), 0.0)

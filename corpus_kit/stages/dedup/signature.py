@@ -16,7 +16,14 @@ import pyarrow as pa
 from datatrove.data import Document, DocumentsPipeline, MediaType
 
 from corpus_kit.io.parquet_writer import string_array
-from corpus_kit.stages.dedup.minhash import band_hashes, exact_key, normalize_text, signatures
+from corpus_kit.stages.dedup.minhash import (
+    band_hashes,
+    exact_key,
+    normalize_text,
+    shingle_hashes,
+    shingle_sets,
+    signatures_of,
+)
 from corpus_kit.stages.dedup.state import (
     ITEM_AUDIO,
     ITEM_IMAGE,
@@ -66,7 +73,17 @@ class DedupSignatures(DedupPhase):
             [_AppendFile(state.band(band, rank)) for band in range(config.bands)] if config.near else []
         )
         signature_file = _AppendFile(state.signatures(rank)) if config.near else None
+        exact_verify = config.near and config.verify == "exact"
+        shingle_file = _AppendFile(state.shingles(rank)) if exact_verify else None
+        offset_file = _AppendFile(state.shingle_offsets(rank)) if exact_verify else None
+        shingles_written = 0
+        if offset_file is not None:
+            offset_file.write(np.zeros(1, np.int64))
         ids: list[str] = []
+        sources: list[str | None] = []
+        lengths: list[int] = []
+        pixels: list[int] = []
+        media_bytes: list[int] = []
         kinds: list[int] = []
         exact_lo: list[int] = []
         exact_hi: list[int] = []
@@ -85,13 +102,19 @@ class DedupSignatures(DedupPhase):
         batch_bytes = 0
 
         def flush() -> None:
-            nonlocal batch_bytes
+            nonlocal batch_bytes, shingles_written
             if not batch_texts:
                 return
             with self.track_time():
-                sig = signatures(
-                    batch_texts, config.num_perm, config.ngram_unspaced, config.ngram_spaced, config.seed
+                values, owners = shingle_hashes(
+                    batch_texts, config.ngram_unspaced, config.ngram_spaced, config.seed
                 )
+                sig = signatures_of(values, owners, len(batch_texts), config.num_perm)
+                if shingle_file is not None and offset_file is not None:
+                    sets, offsets = shingle_sets(values, owners, len(batch_texts))
+                    shingle_file.write(sets)
+                    offset_file.write(offsets[1:] + shingles_written)
+                    shingles_written += int(sets.size)
                 assert signature_file is not None
                 signature_file.write(sig)
                 keys = band_hashes(sig, config.bands, config.rows, config.seed)
@@ -104,8 +127,11 @@ class DedupSignatures(DedupPhase):
             with self.track_time():
                 index = len(ids)
                 ids.append(document.id)
+                source = document.metadata.get("source")
+                sources.append(None if source is None else str(source))
                 checks.append(id_check(document.id))
-                normalized = normalize_text(document.text) if document.text else ""
+                normalized = normalize_text(document.text, config.fold_script) if document.text else ""
+                lengths.append(len(normalized))
                 lo, hi = exact_key(normalized)
                 exact_lo.append(lo)
                 exact_hi.append(hi)
@@ -114,8 +140,9 @@ class DedupSignatures(DedupPhase):
                     kinds.append(KIND_MEDIA if has_media else KIND_TEXT)
                 else:
                     kinds.append(KIND_MEDIA_ONLY if has_media else KIND_EMPTY)
-                if has_media:
-                    self._media_items(document, index, items)
+                area, size = self._media_items(document, index, items) if has_media else (0, 0)
+                pixels.append(area)
+                media_bytes.append(size)
                 self.stat_update("fingerprinted")
             if config.near:
                 batch_texts.append(normalized)
@@ -128,21 +155,34 @@ class DedupSignatures(DedupPhase):
             signature_file.close()
             for handle in band_files:
                 handle.close()
-        self._write_docs(state, rank, ids, kinds, exact_lo, exact_hi, checks, items)
+            if shingle_file is not None and offset_file is not None:
+                shingle_file.close()
+                offset_file.close()
+        extra = {
+            "length": np.asarray(lengths, dtype=np.int64),
+            "pixels": np.asarray(pixels, dtype=np.int64),
+            "media_bytes": np.asarray(media_bytes, dtype=np.int64),
+        }
+        self._write_docs(state, rank, ids, sources, kinds, exact_lo, exact_hi, checks, items, extra)
         return
         yield  # a generator that yields nothing: the phase ends here
 
-    def _media_items(self, document: Document, index: int, items: dict[str, list[Any]]) -> None:
-        from corpus_kit.stages.dedup.media_hash import image_hashes
+    def _media_items(self, document: Document, index: int, items: dict[str, list[Any]]) -> tuple[int, int]:
+        """Hash the record's media items into ``items``; return its decoded pixels and media bytes
+        (what ``keep: best_media`` compares; pixel counts from the image headers)."""
+        from corpus_kit.stages.dedup.media_hash import image_hashes, image_pixels
 
+        area = size = 0
         for media in document.media:
             data = media.media_bytes
             if data is None:
                 continue
+            size += len(data)
             digest = hashlib.sha256(data).digest()
             kind = {MediaType.IMAGE: ITEM_IMAGE, MediaType.AUDIO: ITEM_AUDIO}.get(media.type, ITEM_OTHER)
             hashes = image_hashes(data) if kind == ITEM_IMAGE else None
             if kind == ITEM_IMAGE:
+                area += image_pixels(data)
                 if hashes is None:
                     self.stat_update("image_undecodable")
                 elif hashes.flat:
@@ -157,21 +197,24 @@ class DedupSignatures(DedupPhase):
             items["has_phash"].append(phash is not None)
             items["alpha"].append(alpha or 0)
             items["has_alpha"].append(alpha is not None)
+        return area, size
 
     def _write_docs(
         self,
         state: DedupState,
         rank: int,
         ids: list[str],
+        sources: list[str | None],
         kinds: list[int],
         exact_lo: list[int],
         exact_hi: list[int],
         checks: list[int],
         items: dict[str, list[Any]],
+        extra: dict[str, np.ndarray],
     ) -> None:
         # pa.array would import pandas in every worker; the cast only widens the element type
         # (string_array takes list[str | None] and does not modify it)
-        table = pa.table({"id": string_array(cast("list[str | None]", ids))})
+        table = pa.table({"id": string_array(cast("list[str | None]", ids)), "source": string_array(sources)})
         sink = pa.BufferOutputStream()
         with pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)
@@ -191,5 +234,6 @@ class DedupSignatures(DedupPhase):
             item_has_phash=np.asarray(items["has_phash"], dtype=bool),
             item_alpha=np.asarray(items["alpha"], dtype=np.uint64),
             item_has_alpha=np.asarray(items["has_alpha"], dtype=bool),
+            **extra,
         )
         atomic_write_bytes(state.docs(rank), arrays.getvalue())  # last: marks the task's state complete

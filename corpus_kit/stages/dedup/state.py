@@ -7,6 +7,8 @@ data in memory.
     docs/{rank:05d}.npz          per document of a task: exact key, kind, id check, media items
     ids/{rank:05d}.arrow         the task's document ids (Arrow IPC, memory-mapped when read)
     signatures/{rank:05d}.u32    MinHash signatures, rows of num_perm uint32
+    shingles/{rank:05d}.u64      every document's shingle hashes as a sorted set, one after another
+    shingles/{rank:05d}.off      where each document's set starts (int64, documents + 1 entries)
     bands/{band:03d}/{rank:05d}.u64   one uint64 key per document for that band
     edges/{name}.npy             candidate pairs (global positions) from one bucket task
     decisions/{rank:05d}.parquet what the filter does to the task's documents
@@ -30,8 +32,13 @@ KIND_MEDIA = 1  # text and media
 KIND_MEDIA_ONLY = 2  # media, empty text
 KIND_EMPTY = 3  # neither: never a duplicate of anything
 
-REASON_EXACT, REASON_NEAR, REASON_MEDIA = 1, 2, 3
-REASONS = {REASON_EXACT: "dedup.exact", REASON_NEAR: "dedup.near", REASON_MEDIA: "dedup.media"}
+REASON_EXACT, REASON_NEAR, REASON_MEDIA, REASON_INDEX = 1, 2, 3, 4
+REASONS = {
+    REASON_EXACT: "dedup.exact",
+    REASON_NEAR: "dedup.near",
+    REASON_MEDIA: "dedup.media",
+    REASON_INDEX: "dedup.index",
+}
 
 ITEM_IMAGE, ITEM_AUDIO, ITEM_OTHER = 0, 1, 2
 
@@ -48,6 +55,12 @@ class DedupState:
 
     def signatures(self, rank: int) -> Path:
         return self.root / "signatures" / f"{rank:05d}.u32"
+
+    def shingles(self, rank: int) -> Path:
+        return self.root / "shingles" / f"{rank:05d}.u64"
+
+    def shingle_offsets(self, rank: int) -> Path:
+        return self.root / "shingles" / f"{rank:05d}.off"
 
     def band(self, band: int, rank: int) -> Path:
         return self.root / "bands" / f"{band:03d}" / f"{rank:05d}.u64"
