@@ -400,3 +400,45 @@ def test_narrowed_block_is_never_wider_than_a_parent() -> None:
                     assert narrowed.valid_until is not None and narrowed.valid_until <= parent.valid_until
                 if parent.mode.value != "open":
                     assert narrowed.mode == parent.mode
+
+
+OPEN_GENERAL = {
+    "mode": "open",
+    "classification": {"grade": "general", "general_level": 1, "basis": "GB/T 43697-2024 6.5"},
+}
+
+
+def test_an_open_sample_inherits_its_parents_pii_scrubbing(tmp_path: Path) -> None:
+    phone = [
+        {
+            "id": f"p{i}",
+            "text": f"热线 1381234{i:04d} 提供城市开放数据服务。" * 3,
+            "metadata": {"license": "CC0-1.0", "language": "zh-Hans"},
+        }
+        for i in range(30)
+    ]
+    plain = _records("q", 60, chinese=False, licences=["CC0-1.0"], with_tokens=False)
+    first = _parent(tmp_path, "scrubbed-a", phone + plain[:30], OPEN_GENERAL, command="pii")
+    second = _parent(tmp_path, "scrubbed-b", plain[30:], OPEN_GENERAL, command="pii")
+    out = tmp_path / "sample"
+    result = _invoke("sample", first, second, "-o", out, "--tokens", 2000, "--seed", 3, "-q")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    pii = manifest["pii"]
+    versions = [json.loads((parent / "manifest.json").read_text())["dataset"] for parent in (first, second)]
+    assert pii["inherited_from"] == [f"{info['name']} {info['version']}" for info in versions]
+    assert pii["entities"] == {} and pii["operator"] == "replace"
+    spans = pq.read_table(out / "data", columns=["pii_spans"]).column("pii_spans").to_pylist()
+    assert pii["documents"] == sum(1 for count in spans if (count or 0) > 0) > 0
+    findings = validate_manifest_data((out / "manifest.json").read_text())
+    assert not [f for f in findings if f.severity == "error"], findings
+    assert _invoke("card", out).exit_code == 0  # a new process knows no sample stage: the card still tells
+    card = (out / "README.md").read_text()
+    assert "## Sample" in card and "scrubbed-a" in card and "as every parent declares them (identical blocks)" in card
+    # a parent that was never scrubbed: nothing is claimed, and the open sample fails CK111
+    raw = _parent(tmp_path, "raw", plain[:20], OPEN_GENERAL)
+    mixed = tmp_path / "mixed"
+    assert _invoke("sample", first, raw, "-o", mixed, "--tokens", 1000, "-q").exit_code == 0
+    manifest = json.loads((mixed / "manifest.json").read_text())
+    assert manifest["pii"] is None
+    assert "CK111" in {f.rule for f in validate_manifest_data((mixed / "manifest.json").read_text())}

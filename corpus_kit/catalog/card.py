@@ -548,7 +548,12 @@ def stage_card_sections(manifest: Manifest) -> list[tuple[str, str]]:
     from corpus_kit.governance.assemble import manifest_sections
 
     rendered = (stage.card_section(section, manifest) for _, stage, section in manifest_sections(manifest))
-    return [section for section in rendered if section is not None]
+    sections = [section for section in rendered if section is not None]
+    if manifest.sample is not None:  # written by corpus-kit sample, whose step is not a pipeline stage
+        from corpus_kit.governance.draw import sample_card_section
+
+        sections.insert(0, sample_card_section(manifest.sample))
+    return sections
 
 
 # --------------------------------------------------------------------------- rendering

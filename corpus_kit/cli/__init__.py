@@ -13,10 +13,12 @@ from typer.core import TyperGroup
 
 from corpus_kit import __version__
 from corpus_kit.cli.catalog import card, publish
+from corpus_kit.cli.decontam import decontam_app
 from corpus_kit.cli.export import export
 from corpus_kit.cli.inspect import inspect
 from corpus_kit.cli.manifest import manifest_app
 from corpus_kit.cli.pipelines import convert, demo, run
+from corpus_kit.cli.sample import sample
 from corpus_kit.cli.sign import sign
 from corpus_kit.cli.stages import stages
 
@@ -115,6 +117,7 @@ def _root(
 app.command(name="demo")(demo)
 app.command(name="run")(run)
 app.command(name="convert")(convert)
+app.command(name="sample")(sample)
 app.command(name="stages")(stages)
 app.command(name="inspect")(inspect)
 app.command(name="card")(card)
@@ -122,6 +125,7 @@ app.command(name="publish")(publish)
 app.command(name="export")(export)
 app.command(name="sign")(sign)
 app.add_typer(manifest_app, name="manifest")
+app.add_typer(decontam_app, name="decontam-index")
 
 
 def main() -> None:

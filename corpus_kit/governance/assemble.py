@@ -60,6 +60,7 @@ class StageContribution:
     stage: Stage[Any]
     section: BaseModel | None = None
     licences: list[LicenceFacts] = field(default_factory=list)
+    inherited: dict[str, BaseModel] = field(default_factory=dict)  # see Stage.inherited_sections
 
 
 def collect_contributions(
@@ -70,6 +71,7 @@ def collect_contributions(
     for step_name, stage, step, stats in steps:
         try:
             section = stage.manifest_section(step, stats)
+            inherited = stage.inherited_sections(step, stats)
         except CorpusKitError:
             raise
         except Exception as error:  # a plugin's bug must not leave a half-written dataset unexplained
@@ -84,8 +86,13 @@ def collect_contributions(
                 f"stage {step_name!r} returned a {type(section).__name__} as its manifest section; "
                 f"its section_model says {expected}"
             )
+        unknown = sorted(set(inherited) - stage_section_fields())
+        if unknown:
+            raise CorpusKitError(
+                f"stage {step_name!r} inherits sections the manifest has no field for: {', '.join(unknown)}"
+            )
         contributions.append(
-            StageContribution(step_name, stage, section, list(stage.licence_definitions(step)))
+            StageContribution(step_name, stage, section, list(stage.licence_definitions(step)), inherited)
         )
     return contributions
 
@@ -116,6 +123,9 @@ def place_sections(contributions: Sequence[StageContribution]) -> tuple[dict[str
             if isinstance(dumped, list) and isinstance(previous, list):
                 dumped = [*previous, *dumped]
             extensions[key] = dumped
+    for contribution in contributions:
+        for key, value in contribution.inherited.items():
+            core.setdefault(key, _section_value(value))  # a section this run made itself wins
     return core, extensions
 
 

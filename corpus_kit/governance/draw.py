@@ -311,3 +311,51 @@ def _narrow_classification(supplies: list[Supply]) -> tuple[dict[str, Any] | Non
                 notes.append("classification.pi.consent: the weakest of the parents' that may hold PI")
         out["pi"] = pi_out
     return out, notes
+
+
+# -- the dataset card ---------------------------------------------------------------------------------
+
+_CARD = (
+    "A {{ tokens|num }}-token sample ({{ rows|num }} rows, target {{ target|num }}, seed {{ seed }}) "
+    "counted with {{ tokenizer|md }}, drawn from:\n\n"
+    "| parent | version | manifest sha256 | rows drawn | tokens drawn |\n|---|---|---|---:|---:|\n"
+    "{% for parent in parents %}| {{ parent.name|md }} | {{ parent.version|md }} | "
+    "`{{ parent.manifest_sha256[:16] }}…` | {{ parent.drawn_rows|num }} | {{ parent.drawn_tokens|num }} |\n"
+    "{% endfor %}\n\n"
+    "{% if by %}Token shares by {{ by }}: {% for key, share in shares %}{{ key|md }} {{ share }}"
+    "{{ ', ' if not loop.last }}{% endfor %}.\n\n{% endif %}"
+    "Supply terms: {{ supply|md }}."
+)
+
+
+def sample_card_section(record: SampleRecord) -> tuple[str, str]:
+    """The card's "Sample" section: the parents, the draw and how the supply block came about."""
+    from corpus_kit.catalog.card import render_card_fragment
+
+    shares = [
+        (
+            key,
+            f"{record.achieved.get(key, 0.0):.1%} (asked {record.weights[key]:.1%})"
+            if key in record.weights
+            else f"{record.achieved.get(key, 0.0):.1%}",
+        )
+        for key in sorted(set(record.weights) | set(record.achieved))
+    ]
+    supply = {
+        "none": "none declared by the parents",
+        "identical": "as every parent declares them (identical blocks)",
+        "narrowed": "narrowed from those of the parents (" + "; ".join(record.supply_notes) + ")",
+    }[record.supply]
+    body = render_card_fragment(
+        _CARD,
+        tokens=record.tokens,
+        rows=record.rows,
+        target=record.target_tokens,
+        seed=record.seed,
+        tokenizer=f"{record.tokenizer.name} ({record.tokenizer.library})",
+        parents=record.parents,
+        by=record.by,
+        shares=shares,
+        supply=supply,
+    )
+    return "Sample", body

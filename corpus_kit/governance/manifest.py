@@ -18,9 +18,11 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from corpus_kit.governance.classification import Classification, PersonalInformation, Registration
+from corpus_kit.governance.draw import SampleRecord
 from corpus_kit.governance.safety import SafetySummary
 from corpus_kit.governance.tokens import TokensSummary
 from corpus_kit.paths import check_name, check_relative_path
+from corpus_kit.stages.decontaminate.section import DecontaminationSummary
 from corpus_kit.utils import atomic_write_bytes, first_validation_error
 
 SCHEMA_VERSION: Literal["1"] = "1"
@@ -159,6 +161,12 @@ class PiiSummary(_Model):
     )
     checked: list[str] = Field(default_factory=list, description="Entity types the scan looked for.")
     rules_version: str | None = Field(None, description="Version of the PII rule file used.")
+    inherited_from: list[str] = Field(
+        default_factory=list,
+        description="A sample (corpus-kit sample): the parent datasets whose pii steps scrubbed its rows "
+        "(name version); entities and places are not counted again, documents counts the drawn rows "
+        "with scrubbed spans.",
+    )
 
 
 class LicenceEntry(_Model):
@@ -369,6 +377,19 @@ class Manifest(_Model):
         None,
         description="Size in tokens: the tokenizer (library, version, vocabulary sha256) and tokens by "
         "language, source, licence and split.",
+        json_schema_extra=_STAGE_SECTION,
+    )
+    decontamination: DecontaminationSummary | None = Field(
+        None,
+        description="Decontamination against evaluation sets: n-gram settings, evaluation files' sha256, "
+        "per-benchmark items, grams and contaminated records. Counts only, never evaluation text.",
+        json_schema_extra=_STAGE_SECTION,
+    )
+    sample: SampleRecord | None = Field(
+        None,
+        description="A token-budget sample (corpus-kit sample): its parents (name, version, manifest "
+        "sha256), the draw (by, requested weights, achieved token shares, seed, target and drawn tokens "
+        "and rows), the tokenizer, and how the supply block was narrowed from the parents'.",
         json_schema_extra=_STAGE_SECTION,
     )
     sources: list[Source]

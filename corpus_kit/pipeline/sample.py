@@ -35,10 +35,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import orjson
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from corpus_kit.errors import CheckFailed, UsageError
 from corpus_kit.governance.draw import SampleBy, SampleParent, SampleRecord, SampleTokenizer, narrow_supply
+from corpus_kit.governance.manifest import PiiSummary
 from corpus_kit.stages.base import Stage, StageContext, StageParams
 
 if TYPE_CHECKING:
@@ -228,6 +229,7 @@ class Plan:
     rows: int
     supply: Supply | None
     supply_notes: list[str] = field(default_factory=list)
+    inherited_pii: PiiSummary | None = None
 
     def sha256(self) -> str:
         """What the run depends on (its resume fingerprint and config sha256 include it)."""
@@ -483,6 +485,7 @@ def plan_draw(
     labels = [parent.manifest.dataset.name for parent in parents]
     supply, notes = narrow_supply([parent.manifest.supply for parent in parents], labels)
     return Plan(
+        inherited_pii=inherited_pii([parent.manifest for parent in parents]),
         keys=names,
         drawn=drawn,
         parents=[
@@ -504,6 +507,40 @@ def plan_draw(
         rows=int(selected.sum()),
         supply=supply,
         supply_notes=notes,
+    )
+
+
+def inherited_pii(manifests: Sequence[Manifest]) -> PiiSummary | None:
+    """The PII scrubbing a sample's rows underwent, when every parent's pii step used one operator and
+    one rule version: the entity types all of them looked for (a type one parent did not check is not
+    claimed); ``None`` when a parent was not scrubbed or they differ (then the sample has no pii block,
+    and manifest validate says what a public mode lacks)."""
+    scrubbed = [manifest.pii for manifest in manifests if manifest.pii is not None]
+    if not scrubbed or len(scrubbed) != len(manifests):
+        return None
+    operators = {block.operator for block in scrubbed}
+    versions = {block.rules_version for block in scrubbed}
+    if len(operators) != 1 or len(versions) != 1:
+        return None
+    checked = set(scrubbed[0].checked)
+    for block in scrubbed[1:]:
+        checked &= set(block.checked)
+    return PiiSummary(
+        operator=operators.pop(),
+        checked=sorted(checked),
+        rules_version=versions.pop(),
+        # a parent that is itself a sample passes on the datasets that scrubbed its rows
+        inherited_from=sorted(
+            {
+                name
+                for manifest in manifests
+                for name in (
+                    manifest.pii.inherited_from
+                    if manifest.pii is not None and manifest.pii.inherited_from
+                    else [f"{manifest.dataset.name} {manifest.dataset.version}"]
+                )
+            }
+        ),
     )
 
 
@@ -536,6 +573,9 @@ def _keep_step_class() -> type[PipelineStep]:
                             count = int(entry.tokens[at])
                             metadata["tokens"] = count
                             self.stat_update("forwarded")
+                            spans = metadata.get("pii_spans")
+                            if isinstance(spans, int) and spans > 0:
+                                self.stat_update("pii_documents")
                             self.stat_update(f"drawn_rows/{entry.parent}/{int(entry.codes[at])}")
                             self.stat_update(
                                 f"drawn_tokens/{entry.parent}/{int(entry.codes[at])}", value=count
@@ -583,6 +623,13 @@ class SampleStage(Stage[SampleParams]):
         if self.plan is None or params.plan_sha256 != self.plan.sha256():
             raise UsageError("the sample step is made by corpus-kit sample; it cannot be named in a pipeline")
         return _keep_step_class()(self.plan.drawn)
+
+    def inherited_sections(self, step: PipelineStep, stats: Stats) -> dict[str, BaseModel]:
+        """The parents' PII scrubbing, when every parent was scrubbed alike (see inherited_pii)."""
+        if self.plan is None or self.plan.inherited_pii is None:
+            return {}
+        documents = self.stat_total(stats, "pii_documents")
+        return {"pii": self.plan.inherited_pii.model_copy(update={"documents": documents})}
 
     def manifest_section(self, step: PipelineStep, stats: Stats) -> SampleRecord | None:
         plan = self.plan

@@ -165,6 +165,12 @@ class Stage(ABC, Generic[ParamsT]):
         """The stage's manifest section (an instance of ``section_model``) from its merged stats."""
         return None
 
+    def inherited_sections(self, step: PipelineStep, stats: Stats) -> dict[str, BaseModel]:
+        """Manifest sections (by manifest field name, e.g. ``pii``) that the step vouches for on behalf
+        of the runs its records came from: a sample's rows were scrubbed by its parents' pii steps.
+        Used only where no step of this run gives that section itself."""
+        return {}
+
     def licence_definitions(self, step: PipelineStep) -> Sequence[LicenceFacts]:
         """Licences the step defines (beyond the registry) that the output's licences are judged by."""
         return ()
