@@ -616,6 +616,36 @@ CASES: list[
 ]
 
 
+def with_tokens(rows: int = 8, by_language: dict[str, int] | None = None) -> Callable[[dict[str, Any]], None]:
+    """A tokens block of 800 tokens over the 8 output rows (CK160 unless it adds up)."""
+
+    def mutate(data: dict[str, Any]) -> None:
+        data["tokens"] = {
+            "tokenizer": {
+                "name": "o200k_base",
+                "kind": "bundled",
+                "library": "bpe-openai 0.1.4",
+                "vocabulary_sha256": "4" * 64,
+            },
+            "rows": rows,
+            "total": 800,
+            "characters": 2000,
+            "by_language": by_language if by_language is not None else {"zh-Hans": 500, "en": 300},
+            "by_source": {"s": 800},
+            "by_license": {"CC-BY-4.0": 800},
+            "by_split": {"train": 800},
+        }
+
+    return mutate
+
+
+CASES += [
+    ("tokens that add up", "open", None, with_tokens(), set()),
+    ("tokens counted on fewer rows", "open", None, with_tokens(rows=7), {"CK160"}),
+    ("tokens by language not adding up", "open", None, with_tokens(by_language={"en": 799}), {"CK160"}),
+]
+
+
 @pytest.mark.parametrize(("case", "mode", "licences", "mutate", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_validate_classifies_each_rule(case, mode, licences, mutate, expected) -> None:
     data = make_manifest(mode, licences)
