@@ -446,3 +446,69 @@ def test_traditional_and_simplified_copies_are_duplicates_unless_fold_script_is_
     out = tmp_path / "unfolded"
     assert cli("dedup", tmp_path / "in", "-o", out, "--quiet", "--no-fold-script").exit_code == 0
     assert {row["id"] for row in _kept_and_removed(out)[0]} == {row["id"] for row in records}
+
+
+def test_best_media_keeps_the_original_even_when_its_copies_come_first(tmp_path: Path, cli) -> None:
+    members: list[tuple[str, bytes]] = []
+    originals = set()
+    copies = ("half_size_jpeg", "jpeg_q30", "three_quarter_png", "recompressed_twice", "webp_q60")
+    for picture in range(10):
+        image = make_picture(2000 + picture)
+        for order, name in enumerate(copies):  # every copy sorts (and is read) before its original
+            extension = {"three_quarter_png": "png", "webp_q60": "webp"}.get(name, "jpg")
+            members.append((f"p{picture:03d}-{order}{name}.{extension}", COPIES[name](image)))
+        members.append((f"p{picture:03d}-zorig.jpg", original_bytes(image)))
+        originals.add(f"p{picture:03d}-zorig")
+    write_tar(tmp_path / "images.tar", sorted(members))
+    outcome = {}
+    for keep in ("first", "best_media"):
+        out = tmp_path / keep
+        result = cli("dedup", tmp_path / "images.tar", "-o", out, "--keep-removed", "--quiet", "--keep", keep)
+        assert result.exit_code == 0, result.output
+        kept, _removed = _kept_and_removed(out)
+        outcome[keep] = {row["id"] for row in kept}
+        assert len(kept) == 10 and {row["dup_count"] for row in kept} == {6}
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert manifest["dedup"]["survivor"].startswith(f"keep: {keep}")
+    assert outcome["best_media"] == originals
+    assert not outcome["first"] & originals  # the policy matters: first keeps a half-size copy
+
+
+def test_longest_and_source_priority_survivors_keep_their_own_metadata(tmp_path: Path, cli) -> None:
+    rng = random.Random(41)
+    records = []
+    for index in range(20):
+        text = _zh(rng, 400)
+        longer = text + _zh(rng, 20)  # a near copy with more text, later in the input
+        records += [
+            {"id": f"a{index}", "text": text, "metadata": {"source": "crawl", "license": "CC-BY-4.0"}},
+            {"id": f"b{index}", "text": longer, "metadata": {"source": "books", "license": "CC0-1.0"}},
+        ]
+    (tmp_path / "in").mkdir()
+    write_jsonl(tmp_path / "in" / "part-0.jsonl", records)
+    expected = {"first": "a", "longest": "b", "source_priority": "b"}
+    for keep, prefix in expected.items():
+        out = tmp_path / keep
+        options = ["--keep", keep] + (
+            ["--source-priority", "books,crawl"] if keep == "source_priority" else []
+        )
+        result = cli("dedup", tmp_path / "in", "-o", out, "--quiet", "--keep-removed", *options)
+        assert result.exit_code == 0, result.output
+        kept, removed = _kept_and_removed(out)
+        assert {row["id"] for row in kept} == {f"{prefix}{index}" for index in range(20)}
+        licence = "CC0-1.0" if prefix == "b" else "CC-BY-4.0"
+        for row in kept:  # its own licence and source; of the cluster only dup_cluster and dup_count
+            meta = json.loads(row["metadata"]) if isinstance(row.get("metadata"), str) else row
+            assert row["dup_cluster"] == row["id"] and row["dup_count"] == 2
+            assert "dup_of" not in meta and "dup_dataset" not in meta
+            assert licence in json.dumps(row)
+        other = "a" if prefix == "b" else "b"
+        assert {meta["dup_of"] for meta in removed.values()} == {f"{prefix}{index}" for index in range(20)}
+        assert set(removed) == {f"{other}{index}" for index in range(20)}
+    # with the priority reversed, crawl wins
+    out = tmp_path / "reversed"
+    assert cli("dedup", tmp_path / "in", "-o", out, "--quiet", "--keep", "source_priority",
+               "--source-priority", "crawl").exit_code == 0  # fmt: skip
+    assert {row["id"][0] for row in _kept_and_removed(out)[0]} == {"a"}
+    bad = cli("dedup", tmp_path / "in", "-o", tmp_path / "bad", "--quiet", "--keep", "source_priority")
+    assert bad.exit_code == 2 and "source_priority" in bad.output

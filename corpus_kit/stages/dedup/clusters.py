@@ -205,7 +205,8 @@ class DedupClusters(DedupPhase):
 
         # survivor = lowest position of each component, a record with text before a media-only one
         # (a media-only record whose picture also comes with a caption goes in the caption's favour)
-        order = np.lexsort((nodes, kinds[nodes] == KIND_MEDIA_ONLY, labels))
+        policy = self._survivor_keys(state, ranks, offsets, nodes)
+        order = np.lexsort((nodes, *policy, kinds[nodes] == KIND_MEDIA_ONLY, labels))
         sorted_labels = labels[order]
         first = np.ones(sorted_labels.size, dtype=bool)
         first[1:] = sorted_labels[1:] != sorted_labels[:-1]
@@ -237,8 +238,37 @@ class DedupClusters(DedupPhase):
             label_size[labels] if labels.size else labels,
             reasons,
         )
+        summary["survivor"] = config.survivor_rule()
         summary["parameters"] = config.as_record()
         atomic_write_bytes(state.summary, json.dumps(summary, indent=1, sort_keys=True).encode("utf-8"))
+
+    def _survivor_keys(
+        self, state: DedupState, ranks: list[int], offsets: np.ndarray, nodes: np.ndarray
+    ) -> tuple[np.ndarray, ...]:
+        """Sort keys of ``keep`` for the clustered records, least significant first (np.lexsort);
+        smaller wins. Input order (the position) breaks ties after them."""
+        keep = self.config.keep
+        if keep == "first" or nodes.size == 0:
+            return ()
+        if keep == "longest":
+            return (-state.column("length", ranks, np.int64)[nodes],)
+        if keep == "best_media":
+            pixels = state.column("pixels", ranks, np.int64)[nodes]
+            size = state.column("media_bytes", ranks, np.int64)[nodes]
+            return (-size, -pixels)
+        priority = {name: rank for rank, name in enumerate(self.config.source_priority)}
+        rank = np.full(nodes.size, len(priority), dtype=np.int64)
+        owner = np.searchsorted(offsets, nodes, side="right") - 1
+        for task_index, task in enumerate(ranks):
+            mask = owner == task_index
+            if not mask.any():
+                continue
+            with pa.memory_map(str(state.ids(task))) as source:
+                table = pa.ipc.open_file(source).read_all()
+                positions = numpy_array(nodes[mask] - offsets[task_index], pa.int64())
+                names = table.column("source").take(positions).to_pylist()
+            rank[mask] = [priority.get(name, len(priority)) for name in names]
+        return (rank,)
 
     def _verify(
         self,
