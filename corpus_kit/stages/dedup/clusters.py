@@ -32,8 +32,9 @@ import pyarrow.parquet as pq
 from datatrove.data import DocumentsPipeline
 
 from corpus_kit.io.parquet_writer import numpy_array, string_array
-from corpus_kit.stages.dedup.buckets import run_edges
+from corpus_kit.stages.dedup.buckets import load_column, run_edges
 from corpus_kit.stages.dedup.config import estimate_slack
+from corpus_kit.stages.dedup.index import DedupIndex, IndexHits, lookup
 from corpus_kit.stages.dedup.minhash import EMPTY_BIN, exact_jaccard, similarity
 from corpus_kit.stages.dedup.state import (
     ITEM_IMAGE,
@@ -41,6 +42,7 @@ from corpus_kit.stages.dedup.state import (
     KIND_MEDIA_ONLY,
     KIND_TEXT,
     REASON_EXACT,
+    REASON_INDEX,
     REASON_MEDIA,
     REASON_NEAR,
     REASONS,
@@ -201,7 +203,12 @@ class DedupClusters(DedupPhase):
             first = np.ones(absorbed.shape[0], dtype=bool)
             first[1:] = absorbed[1:, 0] != absorbed[:-1, 0]
             absorbed = absorbed[first]  # each media-only record goes to its earliest captioned match
-        nodes, labels = connected_labels(np.concatenate((all_edges, absorbed[:, ::-1])))
+        joined = np.concatenate((all_edges, absorbed[:, ::-1]))
+        hits = self._index_hits(state, ranks, task_counts, offsets, kinds, exact_lo, exact_hi, summary)
+        if hits is not None and hits.positions.size and joined.size:
+            # a record already published goes as dedup.index; it links nothing in this run
+            joined = joined[~(np.isin(joined[:, 0], hits.positions) | np.isin(joined[:, 1], hits.positions))]
+        nodes, labels = connected_labels(joined)
 
         # survivor = lowest position of each component, a record with text before a media-only one
         # (a media-only record whose picture also comes with a caption goes in the caption's favour)
@@ -229,6 +236,8 @@ class DedupClusters(DedupPhase):
         summary["dropped"] = {
             REASONS[code]: int(count) for code, count in sorted(Counter(reasons[dropped].tolist()).items())
         }
+        if hits is not None and hits.positions.size:
+            summary["dropped"][REASONS[REASON_INDEX]] = int(hits.positions.size)
         self._write_decisions(
             state,
             ranks,
@@ -237,10 +246,58 @@ class DedupClusters(DedupPhase):
             survivor,
             label_size[labels] if labels.size else labels,
             reasons,
+            hits,
         )
         summary["survivor"] = config.survivor_rule()
         summary["parameters"] = config.as_record()
         atomic_write_bytes(state.summary, json.dumps(summary, indent=1, sort_keys=True).encode("utf-8"))
+
+    def _index_hits(
+        self,
+        state: DedupState,
+        ranks: list[int],
+        task_counts: list[int],
+        offsets: np.ndarray,
+        kinds: np.ndarray,
+        exact_lo: np.ndarray,
+        exact_hi: np.ndarray,
+        summary: dict[str, Any],
+    ) -> IndexHits | None:
+        """Records that duplicate a record of the ``against`` indexes (None: no index given)."""
+        config = self.config
+        if not config.against:
+            return None
+        indexes = [DedupIndex.open(path) for path in config.against]
+        for index in indexes:
+            index.check_parameters(config)
+        band_keys = sig_rows = None
+        if config.near and kinds.size:
+            signatures = _Signatures(state, ranks, offsets, config.num_perm)
+
+            def band_keys(band: int) -> np.ndarray:
+                return load_column([str(state.band(band, task)) for task in ranks], task_counts)
+
+            sig_rows = signatures.rows
+        media = None
+        if config.media and kinds.size:
+            parts = [np.load(state.docs(task)) for task in ranks]
+            item_doc = np.concatenate(
+                [part["item_doc"] + offset for part, offset in zip(parts, offsets, strict=True)]
+            )
+            item_key = np.concatenate(
+                [
+                    part["item_sha_lo"] ^ (part["item_kind"].astype(np.uint64) << np.uint64(56))
+                    for part in parts
+                ]
+            )
+            media = (item_doc.astype(np.int64), item_key, np.empty(0))
+        hits = lookup(indexes, config, kinds, exact_lo, exact_hi, band_keys, sig_rows, media)
+        summary["index_hits"] = int(hits.positions.size)
+        summary["against"] = [
+            {"path": str(index.root), "records": index.records, "segments": len(index.catalog["segments"])}
+            for index in indexes
+        ]
+        return hits
 
     def _survivor_keys(
         self, state: DedupState, ranks: list[int], offsets: np.ndarray, nodes: np.ndarray
@@ -402,6 +459,7 @@ class DedupClusters(DedupPhase):
         survivor: np.ndarray,
         cluster_size: np.ndarray,
         reasons: np.ndarray,
+        hits: IndexHits | None = None,
     ) -> None:
         owner = np.searchsorted(offsets, nodes, side="right") - 1 if nodes.size else nodes
         survivor_owner = np.searchsorted(offsets, survivor, side="right") - 1 if nodes.size else nodes
@@ -414,15 +472,26 @@ class DedupClusters(DedupPhase):
                 ids = pa.ipc.open_file(source).read_all().column("id")
                 positions = numpy_array(survivor[mask] - offsets[task_index], pa.int64())
                 survivor_ids[mask] = ids.take(positions).to_pylist()
+        datasets = np.full(nodes.size, None, dtype=object)
+        if hits is not None and hits.positions.size:
+            # index hits are decisions of their own: reason dedup.index, dup_of in another dataset
+            nodes = np.concatenate((nodes, hits.positions))
+            survivor_ids = np.concatenate((survivor_ids, np.asarray(hits.ids, dtype=object)))
+            datasets = np.concatenate((datasets, np.asarray(hits.datasets, dtype=object)))
+            cluster_size = np.concatenate((cluster_size, np.ones(hits.positions.size, np.int64)))
+            reasons = np.concatenate((reasons, np.full(hits.positions.size, REASON_INDEX, np.uint8)))
+            owner = np.searchsorted(offsets, nodes, side="right") - 1
         # arrays from NumPy buffers: pa.array would import pandas in this process (~0.2 s)
         for task_index, task in enumerate(ranks):
             mask = owner == task_index
+            order = np.argsort(nodes[mask], kind="stable")
             table = pa.table(
                 {
-                    "index": numpy_array(nodes[mask] - offsets[task_index], pa.int64()),
-                    "reason": string_array([REASONS.get(int(code)) for code in reasons[mask]]),
-                    "dup_cluster": string_array(list(survivor_ids[mask])),
-                    "dup_count": numpy_array(cluster_size[mask], pa.int32()),
+                    "index": numpy_array(nodes[mask][order] - offsets[task_index], pa.int64()),
+                    "reason": string_array([REASONS.get(int(code)) for code in reasons[mask][order]]),
+                    "dup_cluster": string_array(list(survivor_ids[mask][order])),
+                    "dup_count": numpy_array(cluster_size[mask][order].astype(np.int32), pa.int32()),
+                    "dup_dataset": string_array(list(datasets[mask][order])),
                 }
             )
             buffer = pa.BufferOutputStream()

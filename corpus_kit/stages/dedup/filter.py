@@ -22,6 +22,7 @@ from corpus_kit.stages.dedup.clusters import DedupClusters
 from corpus_kit.stages.dedup.config import DedupConfig
 from corpus_kit.stages.dedup.signature import DedupSignatures, id_check
 from corpus_kit.stages.dedup.state import DedupState
+from corpus_kit.utils import atomic_write_bytes
 
 if TYPE_CHECKING:
     from corpus_kit.governance.manifest import DedupSummary
@@ -91,6 +92,8 @@ class DedupFilter(BaseFilter):
                     document.metadata["dup_count"] = decision["dup_count"]
                     if decision["reason"]:
                         document.metadata["_dedup_reason"] = decision["reason"]
+                    if decision.get("dup_dataset"):
+                        document.metadata["_dup_dataset"] = decision["dup_dataset"]
                 position += 1
                 yield document
             if position != checks.size:
@@ -107,6 +110,9 @@ class DedupFilter(BaseFilter):
             return True
         doc.metadata["dup_of"] = doc.metadata.pop("dup_cluster")
         doc.metadata.pop("dup_count", None)
+        dataset = doc.metadata.pop("_dup_dataset", None)
+        if dataset is not None:  # dedup.index: the indexed record lives in another dataset
+            doc.metadata["dup_dataset"] = dataset
         return False, reason
 
     def manifest_summary(self) -> DedupSummary | None:
@@ -117,4 +123,13 @@ class DedupFilter(BaseFilter):
             summary = orjson.loads(path.read_bytes())
         except OSError:
             return None
+        if self.index_out and "index_segment" not in summary:
+            from corpus_kit.stages.dedup.index_write import add_run_segment
+
+            # the dataset's manifest, written after this, names the segment: that binds it
+            summary["index_segment"] = add_run_segment(
+                self.index_out, self.config, DedupState(self.state_dir)
+            )
+            summary["index_out"] = self.index_out
+            atomic_write_bytes(path, orjson.dumps(summary))
         return DedupSummary.from_state(summary)
