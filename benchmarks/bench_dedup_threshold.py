@@ -120,9 +120,11 @@ def main(argv: list[str] | None = None) -> None:
     report = {"mb": size / 1e6, "pairs": len(labels),
               "pairs_at_or_above": sum(value >= args.threshold for value in values),
               "pairs_within_0.05": sum(abs(value - args.threshold) < 0.05 for value in values)}  # fmt: skip
-    for verify in ("estimate", "exact", "estimate", "exact"):  # interleaved: the machine is shared
+    for round_, verify in enumerate(
+        ("estimate", "exact", "estimate", "exact")
+    ):  # interleaved: shared machine
         kept, seconds = run(
-            args.work / "in", args.work / f"out-{verify}", verify, args.threshold, args.workers
+            args.work / "in", args.work / f"out-{verify}-{round_}", verify, args.threshold, args.workers
         )
         removed = {copy for copy in labels if copy not in kept or copy.replace("c", "o", 1) not in kept}
         above = [copy for copy, value in labels.items() if value >= args.threshold]
