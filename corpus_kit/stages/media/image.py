@@ -144,18 +144,18 @@ def judge_image(data: bytes, real: str, rules: ImageRules, captioned: bool) -> I
             if real == "jpeg":
                 image.draft("RGB", (size, size))  # DCT scaling: decode at 1/2, 1/4 or 1/8 directly
             image.load()
-            small = _downscale(image, size)
+            pixels = _Pixels(_downscale(image, size))
         except Exception:
             outcome.failed = "decode"
             return outcome
     if blank:
-        std = _uniformity(small, rules.blank.size)  # type: ignore[union-attr]
+        std = _uniformity(pixels, rules.blank.size)  # type: ignore[union-attr]
         signals["media.image.std"] = round(std, 4)
         if std < rules.blank.max_std:  # type: ignore[union-attr]
             outcome.failed = "blank"
             return outcome
     if blur:
-        variance = _laplacian_variance(small, rules.blur.size)  # type: ignore[union-attr]
+        variance = _laplacian_variance(pixels, rules.blur.size)  # type: ignore[union-attr]
         signals["media.image.laplacian_var"] = round(variance, 4)
         if variance < rules.blur.min_variance:  # type: ignore[union-attr]
             outcome.failed = "blur"
@@ -163,8 +163,13 @@ def judge_image(data: bytes, real: str, rules: ImageRules, captioned: bool) -> I
     return outcome
 
 
+_RESIZABLE = frozenset(("RGB", "RGBA", "L", "LA", "RGBa", "La", "CMYK", "YCbCr"))
+
+
 def _downscale(image: Any, size: int) -> Any:
-    """RGBA copy whose longest side is at most ``size`` (never enlarged)."""
+    """An RGB or RGBA copy whose longest side is at most ``size`` (never enlarged); the resize comes
+    before the mode conversion wherever Pillow can resize the mode, so only the small copy is
+    converted."""
     from PIL import Image
 
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
@@ -173,35 +178,48 @@ def _downscale(image: Any, size: int) -> Any:
         low, high = float(values.min()), float(values.max())
         scaled = (values - low) * (255.0 / (high - low)) if high > low else np.zeros_like(values)
         image = Image.fromarray(scaled.astype(np.uint8), "L")
-    rgba = image.convert("RGBA")
-    if max(rgba.size) > size:
-        rgba.thumbnail((size, size), Image.Resampling.BOX, reducing_gap=2.0)
-    return rgba
-
-
-def _fit(image: Any, size: int) -> np.ndarray:
-    from PIL import Image
-
+    has_alpha = "A" in image.mode or "a" in image.mode or "transparency" in image.info
+    target = "RGBA" if has_alpha else "RGB"
+    if image.mode not in _RESIZABLE:
+        image = image.convert(target)
     if max(image.size) > size:
-        image = image.copy()
-        image.thumbnail((size, size), Image.Resampling.BOX)
-    return np.asarray(image, dtype=np.float32)
+        image = image.copy() if image.mode == target else image
+        image.thumbnail((size, size), Image.Resampling.BOX, reducing_gap=2.0)
+    return image.convert(target) if image.mode != target else image
 
 
-def _premultiplied(rgba: np.ndarray) -> np.ndarray:
-    alpha = rgba[..., 3:4] * (1.0 / 255.0)
-    return np.concatenate([rgba[..., :3] * alpha, rgba[..., 3:4]], axis=2)
+class _Pixels:
+    """Premultiplied float arrays of the downscale, one per size asked (alpha as a 4th channel)."""
+
+    def __init__(self, small: Any):
+        self.small = small
+        self._arrays: dict[int, np.ndarray] = {}
+
+    def at(self, size: int) -> np.ndarray:
+        array = self._arrays.get(size)
+        if array is None:
+            from PIL import Image
+
+            image = self.small
+            if max(image.size) > size:
+                image = image.copy()
+                image.thumbnail((size, size), Image.Resampling.BOX)
+            array = np.asarray(image, dtype=np.float32)
+            if array.ndim == 3 and array.shape[2] == 4:
+                array[..., :3] *= array[..., 3:4] * (1.0 / 255.0)  # premultiplied by alpha
+            self._arrays[size] = array
+        return array
 
 
-def _uniformity(rgba_image: Any, size: int) -> float:
+def _uniformity(pixels: _Pixels, size: int) -> float:
     """Largest standard deviation over the premultiplied RGB channels and alpha: 0 for a flat colour
     or a fully transparent picture, high for white shapes on transparency."""
-    values = _premultiplied(_fit(rgba_image, size))
-    return float(values.reshape(-1, 4).std(axis=0).max())
+    values = pixels.at(size)
+    return float(values.reshape(-1, values.shape[2]).std(axis=0).max())
 
 
-def _laplacian_variance(rgba_image: Any, size: int) -> float:
-    values = _premultiplied(_fit(rgba_image, size))
+def _laplacian_variance(pixels: _Pixels, size: int) -> float:
+    values = pixels.at(size)
     grey = values[..., 0] * 0.299 + values[..., 1] * 0.587 + values[..., 2] * 0.114
     if grey.shape[0] < 3 or grey.shape[1] < 3:
         return 0.0
