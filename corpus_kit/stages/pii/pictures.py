@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -314,12 +315,26 @@ def _overlap(a: Box, b: Box) -> float:
     return width * height / smaller if smaller > 0 else 0.0
 
 
-def text_rows(lines: list[TextLine]) -> tuple[str, list[tuple[int, int, Box]]]:
+# OCR spacing is unreliable: it drops the space after "No." and invents one inside a number
+_GLUED_AFTER = re.compile(r"(?<=[^\d\s][.:：#])(?=\d)")
+_SPACE_IN_NUMBER = re.compile(r"(?<=\d) (?=\d)")
+_O_IN_NUMBER = re.compile(r"(?<=\d)[Oo](?=\d)")
+
+
+def compact(text: str) -> str:
+    """OCR text as the recognizers expect it: a space after a label's ``.``/``:`` glued to a
+    number, no space inside a number, ``O`` read for ``0`` between digits mended."""
+    text = _O_IN_NUMBER.sub("0", text)
+    return _GLUED_AFTER.sub(" ", _SPACE_IN_NUMBER.sub("", text))
+
+
+def text_rows(lines: list[TextLine], compacted: bool = False) -> tuple[str, list[tuple[int, int, Box]]]:
     """The lines as text, one row of the picture per line, and the span each box has in it.
 
     Boxes whose vertical extents overlap by half the smaller height form a row, left to right,
     joined by one space, or by three when far apart (the digit runs of the patterns allow one
-    separator: two numbers in two columns never read as one)."""
+    separator: two numbers in two columns never read as one). ``compacted``: each box's text
+    through :func:`compact`, and two close boxes joined without a space between digits."""
     ordered = sorted(lines, key=lambda line: ((line.box[1] + line.box[3]) / 2, line.box[0]))
     rows: list[list[TextLine]] = []
     for line in ordered:
@@ -338,14 +353,17 @@ def text_rows(lines: list[TextLine]) -> tuple[str, list[tuple[int, int, Box]]]:
         row.sort(key=lambda line: line.box[0])
         previous: TextLine | None = None
         for line in row:
+            text = compact(line.text) if compacted else line.text
             if previous is not None:
                 height = max(line.box[3] - line.box[1], previous.box[3] - previous.box[1], 1.0)
                 gap = " " if line.box[0] - previous.box[2] <= _ROW_GAP * height else "   "
+                if compacted and gap == " " and pieces[-1][-1:].isdigit() and text[:1].isdigit():
+                    gap = ""
                 pieces.append(gap)
                 position += len(gap)
-            spans.append((position, position + len(line.text), line.box))
-            pieces.append(line.text)
-            position += len(line.text)
+            spans.append((position, position + len(text), line.box))
+            pieces.append(text)
+            position += len(text)
             previous = line
         pieces.append("\n")
         position += 1
@@ -356,15 +374,21 @@ def find_in_lines(lines: list[TextLine], find: Callable[[str], list[Any]]) -> tu
     """Entity types found in the text of ``lines`` and the boxes that hold them."""
     if not lines:
         return [], []
-    text, spans = text_rows(lines)
-    entities: list[str] = []
+    best: list[str] = []
     regions: list[Box] = []
-    for result in find(text):
-        entities.append(result.entity_type)
-        for start, end, box in spans:
-            if start < result.end and result.start < end and box not in regions:
-                regions.append(box)
-    return entities, regions
+    # as read, and compacted (see compact): the reading with more values gives the count, both
+    # give regions
+    for compacted in (False, True):
+        text, spans = text_rows(lines, compacted)
+        entities = []
+        for result in find(text):
+            entities.append(result.entity_type)
+            for start, end, box in spans:
+                if start < result.end and result.start < end and box not in regions:
+                    regions.append(box)
+        if len(entities) > len(best):
+            best = entities
+    return best, regions
 
 
 def blur_regions(picture: Any, regions: Sequence[Box]) -> Any:
