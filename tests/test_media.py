@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import struct
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -369,6 +371,12 @@ def test_hostile_headers_give_drops_not_crashes() -> None:
     assert _verdict(step, b"GIF89a" + b"\xff" * 20, "x.gif") == "media.decode"
     assert _verdict(step, b"RIFF\x00\x00\x00\x00WEBPVP8 " + bytes(10), "x.webp") == "media.decode"
     assert _verdict(step, b"fLaC" + bytes(50), "x.flac") == "media.decode"
+    # a zTXt chunk inflating to 20 MB: refused by Pillow's text limit, not inflated
+    png = fx.encode(fx.photo(1, (300, 200)), "PNG")
+    bomb = zlib.compress(b"\x00" * 20_000_000)
+    text = b"Comment\x00\x00" + bomb
+    chunk = struct.pack(">I", len(text)) + b"zTXt" + text + struct.pack(">I", zlib.crc32(b"zTXt" + text))
+    assert _verdict(step, png[:33] + chunk + png[33:], "t.png") == "media.decode"
     assert _verdict(step, b"\x00\x00\x00\x18ftypisom" + b"\xff" * 30, "x.mp4") is True  # no mvhd: unknown
 
 
