@@ -255,9 +255,13 @@ class PictureScreener:
         if scale < 1.0:
             gray = gray.resize((max(1, round(width * scale)), max(1, round(height * scale))))
         side = max(24, round(min(gray.size) / 16))
-        found = _face_cascade().detectMultiScale(
-            np.asarray(gray), scaleFactor=1.1, minNeighbors=6, minSize=(side, side)
-        )
+        cascade = _face_cascade()  # a broken install fails loudly, not as unreadable pictures
+        try:
+            found = cascade.detectMultiScale(
+                np.asarray(gray), scaleFactor=1.1, minNeighbors=6, minSize=(side, side)
+            )
+        except Exception:  # cv2.error on a frame OpenCV refuses
+            raise Unreadable("faces") from None
         return [
             (float(x) / scale, float(y) / scale, float(x + w) / scale, float(y + h) / scale)
             for x, y, w, h in found
