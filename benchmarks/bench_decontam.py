@@ -101,7 +101,8 @@ def run(command: list[str], log: Path) -> float:
         )
     wall = time.perf_counter() - started
     if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed ({done.returncode}); see {log}")
+        tail = log.read_text(errors="replace").strip().splitlines()[-3:]
+        raise SystemExit(f"{' '.join(command)} failed ({done.returncode}): " + " | ".join(tail))
     return wall
 
 
