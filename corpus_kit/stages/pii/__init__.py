@@ -137,6 +137,6 @@ class PiiStage(Stage[PiiParams]):
 
     def card_section(self, section: PiiSummary, manifest: Manifest) -> tuple[str, str]:
         from corpus_kit.catalog.card import pii_card_section
-        from corpus_kit.stages.pii.sections import with_pictures_card
 
-        return with_pictures_card(pii_card_section(section, manifest), section)
+        # pictures: the classification section says whether they were screened (media_screened)
+        return pii_card_section(section, manifest)

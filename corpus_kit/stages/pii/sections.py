@@ -1,4 +1,4 @@
-"""What the pii step says about pictures in ``report.html`` and the dataset card (counts only)."""
+"""What the pii step says about pictures in ``report.html`` (counts only)."""
 
 from __future__ import annotations
 
@@ -53,12 +53,3 @@ def with_pictures_report(section: ReportSection, pii: PiiSummary) -> ReportSecti
         "<p><strong>Pictures.</strong> {{ sentence }}</p>", sentence=pictures_sentence(pii.images)
     )
     return replace(section, body=section.body + paragraph)
-
-
-def with_pictures_card(section: tuple[str, str], pii: PiiSummary) -> tuple[str, str]:
-    """The pii card section with a paragraph on pictures."""
-    from corpus_kit.catalog.card import render_card_fragment
-
-    title, body = section
-    paragraph = render_card_fragment("{{ sentence|md }}", sentence=pictures_sentence(pii.images))
-    return title, f"{body}\n\n{paragraph}"
