@@ -132,7 +132,7 @@ def _ocr_engine(threads: int) -> Any:
 def _face_cascade() -> Any:
     import cv2
 
-    path = os.path.join(cv2.data.haarcascades, FACE_CASCADE)
+    path = os.path.join(cv2.data.haarcascades, FACE_CASCADE)  # type: ignore[attr-defined]
     cascade = cv2.CascadeClassifier(path)
     if cascade.empty():
         raise RuntimeError(f"OpenCV's {FACE_CASCADE} could not be loaded")
