@@ -97,6 +97,7 @@ def test_report_is_self_contained_and_shows_every_section(demo_report: tuple[Pat
         "licences",
         "safety",
         "pii",
+        "tokens",
         "timings",
     ]
     assert re.findall(r'<section id="(\w+)">', page) == re.findall(r'href="#(\w+)"', nav)
@@ -238,7 +239,7 @@ def test_stage_sections_go_in_the_nav_and_the_page_in_order(demo: tuple[Path, Ma
     assert "<script" not in page
     # the report adds no stage section itself: the caller passes them
     assert '<section id="pii">' not in page
-    assert [section.anchor for section in stage_report_sections(manifest)] == ["safety", "pii"]
+    assert [section.anchor for section in stage_report_sections(manifest)] == ["safety", "pii", "tokens"]
     # a plain str body is shown as text
     plain = render_report(manifest, stats, [ReportSection("plain", "Plain", "<b>bold</b>")])  # type: ignore[arg-type]
     assert "&lt;b&gt;bold&lt;/b&gt;</section>" in plain
@@ -254,13 +255,20 @@ def test_stage_report_sections_follow_the_pipeline_steps(demo: tuple[Path, Manif
     data = demo[1].model_dump(mode="json")
     data["quality"] = {"rules_version": "q1", "checked": {"en": 4}, "dropped": {"en": {"quality.short": 1}}}
     data["dedup"] = {"mode": "exact", "documents": 4, "clusters": 1, "largest_cluster": 2}
-    data["pipeline"]["steps"].insert(1, {"name": "dedup"})  # read, dedup, safety, ..., pii, quality, write
+    data["pipeline"]["steps"].insert(1, {"name": "dedup"})  # read, dedup, safety, ..., tokens, quality, write
     data["pipeline"]["steps"].insert(-1, {"name": "quality"})
     edited = Manifest.model_validate(data)
-    assert [s.anchor for s in stage_report_sections(edited)] == ["dedup", "safety", "pii", "quality"]
+    assert [s.anchor for s in stage_report_sections(edited)] == [
+        "dedup",
+        "safety",
+        "pii",
+        "tokens",
+        "quality",
+    ]
     # write_report adds the built-in stage sections by default; an explicit list replaces them
     page = write_report(out, edited).read_text()
-    expected = ["funnel", "languages", "lengths", "licences", "dedup", "safety", "pii", "quality", "timings"]
+    stages = ["dedup", "safety", "pii", "tokens", "quality"]
+    expected = ["funnel", "languages", "lengths", "licences", *stages, "timings"]
     assert re.findall(r'<section id="(\w+)">', page) == expected
     assert "<h2>Quality rules</h2>" in page and "Rule set version q1." in page
     page = write_report(out, edited, stage_sections=[]).read_text()
