@@ -477,13 +477,18 @@ _PII_CARD = (
     "{% for entity, count in entities %}{{ entity }} {{ count|num }}{{ ', ' if not loop.last }}"
     "{% else %}none found{% endfor %}. "
     "Checked: {{ checked|map('md')|join(', ') }} (rules {{ rules_version }}).\n\n"
-    "Not detected automatically: person names, postal addresses, and personal data inside images "
-    "or audio."
+    "{% if inherited %}These rows were scrubbed by the pii steps of {{ inherited|map('md')|join(', ') }} "
+    "(a sample: entities were not counted again).\n\n{% endif %}"
+    "{{ pictures|md }}\n\n"
+    "Not detected automatically: person names, postal addresses{{ ', text inside pictures' if not "
+    "pictures_screened }}, and personal data in audio."
 )
 
 
 def pii_card_section(pii: PiiSummary, manifest: Manifest) -> tuple[str, str]:
     """The PII stage's card section: how personal data was scrubbed, and what is not detected."""
+    from corpus_kit.stages.pii.sections import pictures_sentence
+
     body = render_card_fragment(
         _PII_CARD,
         operator=pii.operator,
@@ -491,6 +496,9 @@ def pii_card_section(pii: PiiSummary, manifest: Manifest) -> tuple[str, str]:
         entities=list(pii.entities.items()),
         checked=list(pii.checked),
         rules_version=pii.rules_version,
+        inherited=list(pii.inherited_from),
+        pictures=pictures_sentence(pii.images),
+        pictures_screened=pii.images is not None and pii.images.mode != "off" and pii.images.screened > 0,
     )
     return "Personal and Sensitive Information", body
 
