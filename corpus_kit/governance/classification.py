@@ -98,7 +98,9 @@ class PersonalInformation(_Model):
         None, description="Precise location found (null: no precise-location entity type was checked)."
     )
     media_screened: bool = Field(
-        False, description="Pictures and audio were screened for personal data (not yet: text only)."
+        False,
+        description="Every picture was screened for personal data (OCR text and faces: the pii step's "
+        "ocr extra) and no audio or video went unscreened; false when any was passed on unread.",
     )
     deidentified: bool = Field(
         description="Every detection in the text was scrubbed: the pii step ran and scrubbed all it found "
@@ -151,6 +153,16 @@ def personal_information(
     if location_types & checked:
         precise = any(entities.get(kind, 0) for kind in location_types)
     declared_sensitive: list[str] = sorted(declared.sensitive) if declared else []
+    images = pii.images if pii is not None else None
+    if images is not None and images.faces:
+        # a face is biometric data (PIPL art. 28): counted whether its picture was kept or not
+        sensitive["biometric"] = sensitive.get("biometric", 0) + images.faces
+    media_screened = (
+        images is not None
+        and images.mode != "off"
+        and images.not_screened == 0
+        and images.other_media_not_screened == 0
+    )
     return PersonalInformation(
         screened=pii is not None,
         entities=dict(sorted(entities.items())),
@@ -158,8 +170,11 @@ def personal_information(
         declared_sensitive=declared_sensitive,
         minors="minor_under_14" in declared_sensitive,
         precise_location=precise,
-        media_screened=False,
-        deidentified=pii is not None and set(policy.deidentification_requires) <= checked,
+        media_screened=media_screened,
+        # faces left in pictures of the output are detections not scrubbed
+        deidentified=pii is not None
+        and set(policy.deidentification_requires) <= checked
+        and not (images is not None and images.faces_kept),
     )
 
 

@@ -205,6 +205,11 @@ EXTRAS_BY_MODULE: dict[str, str] = {
     "bpe_openai": "tokens",
     "tiktoken": "tokens",
     "tokenizers": "tokens",
+    "rapidocr_onnxruntime": "ocr",
+    "onnxruntime": "ocr",
+    "cv2": "ocr",
+    "soundfile": "media",
+    "mutagen": "media",
     "datasets": "hf",
     "ray": "ray",
 }
