@@ -586,3 +586,19 @@ def test_a_validator_never_sees_a_value_longer_than_any_personal_data(tmp_path: 
     scrubber = PiiScrubber(rules=str(_rules_with(tmp_path, r"Z\d+", "    validator: counting_21\n")))
     assert scrubber.scrub("Z123 and Z" + "9" * 100_000)[0] == "<STAFF_ID> and <STAFF_ID>"
     assert seen == [4]
+
+
+def test_media_provenance_digests_are_not_scrubbed_but_other_values_under_that_key_are(
+    tmp_path: Path, cli
+) -> None:
+    digest = "13812345678" + "a" * 53  # a sha256 hex digest whose digits look like a phone number
+    records = [
+        {"id": "d", "text": "图片说明。", "metadata": {"media_original_sha256": [digest, None]}},
+        {"id": "p", "text": "图片说明。", "metadata": {"media_original_sha256": ["电话 13812345678"]}},
+    ]
+    out = tmp_path / "out"
+    result = cli("pii", write_jsonl(tmp_path / "in.jsonl", records), "-o", out, "-q")
+    assert result.exit_code == 0, result.output
+    rows = {row["id"]: json.loads(row["metadata"]) for row in pq.read_table(out / "data").to_pylist()}
+    assert rows["d"]["media_original_sha256"] == [digest, None]
+    assert "13812345678" not in json.dumps(rows["p"], ensure_ascii=False)

@@ -91,6 +91,17 @@ _FILE_NAME_KEYS = frozenset({"source_file"})
 _METADATA_SKIPPED = frozenset({"pii_spans", "language_score", "dup_count", "quality_signals", "tokens"})
 
 
+# metadata the pipeline writes as sha256 hex digests (a list of them, one per media item)
+_DIGEST_KEYS = frozenset({"media_original_sha256"})
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def _is_digests(value: Any) -> bool:
+    """A sha256 hex digest, or a list of them (None for an item without one): nothing else passes."""
+    values = value if isinstance(value, list) else [value]
+    return all(item is None or (isinstance(item, str) and _SHA256_HEX.fullmatch(item)) for item in values)
+
+
 def _is_numbers(value: Any) -> bool:
     """A number, or a mapping or list of numbers (what stages write under the skipped keys)."""
     if value is None or isinstance(value, (bool, int, float)):
@@ -816,6 +827,10 @@ class PiiScrubber(PipelineStep):
         for key, value in mapping.items():
             if top and key in _METADATA_SKIPPED and _is_numbers(value):
                 scrubbed_mapping[key] = value  # the pipeline's own numbers; a string there came in
+                continue
+            if top and key in _DIGEST_KEYS and _is_digests(value):
+                # the media step's provenance: sha256 digests, whose digit runs are not phone numbers
+                scrubbed_mapping[key] = value
                 continue
             new_key = key
             if isinstance(key, str) and key:
