@@ -382,7 +382,7 @@ def test_records_replaced_or_dropped_silently_are_still_accounted(tmp_path: Path
     rows = pq.read_table(tmp_path / "ledger" / "00000-ledger.parquet").to_pylist()
     summary = [(row["id"], row["location"], row["fate"], row["reason"]) for row in rows]
     assert summary == [
-        ("d0", "line 1", "dropped", "pii.scan_budget"),
+        ("<scrubbed>", "line 1", "dropped", "pii.scan_budget"),  # the id removed/ shows
         ("d1", "line 2", "kept", None),
         ("d2", "line 3", "dropped", "sample.not_drawn"),
         ("d3", "line 4", "dropped", "sample.not_drawn"),

@@ -3,7 +3,9 @@
 Every run writes ``OUT/ledger/<rank>-ledger.parquet`` (one file per task, in the order records left
 the pipeline) with the columns of :data:`LEDGER_SCHEMA`:
 
-* ``id``, ``source`` (input file), ``location`` (``line 12``, ``row 5``, ``member a/b``);
+* ``id`` and ``source`` (input file) as the record left the pipeline, i.e. as ``data/`` or
+  ``removed/`` show them (a ``pii`` step scrubs personal data in both), ``location`` (``line 12``,
+  ``row 5``, ``member a/b``) as read;
 * ``content_sha256``: sha256 of the record as read (:func:`content_digest`; null for a reject);
 * ``fate``: ``kept`` | ``dropped`` | ``rejected``; ``stage``: the step that dropped it (``read`` for a
   reject); ``reason``: the drop or reject reason;
@@ -170,6 +172,16 @@ class LedgerTask:
         self.kept += 1
         self._append(*entry, "kept", None, None)
 
+    @staticmethod
+    def _as_it_left(
+        document: Document, entry: tuple[str | None, str | None, str | None, bytes | None]
+    ) -> tuple[str | None, str | None, str | None, bytes | None]:
+        """The id and file name as the record left (what data/ or removed/ show: a pii step scrubs
+        both), the location and content hash as it was read."""
+        record_id = document.id if isinstance(document.id, str) and document.id else entry[0]
+        source = document.metadata.get("source_file")
+        return (record_id, source if isinstance(source, str) else entry[1], entry[2], entry[3])
+
     def dropped_row(self, document: Document, stage: str) -> None:
         metadata = document.metadata
         ordinal = metadata.pop(STASH, None)
@@ -191,17 +203,17 @@ class LedgerTask:
     def _entry(
         self, document: Document, ordinal: Any
     ) -> tuple[str | None, str | None, str | None, bytes | None]:
-        entry = self._pending.pop(ordinal, None) if type(ordinal) is int else None
-        if entry is not None:
-            return entry
-        # a stage passed on a new record in place of the one it dropped (pii keeps only a scrubbed
-        # id): it is the earliest record still in the pipeline when no stage reorders or holds back
-        while self._low < self._next and self._low not in self._pending:
-            self._low += 1
-        if self._low < self._next:
-            return self._pending.pop(self._low)
-        record_id = document.id if isinstance(document.id, str) else None
-        return (record_id, None, None, None)
+        found = self._pending.pop(ordinal, None) if type(ordinal) is int else None
+        entry: tuple[str | None, str | None, str | None, bytes | None]
+        if found is not None:
+            entry = found
+        else:
+            # a stage passed on a new record in place of the one it dropped (pii keeps only a scrubbed
+            # id): it is the earliest record still in the pipeline when no stage reorders or holds back
+            while self._low < self._next and self._low not in self._pending:
+                self._low += 1
+            entry = self._pending.pop(self._low) if self._low < self._next else (None, None, None, None)
+        return self._as_it_left(document, entry)
 
     def _silent_below(self, ordinal: int) -> None:
         """Records read before ``ordinal`` that are still pending were dropped without a note."""
