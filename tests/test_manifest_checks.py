@@ -556,6 +556,13 @@ CASES: list[
     ("file rows do not add up", "open", None, setting(**{"files__0__rows": 9}), {"CK122"}),
     ("source records do not add up", "open", None, setting(**{"sources__0__records": 12}), {"CK123"}),
     ("dropped reason renamed", "open", None, setting(counts__dropped={"license.other": 1}), {"CK124"}),
+    (
+        "ledger rows do not add up",
+        "open",
+        None,
+        setting(ledger={"rows": 10, "kept": 9, "dropped": {}, "rejected": {"json.invalid": 1}}),
+        {"CK125"},
+    ),
     ("training data screened and assessed", None, None, for_training(), set()),
     (
         "research data need no screening",

@@ -339,7 +339,7 @@ def test_stage_drops_are_counted_by_reason_and_kept_with_keep_removed(tmp_path: 
     removed = pq.read_table(out / "removed").to_pylist()
     assert sorted(row["id"] for row in removed) == ["r1", "r3", "r5", "r7", "r9"]
     assert all(json.loads(row["metadata"])["filter_reason"] == "test.odd" for row in removed)
-    assert [item.path for item in manifest.restricted] == ["rejects/", "removed/"]
+    assert [item.path for item in manifest.restricted] == ["rejects/", "removed/", "ledger/"]
     assert manifest.restricted[1].records == 5
 
 

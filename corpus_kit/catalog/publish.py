@@ -10,7 +10,7 @@ expired); then the supply mode decides what may go where:
 | authorised, targeted_trade, cooperation | card only | card only | data + card |
 
 "Card only" needs ``--card-only``; without it the publication is refused with the reason.
-``rejects/``, ``removed/`` and the work folder never leave. ``manifest.json`` (which names buyers
+``rejects/``, ``removed/``, ``ledger/`` and the work folder never leave. ``manifest.json`` (which names buyers
 and contracts) goes only where the data may go, with ``manifest.sig`` (``corpus-kit sign``) when
 present; a signature of another manifest (the dataset changed after signing) is refused.
 """

@@ -14,7 +14,10 @@ from typer.core import TyperGroup
 from corpus_kit import __version__
 from corpus_kit.cli.catalog import card, publish
 from corpus_kit.cli.decontam import decontam_app
+from corpus_kit.cli.diff import diff
+from corpus_kit.cli.explain import explain
 from corpus_kit.cli.export import export
+from corpus_kit.cli.index import index_app
 from corpus_kit.cli.inspect import inspect
 from corpus_kit.cli.manifest import manifest_app
 from corpus_kit.cli.pipelines import convert, demo, run
@@ -124,8 +127,11 @@ app.command(name="card")(card)
 app.command(name="publish")(publish)
 app.command(name="export")(export)
 app.command(name="sign")(sign)
+app.command(name="explain")(explain)
+app.command(name="diff")(diff)
 app.add_typer(manifest_app, name="manifest")
 app.add_typer(decontam_app, name="decontam-index")
+app.add_typer(index_app, name="index")
 
 
 def main() -> None:

@@ -23,13 +23,14 @@ from corpus_kit.governance.safety import SafetySummary
 from corpus_kit.governance.tokens import TokensSummary
 from corpus_kit.paths import check_name, check_relative_path
 from corpus_kit.stages.decontaminate.section import DecontaminationSummary
+from corpus_kit.stages.media.section import MediaSummary
 from corpus_kit.utils import atomic_write_bytes, first_validation_error
 
 SCHEMA_VERSION: Literal["1"] = "1"
 MANIFEST_NAME = "manifest.json"
 SEAL_FIELD = "seal_sha256"
 #: The folders of a dataset a manifest may name files in.
-DATASET_FOLDERS = ("data", "rejects", "removed")
+DATASET_FOLDERS = ("data", "rejects", "removed", "ledger")
 
 
 #: Marks the manifest fields that hold a stage's section (filled by governance.assemble, by name).
@@ -148,6 +149,45 @@ class Counts(_Model):
         return self.input == self.output + sum(self.dropped.values()) + self.rejected
 
 
+class PiiImagesSummary(_Model):
+    """Personal data inside pictures (the pii step's ``images``): counts only, never text or values."""
+
+    mode: Literal["drop", "blur", "off"] = Field(
+        description="drop (records whose pictures hold personal data), blur (text boxes blurred), "
+        "off (pictures not screened)."
+    )
+    faces_mode: Literal["count", "drop", "blur", "off"] = Field(description="What was done with faces.")
+    engine: str | None = Field(None, description="OCR and face-detection packages and models used.")
+    not_screened_reason: str | None = Field(
+        None, description="Why pictures were not screened (the ocr extra missing, images: off)."
+    )
+    max_pixels: int = Field(ge=1, description="Pixel cap, read from the header before decoding.")
+    ocr_side: int = Field(ge=1, description="Long side, in pixels, pictures are brought to for OCR.")
+    pictures: int = Field(0, ge=0, description="Pictures the step saw.")
+    screened: int = Field(0, ge=0, description="Pictures read with OCR (and looked at for faces).")
+    not_screened: int = Field(
+        0, ge=0, description="Pictures passed on unread (no ocr extra, images: off, no bytes)."
+    )
+    unreadable: int = Field(
+        0,
+        ge=0,
+        description="Pictures that could not be screened within the bounds: records dropped "
+        "(pii.image_unreadable).",
+    )
+    with_pii: int = Field(0, ge=0, description="Pictures in which personal data was found.")
+    dropped: int = Field(0, ge=0, description="Records dropped for it (pii.image).")
+    blurred: int = Field(
+        0, ge=0, description="Pictures kept with the regions blurred (bytes and sha256 new)."
+    )
+    entities: dict[str, int] = Field(default_factory=dict, description="Values found in pictures per type.")
+    faces: int = Field(0, ge=0, description="Faces found (biometric data).")
+    pictures_with_faces: int = Field(0, ge=0)
+    faces_kept: int = Field(0, ge=0, description="Of those, faces left in pictures of the output.")
+    faces_blurred: int = Field(0, ge=0)
+    dropped_for_faces: int = Field(0, ge=0, description="Records dropped for faces (pii.face).")
+    other_media_not_screened: int = Field(0, ge=0, description="Audio, video and other media: not screened.")
+
+
 class PiiSummary(_Model):
     """What PII scrubbing did: counts only, never values."""
 
@@ -166,6 +206,9 @@ class PiiSummary(_Model):
         description="A sample (corpus-kit sample): the parent datasets whose pii steps scrubbed its rows "
         "(name version); entities and places are not counted again, documents counts the drawn rows "
         "with scrubbed spans.",
+    )
+    images: PiiImagesSummary | None = Field(
+        None, description="Pictures: screened or not (and why), dropped, blurred, entities and faces."
     )
 
 
@@ -250,10 +293,18 @@ class DedupSummary(_Model):
     )
     survivor: str = Field(
         "first in input order",
-        description="Which record of a cluster is kept (input files sorted, then position).",
+        description="Which record of a cluster is kept: the keep policy (first | longest | best_media | "
+        "source_priority); ties go to the first in input order (input files sorted, then position).",
     )
     parameters: dict[str, Any] = Field(
         default_factory=dict, description="Settings used (rules/dedup.yaml + overrides)."
+    )
+    index_hits: int = Field(0, ge=0, description="Records dropped as dedup.index (already in an index).")
+    against: list[dict[str, Any]] = Field(
+        default_factory=list, description="Indexes looked up (--against): path, records, segments."
+    )
+    index_segment: str | None = Field(
+        None, description="Segment this run added to its --index-out index (this manifest binds it)."
     )
 
     @classmethod
@@ -269,8 +320,11 @@ class DedupSummary(_Model):
             verified_pairs=summary.get("verified_pairs", 0),
             media_items=summary.get("media_items", 0),
             images_exact_only=summary.get("images_without_phash", 0),
-            survivor="first in input order",
+            survivor=summary.get("survivor", "first in input order"),
             parameters=parameters,
+            index_hits=summary.get("index_hits", 0),
+            against=summary.get("against", []),
+            index_segment=summary.get("index_segment"),
         )
 
 
@@ -324,6 +378,16 @@ class StepRecord(_Model):
     output: int = Field(0, ge=0, description="Records the step passed on.")
     dropped: dict[str, int] = Field(default_factory=dict)
     seconds: float = Field(0.0, ge=0, description="Time spent in the step, summed over tasks.")
+
+
+class LedgerSummary(_Model):
+    """The record ledger's rows (``ledger/``, restricted) counted by fate and reason when written;
+    ``manifest validate`` checks them against the counts (CK125), ``manifest verify`` recounts the files."""
+
+    rows: int = Field(ge=0, description="Ledger rows: one per input record, rejects included.")
+    kept: int = Field(ge=0, description="Rows of records written to data/.")
+    dropped: dict[str, int] = Field(default_factory=dict, description="Rows of dropped records by reason.")
+    rejected: dict[str, int] = Field(default_factory=dict, description="Rows of rejected records by reason.")
 
 
 class PipelineRecord(_Model):
@@ -392,6 +456,13 @@ class Manifest(_Model):
         "and rows), the tokenizer, and how the supply block was narrowed from the parents'.",
         json_schema_extra=_STAGE_SECTION,
     )
+    media: MediaSummary | None = Field(
+        None,
+        description="Media checks (corpus-kit media): items, bytes and durations per modality, items "
+        "failing each check, records dropped per reason, metadata removed (GPS, serials, owner names "
+        "counted, never their values). Whether pictures were screened for personal data: the pii block.",
+        json_schema_extra=_STAGE_SECTION,
+    )
     sources: list[Source]
     provenance: list[SourceRuleRecord] = Field(
         default_factory=list,
@@ -400,7 +471,10 @@ class Manifest(_Model):
     )
     files: list[DataFile]
     restricted: list[RestrictedFolder] = Field(
-        default_factory=list, description="Folders never to publish (rejects/, removed/)."
+        default_factory=list, description="Folders never to publish (rejects/, removed/, ledger/)."
+    )
+    ledger: LedgerSummary | None = Field(
+        None, description="The record ledger's rows by fate and reason (null: made before ledgers)."
     )
     pipeline: PipelineRecord
     stages: dict[str, dict[str, Any]] = Field(

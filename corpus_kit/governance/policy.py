@@ -29,6 +29,7 @@ own rules: the licence registry and ``rules/supply_policy.yaml``).
 | CK122 | error | data file rows do not add up to counts.output |
 | CK123 | error | source records or rejects do not add up to the counts |
 | CK124 | error | dropped counts by reason differ from the steps' drops |
+| CK125 | error | the record ledger's rows by fate and reason differ from the counts |
 | CK130 | warning | data permitted for model training without content-safety screening (no safety block) |
 | CK131 | warning | the lexicons miss clause 8.1 (>= 10,000 terms, >= 200 per A.1, >= 100 per A.2 risk) |
 | CK132 | warning | technical check: pass rate below the threshold (clause 9.2: 98 %) |
@@ -92,6 +93,7 @@ RULES: dict[str, tuple[str, str]] = {
     "CK122": ("error", "data file rows do not add up"),
     "CK123": ("error", "source counts do not add up"),
     "CK124": ("error", "dropped counts differ from the steps"),
+    "CK125": ("error", "ledger rows differ from the counts"),
     "CK130": ("warning", "training data not screened for content safety"),
     "CK131": ("warning", "safety lexicon below the clause 8.1 minima"),
     "CK132": ("warning", "technical safety pass rate below the threshold"),
@@ -458,7 +460,38 @@ def _accounting_findings(manifest: Manifest) -> list[Finding]:
                     f"{counts.rejected}; rebuild the manifest",
                 )
             )
-    return findings
+    return findings + _ledger_findings(manifest)
+
+
+def _ledger_findings(manifest: Manifest) -> list[Finding]:
+    """CK125: the ledger's rows (as the manifest states them) are the records, by fate and reason."""
+    ledger, counts = manifest.ledger, manifest.counts
+    if ledger is None:
+        return []  # a dataset made before corpus-kit wrote ledgers
+    problems = []
+    if ledger.rows != counts.input:
+        problems.append(f"{ledger.rows} rows for {counts.input} input records")
+    if ledger.rows != ledger.kept + sum(ledger.dropped.values()) + sum(ledger.rejected.values()):
+        problems.append("rows != kept + dropped + rejected")
+    if ledger.kept != counts.output:
+        problems.append(f"{ledger.kept} kept for {counts.output} output rows")
+    if ledger.dropped != {reason: count for reason, count in counts.dropped.items() if count}:
+        problems.append("dropped rows by reason differ from counts.dropped")
+    if sum(ledger.rejected.values()) != counts.rejected:
+        problems.append(f"{sum(ledger.rejected.values())} rejected rows for {counts.rejected} rejects")
+    folder = next((item for item in manifest.restricted if item.path == "ledger/"), None)
+    listed = folder.records if folder is not None else 0
+    if listed != ledger.rows:
+        problems.append(f"restricted ledger/ lists {listed} rows")
+    if not problems:
+        return []
+    return [
+        _finding(
+            "CK125",
+            "ledger",
+            "the record ledger does not add up: " + "; ".join(problems) + "; rebuild the dataset",
+        )
+    ]
 
 
 def _safety_findings(manifest: Manifest) -> list[Finding]:

@@ -8,7 +8,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from corpus_kit.governance.manifest import MANIFEST_NAME, DataFile, read_dataset_manifest, seal_problem
+from corpus_kit.governance.manifest import (
+    MANIFEST_NAME,
+    DataFile,
+    Manifest,
+    read_dataset_manifest,
+    seal_problem,
+)
 from corpus_kit.utils import sha256_file
 
 
@@ -58,6 +64,37 @@ def _check_file(root: Path, item: DataFile, count_rows: bool) -> Problem | None:
     return None
 
 
+def _ledger_problems(root: Path, manifest: Manifest) -> list[Problem]:
+    """The ledger files recounted by fate and reason against the manifest's ledger block (when the
+    folder is present: a published copy never holds it)."""
+    from corpus_kit.io.ledger import LEDGER_FOLDER, add_counts, empty_counts, recount
+
+    folder = root / LEDGER_FOLDER
+    if manifest.ledger is None or not folder.is_dir():
+        return []
+    entry = next((item for item in manifest.restricted if item.path == f"{LEDGER_FOLDER}/"), None)
+    listed = {item.path for item in entry.files} if entry is not None else set()
+    problems = []
+    total = empty_counts()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        relative = path.relative_to(root).as_posix()
+        if relative not in listed:
+            problems.append(Problem(relative, "is under ledger/ but not listed in the manifest"))
+            continue
+        try:
+            add_counts(total, recount(path))
+        except (pa.ArrowException, OSError, ValueError, KeyError):
+            problems.append(Problem(relative, "is not a readable ledger file"))
+    stated = manifest.ledger.model_dump()
+    if not problems and total != stated:
+        differing = [key for key in ("rows", "kept", "dropped", "rejected") if total[key] != stated[key]]
+        message = (
+            f"the ledger's rows recounted differ from the manifest's ledger block ({', '.join(differing)})"
+        )
+        problems.append(Problem(f"{LEDGER_FOLDER}/", message))
+    return problems
+
+
 def verify_dataset(folder: str | Path) -> VerifyReport:
     """Check every listed data file (size, sha256, Parquet row count) and look for unlisted ones.
 
@@ -89,6 +126,7 @@ def verify_dataset(folder: str | Path) -> VerifyReport:
             problem = _check_file(root, item, count_rows=item.path.endswith(".parquet"))
             if problem:
                 problems.append(problem)
+    problems += _ledger_problems(root, manifest)
     return VerifyReport(
         problems=problems,
         files=len(manifest.files),

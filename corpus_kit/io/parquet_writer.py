@@ -276,9 +276,11 @@ class ParquetShardWriter(PipelineStep):
         folder: str,
         shard_bytes: int = DEFAULT_SHARD_BYTES,
         row_group_bytes: int = DEFAULT_ROW_GROUP_BYTES,
+        ledger: str | None = None,
     ):
         super().__init__()
         self.folder = folder
+        self.ledger = ledger  # the run's ledger folder: the dataset writer notes kept records, closes it
         self.shard_bytes = shard_bytes
         self.row_group_bytes = min(row_group_bytes, shard_bytes)
         self._files: _ShardFiles | None = None
@@ -315,6 +317,9 @@ class ParquetShardWriter(PipelineStep):
     # -- pipeline step ---------------------------------------------------------------------------
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         files = self._open(rank)
+        if self.ledger is not None:
+            yield from self._run_with_ledger(data, files, self.ledger, rank)
+            return
         try:
             for document in data:
                 files.add(document)
@@ -324,4 +329,26 @@ class ParquetShardWriter(PipelineStep):
             # leave only the .tmp file behind: nothing incomplete carries a final name
             files.abandon()
             raise
+        self._record_stats(files)
+
+    def _run_with_ledger(
+        self, data: DocumentsPipeline, files: _ShardFiles, folder: str, rank: int
+    ) -> DocumentsPipeline:
+        from corpus_kit.io.ledger import current_task, finish_task
+
+        task = None
+        try:
+            for document in data:
+                if task is None:  # opened by the reader when it starts, i.e. on the first record
+                    task = current_task(folder, rank)
+                if task is not None:
+                    task.kept_row(document)
+                files.add(document)
+                yield document
+            files.close()
+        except BaseException:
+            files.abandon()
+            finish_task(folder, rank, failed=True)
+            raise
+        finish_task(folder, rank)
         self._record_stats(files)

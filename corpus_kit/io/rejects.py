@@ -62,6 +62,7 @@ class Reject:
     member: str | None = None
     records: int = 1  # an unreadable row group stands for all of its rows
     detail: str | None = None  # a parser message; never record content
+    record_id: str | None = None  # the record's id when it could be read (the ledger's, not rejects/)
 
     def to_json(self, source: str) -> bytes:
         entry: dict[str, object] = {"source": source}

@@ -29,6 +29,7 @@ from corpus_kit.governance.manifest import (
     MANIFEST_NAME,
     DataFile,
     DatasetInfo,
+    LedgerSummary,
     PipelineRecord,
     RestrictedFolder,
     Source,
@@ -36,6 +37,7 @@ from corpus_kit.governance.manifest import (
     utc_now,
 )
 from corpus_kit.governance.signing import SIGNATURE_NAME
+from corpus_kit.io.ledger import LEDGER_FOLDER, stated_counts
 from corpus_kit.io.parquet_writer import open_parquet_writer
 from corpus_kit.pipeline.ownership import SWAP_MARKER, check_replaceable, retire_work_folder
 from corpus_kit.pipeline.spec import RunResult, RunSpec, config_sha256
@@ -43,6 +45,8 @@ from corpus_kit.stages.registry import get_stage
 from corpus_kit.utils import atomic_write_bytes, sha256_file
 
 _RESTRICTED_REASON = "may hold raw input, including personal data; never publish"
+_LEDGER_REASON = "the record ledger: ids, input file names and locations of every record; never publish"
+_FOLDERS = ("data", "rejects", "removed", LEDGER_FOLDER)
 
 
 def _describe_files(folder: Path, relative_to: Path, pattern: str, with_rows: bool) -> list[DataFile]:
@@ -93,13 +97,13 @@ def _swap_into_place(staging: Path, output: Path, work: Path) -> None:
     """
     marker = work / SWAP_MARKER
     if not marker.exists():  # which folders were staged, recorded before anything moves
-        names = [name for name in ("data", "rejects", "removed") if (staging / name).exists()]
+        names = [name for name in _FOLDERS if (staging / name).exists()]
         atomic_write_bytes(marker, orjson.dumps(names))
     # after the marker: a folder without a manifest is ours only while the marker says so
     (output / MANIFEST_NAME).unlink(missing_ok=True)
     staged_names = set(orjson.loads(marker.read_bytes()))
     trash = work / "trash"
-    for name in ("data", "rejects", "removed"):
+    for name in _FOLDERS:
         current, staged, handled = output / name, staging / name, work / f"{SWAP_MARKER}-{name}"
         if handled.exists() or (name in staged_names and not staged.exists()):
             continue  # already in place
@@ -147,7 +151,7 @@ def _source_ledger(work: Path, spec: RunSpec) -> list[Source]:
 
 
 def _restricted_folders(
-    tally: Tally, reject_files: list[DataFile], removed_files: list[DataFile]
+    tally: Tally, reject_files: list[DataFile], removed_files: list[DataFile], ledger_files: list[DataFile]
 ) -> list[RestrictedFolder]:
     restricted = []
     if reject_files:
@@ -163,6 +167,15 @@ def _restricted_folders(
                 records=sum(item.rows for item in removed_files),
                 files=removed_files,
                 reason=_RESTRICTED_REASON,
+            )
+        )
+    if ledger_files:
+        restricted.append(
+            RestrictedFolder(
+                path=f"{LEDGER_FOLDER}/",
+                records=sum(item.rows for item in ledger_files),
+                files=ledger_files,
+                reason=_LEDGER_REASON,
             )
         )
     return restricted
@@ -252,6 +265,9 @@ def finalize(
     removed_files = _describe_files(
         place("removed") / "removed", place("removed"), "*.parquet", with_rows=True
     )
+    ledger_place = place(LEDGER_FOLDER)
+    ledger_files = _describe_files(ledger_place / LEDGER_FOLDER, ledger_place, "*.parquet", with_rows=True)
+    ledger = LedgerSummary(**stated_counts([ledger_place / item.path for item in ledger_files]))
     sources = _source_ledger(work, spec)
     # before anything moves: a stage that cannot describe its run leaves the previous dataset as it was
     contributions = stage_contributions(spec, pipeline, merged)
@@ -270,10 +286,11 @@ def finalize(
         tally=tally,
         sources=sources,
         files=files,
-        restricted=_restricted_folders(tally, reject_files, removed_files),
+        restricted=_restricted_folders(tally, reject_files, removed_files, ledger_files),
         pipeline=_pipeline_record(spec, tally, tasks, seconds, phase_seconds or {}),
         contributions=contributions,
     )
+    manifest.ledger = ledger
     # a signature of the dataset this run replaces signs another manifest: it goes with it (sign again)
     (output / SIGNATURE_NAME).unlink(missing_ok=True)
     manifest.write(output)

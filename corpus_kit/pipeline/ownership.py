@@ -33,7 +33,7 @@ SLURM_FINALISE_ENV = "CORPUS_KIT_SLURM_FINALISE"
 #: A finished run's work folder, renamed in one step before it is removed: a removal cut short
 #: leaves this (ours by name, with the run's fingerprint), never a half-deleted work folder.
 FINISHED_WORK_DIR = ".corpus-kit.finished"
-DATASET_FOLDERS = ("data", "rejects", "removed")
+DATASET_FOLDERS = ("data", "rejects", "removed", "ledger")
 #: Written by ``card`` and by a run; without a manifest of ours beside them they are someone else's.
 _DERIVED_FILES = {"README.md", "croissant.json", "report.html", SIGNATURE_NAME}
 _OWNED_NAMES = {*DATASET_FOLDERS, MANIFEST_NAME, WORK_DIR_NAME, FINISHED_WORK_DIR, LOCK_NAME, *_DERIVED_FILES}

@@ -33,6 +33,7 @@ from corpus_kit.errors import CorpusKitError, UsageError
 from corpus_kit.governance.accounting import StepTally, Tally
 from corpus_kit.governance.manifest import MANIFEST_NAME, Manifest, seal_problem
 from corpus_kit.io.folder_lock import folder_lock
+from corpus_kit.io.ledger import LEDGER_FOLDER, LedgerExclusion, LedgerSpec
 from corpus_kit.io.parquet_writer import ParquetShardWriter
 from corpus_kit.io.readers import MixedReader, TaskFolders
 from corpus_kit.paths import WORK_DIR_NAME, name_problem
@@ -69,9 +70,15 @@ def _step_error(error: CorpusKitError, index: int) -> CorpusKitError:
 
 
 def _stage_steps(
-    spec: RunSpec, work: Path, staging: Path, keep_removed: bool, count: int | None = None
+    spec: RunSpec,
+    work: Path,
+    staging: Path,
+    keep_removed: bool,
+    count: int | None = None,
+    ledger: str | None = None,
 ) -> list[PipelineStep]:
-    """The pipeline's stages, built; ``count``: only the first ``count`` of them."""
+    """The pipeline's stages, built; ``count``: only the first ``count`` of them; ``ledger``: the
+    record ledger's folder (the main pipeline's stages note every record they drop)."""
     steps = []
     seen: set[str] = set()
     for index, step in enumerate(spec.steps[:count]):
@@ -92,7 +99,13 @@ def _stage_steps(
             raise _step_error(UsageError(message), index)
         seen.add(stage.name)
         removed = str(staging / "removed" / step.name) if keep_removed else None
-        context = StageContext(work_dir=str(work), removed_dir=removed, base_dir=str(spec.base_dir))
+        context = StageContext(
+            work_dir=str(work),
+            removed_dir=removed,
+            base_dir=str(spec.base_dir),
+            ledger_dir=ledger,
+            step=step.name,
+        )
         try:
             params = stage.parse_params(step.params)
         except ValidationError as invalid:
@@ -114,15 +127,33 @@ def _stage_steps(
 
 def build_pipeline(spec: RunSpec, work: Path) -> list[PipelineStep]:
     staging = work / "staging"
+    ledger = str(staging / LEDGER_FOLDER)
+    stages = _stage_steps(spec, work, staging, spec.keep_removed, ledger=ledger)
     folders = TaskFolders(
         rejects=str(staging / "rejects"),
         sources=str(work / "sources"),
         progress=str(work / "progress" / "main"),
+        record_ledger=LedgerSpec(ledger, _unreported_drops(spec, stages)),
     )
     steps: list[PipelineStep] = [MixedReader(spec.parts, spec.read, folders)]
-    steps.extend(_stage_steps(spec, work, staging, spec.keep_removed))
-    steps.append(ParquetShardWriter(str(staging / "data"), spec.shard_bytes, spec.row_group_bytes))
+    steps.extend(stages)
+    steps.append(
+        ParquetShardWriter(str(staging / "data"), spec.shard_bytes, spec.row_group_bytes, ledger=ledger)
+    )
     return steps
+
+
+def _unreported_drops(spec: RunSpec, stages: list[PipelineStep]) -> tuple[str, str | None] | None:
+    """The step the ledger charges with records that vanish without an exclusion writer's note: the
+    one step that can drop and has no exclusion writer (``sample``), with its reason when it has one."""
+    silent = []
+    for step, built in zip(spec.steps, stages, strict=True):
+        stage = get_stage(step.name)
+        reports = isinstance(getattr(built, "exclusion_writer", None), LedgerExclusion)
+        if stage.drops_records() and not reports:
+            reasons = [reason for reason in stage.reasons if not reason.endswith("*")]
+            silent.append((step.name, reasons[0] if len(stage.reasons) == 1 and reasons else None))
+    return silent[0] if len(silent) == 1 else None
 
 
 def build_phases(spec: RunSpec, work: Path, pipeline: list[PipelineStep]) -> list[Phase]:

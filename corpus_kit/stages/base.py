@@ -97,6 +97,8 @@ class StageContext:
     work_dir: str  # the run's work folder, for intermediate state
     removed_dir: str | None  # where dropped records go with --keep-removed (None: not kept)
     base_dir: str = "."  # relative paths in step parameters are resolved against this
+    ledger_dir: str | None = None  # the run's record ledger (main pipeline only; io/ledger.py)
+    step: str = ""  # the step's name, as the ledger names the stage that dropped a record
 
     def resolve_path(self, value: str | Path | None) -> str | None:
         """A step parameter path, made absolute against the pipeline file's folder."""
@@ -106,12 +108,19 @@ class StageContext:
         return str(path if path.is_absolute() else Path(self.base_dir) / path)
 
     def exclusion_writer(self) -> ParquetShardWriter | None:
-        """The writer a filter stage gives its dropped records to with --keep-removed, else None."""
-        if not self.removed_dir:
-            return None
-        from corpus_kit.io.parquet_writer import ParquetShardWriter
+        """The writer a filter stage gives its dropped records to: a ledger row for each, and with
+        --keep-removed the record in ``removed/<step>/``; None when neither is wanted."""
+        removed = None
+        if self.removed_dir:
+            from corpus_kit.io.parquet_writer import ParquetShardWriter
 
-        return ParquetShardWriter(self.removed_dir)
+            removed = ParquetShardWriter(self.removed_dir)
+        if self.ledger_dir:
+            from corpus_kit.io.ledger import LedgerExclusion
+
+            # duck-typed like datatrove's DiskWriter (write, enter, exit), as stages use it
+            return LedgerExclusion(self.ledger_dir, self.step, removed)  # type: ignore[return-value]
+        return removed
 
 
 @dataclass

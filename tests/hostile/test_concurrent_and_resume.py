@@ -178,7 +178,7 @@ def test_a_run_killed_while_removing_its_work_folder_is_finished_by_the_rerun(
     assert shutil.rmtree is real_rmtree
     result = corpus_kit.run(**options)  # the same command: the clean-up is finished, nothing else to do
     assert result.manifest.counts.output == 12 and not verify_dataset(out).problems
-    assert sorted(path.name for path in out.iterdir()) == ["data", "manifest.json", "report.html"]
+    assert sorted(path.name for path in out.iterdir()) == ["data", "ledger", "manifest.json", "report.html"]
     # another command over the same folder after such a leftover: the usual refusal, not a stale result
     with monkeypatch.context() as patch:
         patch.setattr(shutil, "rmtree", cut_short)

@@ -22,6 +22,7 @@ from datatrove.data import Document, DocumentsPipeline, Media
 from datatrove.pipeline.base import PipelineStep
 
 from corpus_kit.io.inputs import InputUnit
+from corpus_kit.io.ledger import LedgerSpec, finish_task, open_task
 from corpus_kit.io.rejects import DEFAULT_REJECT_LINES_PER_FILE, Reject, RejectLimitExceeded, RejectSink
 from corpus_kit.records import make_media
 from corpus_kit.utils import atomic_write_bytes, sha256_file
@@ -56,6 +57,7 @@ class TaskFolders:
     sources: str
     progress: str | None = None
     hash_sources: bool = True  # sha256 of every input file in the ledger (a re-read need not repeat it)
+    record_ledger: LedgerSpec | None = None  # the run's record ledger (main phase only; io/ledger.py)
 
 
 def lookup_field(record: dict[str, Any], field: str) -> tuple[bool, Any]:
@@ -165,6 +167,21 @@ class CorpusReader(PipelineStep):
         media: list[Media] | None = None,
     ) -> ReadItem:
         """Map one decoded record (a dict, consumed) onto a ``Document``, or explain why not."""
+        _, raw_id = lookup_field(record, self.options.id_field)
+        item = self._document_from_record(record, unit, default_id, locator, media_base, media)
+        if type(item) is Reject and isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool):
+            item.record_id = str(raw_id)  # the ledger names the record explain is asked about
+        return item
+
+    def _document_from_record(
+        self,
+        record: dict[str, Any],
+        unit: InputUnit,
+        default_id: str,
+        locator: dict[str, Any],
+        media_base: Path | None = None,
+        media: list[Media] | None = None,
+    ) -> ReadItem:
         options = self.options
         has_text, text = _pop_field(record, options.text_field)
         has_id, raw_id = _pop_field(record, options.id_field)
@@ -280,6 +297,8 @@ class CorpusReader(PipelineStep):
         rejects = RejectSink(self.folders.rejects, rank)
         self._progress = progress = ProgressReporter(self.folders.progress, rank)
         ledger: list[dict[str, Any]] = []
+        record_ledger = self.folders.record_ledger
+        records_noted = open_task(record_ledger, rank) if record_ledger is not None else None
         reject_lines = self.options.reject_lines_per_file
         # a preparation phase that re-reads the input (dedup) stops too: the runner raises a
         # child process's CorpusKitError again in the parent, as one line
@@ -302,8 +321,12 @@ class CorpusReader(PipelineStep):
                             progress.records += 1
                             if not progress.records % _PROGRESS_EVERY_RECORDS:
                                 progress.tick()
+                            if records_noted is not None:
+                                records_noted.read(item, unit.uri, unit.format)
                             yield item
                             continue
+                        if records_noted is not None:
+                            records_noted.reject(item, unit.uri)
                         if written < reject_lines:
                             rejects.write(item, unit.uri)
                             written += 1
@@ -332,6 +355,10 @@ class CorpusReader(PipelineStep):
                         "part": unit.is_part,  # parts of one file are added up into one source
                     }
                 )
+        except BaseException:
+            if record_ledger is not None:
+                finish_task(record_ledger.folder, rank, failed=True)
+            raise
         finally:
             rejects.close()
         atomic_write_bytes(Path(self.folders.sources) / f"{rank:05d}.json", orjson.dumps(ledger))
