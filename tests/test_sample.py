@@ -434,7 +434,8 @@ def test_an_open_sample_inherits_its_parents_pii_scrubbing(tmp_path: Path) -> No
     assert not [f for f in findings if f.severity == "error"], findings
     assert _invoke("card", out).exit_code == 0  # a new process knows no sample stage: the card still tells
     card = (out / "README.md").read_text()
-    assert "## Sample" in card and "scrubbed-a" in card and "as every parent declares them (identical blocks)" in card
+    assert "## Sample" in card and "scrubbed-a" in card
+    assert "as every parent declares them (identical blocks)" in card
     # a parent that was never scrubbed: nothing is claimed, and the open sample fails CK111
     raw = _parent(tmp_path, "raw", plain[:20], OPEN_GENERAL)
     mixed = tmp_path / "mixed"

@@ -526,6 +526,8 @@ def inherited_pii(manifests: Sequence[Manifest]) -> PiiSummary | None:
     for block in scrubbed[1:]:
         checked &= set(block.checked)
     return PiiSummary(
+        documents=0,  # counted on the drawn rows by the sample step
+        images=None,
         operator=operators.pop(),
         checked=sorted(checked),
         rules_version=versions.pop(),

@@ -40,9 +40,9 @@ def add_run_segment(index_out: str, config: DedupConfig, state: DedupState) -> s
     ids: list[str] = []
     for task, offset in zip(ranks, offsets, strict=True):
         table = pq.ParquetFile(state.decisions(task)).read(columns=["index", "reason"])
-        reason = table.column("reason").to_numpy(zero_copy_only=False)
+        has_reason = table.column("reason").is_valid().to_numpy(zero_copy_only=False)
         index = table.column("index").to_numpy()
-        dropped[index[np.not_equal(reason, None)] + offset] = True
+        dropped[index[has_reason] + offset] = True
         with pa.memory_map(str(state.ids(task))) as source:
             ids.extend(pa.ipc.open_file(source).read_all().column("id").to_pylist())
     kept = np.flatnonzero(~dropped)

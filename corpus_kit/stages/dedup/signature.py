@@ -234,6 +234,6 @@ class DedupSignatures(DedupPhase):
             item_has_phash=np.asarray(items["has_phash"], dtype=bool),
             item_alpha=np.asarray(items["alpha"], dtype=np.uint64),
             item_has_alpha=np.asarray(items["has_alpha"], dtype=bool),
-            **extra,
+            **extra,  # type: ignore[arg-type]  # numpy's stub types savez's keyword arrays as bool
         )
         atomic_write_bytes(state.docs(rank), arrays.getvalue())  # last: marks the task's state complete

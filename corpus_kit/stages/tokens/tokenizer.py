@@ -98,6 +98,7 @@ def _bundled(name: str) -> Tokenizer:
         kind="bundled",
         library=_version("bpe-openai"),
         vocabulary_sha256=_bundled_vocabulary_sha256(name),
+        pattern=None,
     )
     return Tokenizer(record, backend.count)
 
@@ -134,6 +135,7 @@ def _tokenizer_json(path: Path, content: bytes) -> Tokenizer:
         kind="tokenizer.json",
         library=_version("tokenizers"),
         vocabulary_sha256=hashlib.sha256(content).hexdigest(),
+        pattern=None,
     )
     return Tokenizer(record, count)
 
