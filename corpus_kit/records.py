@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
-from datatrove.data import Media, MediaType
+from datatrove.data import Document, Media, MediaType
 
 MEDIA_TYPE_NAMES = {
     MediaType.IMAGE: "image",
@@ -174,3 +174,14 @@ def as_optional_str(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return dumps_json(value) if isinstance(value, (dict, list)) else str(value)
+
+
+def held_size(document: Document) -> int:
+    """What holding ``document`` in memory costs, roughly: its text's characters plus its media bytes
+    (used to bound the runs of documents a step holds back)."""
+    size = len(document.text or "")
+    for media in document.media or ():
+        data = media.media_bytes
+        if data is not None:
+            size += len(data)
+    return size

@@ -392,3 +392,32 @@ def test_a_changed_input_does_not_resume(tmp_path: Path) -> None:
     assert _resumable(work, _run_fingerprint(spec()))
     path.write_text(path.read_text() + json.dumps(record(1)) + "\n")
     assert not _resumable(work, _run_fingerprint(spec()))
+
+
+def test_stages_pull_their_input_in_runs_bounded_by_text_and_media_bytes() -> None:
+    from datatrove.data import Document, Media, MediaType
+
+    from corpus_kit.pipeline.runner import RUN_CHARACTERS, RUN_DOCUMENTS, _runs_of
+
+    pulled: list[int] = []
+
+    def source(documents: list[Document]):
+        for number, document in enumerate(documents):
+            pulled.append(number)
+            yield document
+
+    small = [Document(text="短文本", id=f"s{i}") for i in range(RUN_DOCUMENTS * 2 + 5)]
+    out = _runs_of(source(small))
+    assert next(out).id == "s0" and len(pulled) == RUN_DOCUMENTS  # a run of documents pulled ahead
+    assert [document.id for document in out] == [document.id for document in small[1:]]  # order kept
+    picture = b"\x89PNG" + bytes(RUN_CHARACTERS // 3)
+    pictures = [
+        Document(
+            text="", id=f"p{i}", media=[Media(id=f"m{i}", type=MediaType.IMAGE, url="", media_bytes=picture)]
+        )
+        for i in range(50)
+    ]
+    pulled.clear()
+    out = _runs_of(source(pictures))
+    next(out)
+    assert len(pulled) == 3  # media bytes count: a run stops at about RUN_CHARACTERS held

@@ -57,6 +57,7 @@ from corpus_kit.pipeline.spec import (
     phase_logs,
 )
 from corpus_kit.pipeline.tuning import shared_with_workers
+from corpus_kit.records import held_size
 from corpus_kit.stages.base import StageContext
 from corpus_kit.stages.registry import check_extra, get_stage
 from corpus_kit.utils import atomic_write_bytes, first_validation_error
@@ -125,7 +126,8 @@ def _stage_steps(
     return steps
 
 
-#: Documents a stage's input is pulled in at a time (at most ``RUN_CHARACTERS`` characters of text).
+#: Documents a stage's input is pulled in at a time (at most about ``RUN_CHARACTERS`` characters of text
+#: and bytes of media, or one document larger than that).
 RUN_DOCUMENTS = 256
 RUN_CHARACTERS = 1 << 20
 
@@ -135,11 +137,11 @@ def _runs_of(data: Iterable[Any]) -> Iterator[Any]:
     iterator = iter(data)
     while True:
         run: list[Any] = []
-        characters = 0
+        held = 0
         for document in iterator:
             run.append(document)
-            characters += len(document.text or "")
-            if len(run) >= RUN_DOCUMENTS or characters >= RUN_CHARACTERS:
+            held += held_size(document)  # media bytes count: 256 pictures can be large
+            if len(run) >= RUN_DOCUMENTS or held >= RUN_CHARACTERS:
                 break
         if not run:
             return

@@ -19,6 +19,7 @@ from datatrove.pipeline.base import PipelineStep
 from pydantic import Field
 
 from corpus_kit.governance.tokens import MAX_LISTED_SOURCES, OTHER, TokenizerRecord, TokensSummary
+from corpus_kit.records import held_size
 from corpus_kit.stages.base import Stage, StageContext, StageParams
 from corpus_kit.stages.tokens.tokenizer import (
     BUNDLED_ENCODINGS,
@@ -124,12 +125,13 @@ class TokenCounter(PipelineStep):
 
 
 def _batches(data: DocumentsPipeline) -> Iterator[list[Any]]:
-    """Documents in input order, in lists of up to ``BATCH_CHARACTERS`` characters of text."""
+    """Documents in input order, in lists of up to ``BATCH_CHARACTERS`` characters of text and bytes of
+    media (or one document larger than that)."""
     batch: list[Any] = []
     size = 0
     for document in data:
         batch.append(document)
-        size += len(document.text)
+        size += held_size(document)
         if size >= BATCH_CHARACTERS or len(batch) >= BATCH_DOCUMENTS:
             yield batch
             batch, size = [], 0
