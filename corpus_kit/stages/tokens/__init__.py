@@ -42,8 +42,8 @@ SPLIT = "train"
 MAX_SOURCES_PER_TASK = 10_000
 NONE = "(none)"
 _KEY_CHARS = 200  # a source or licence name is cut to this many characters in stats
-# Documents held back to be counted together (bounded memory: about 4 MB of text at most, or one
-# document longer than that)
+# Documents held back to be counted together: up to about 1 Mi characters of text and bytes of media
+# (held_size), or one document larger than that
 BATCH_CHARACTERS = 1 << 20
 BATCH_DOCUMENTS = 1024
 
