@@ -12,7 +12,10 @@ A stage is a subclass of :class:`Stage` with:
 * ``section_model``: the pydantic model of its manifest section (``None``: no section);
 * ``build(params, context)``: the datatrove ``PipelineStep`` that does the work;
 * ``manifest_section(step, stats)``: its section, from the step and its merged stats;
-* ``report_section`` / ``card_section``: what it adds to ``report.html`` and the dataset card.
+* ``report_section`` / ``card_section``: what it adds to ``report.html`` and the dataset card;
+* optionally ``one_per_pipeline`` / ``last_in_pipeline`` (where it may stand) and
+  ``inherited_sections`` (sections it vouches for on behalf of earlier runs, as a sample does for its
+  parents' PII scrubbing).
 
 The registry (:mod:`corpus_kit.stages.registry`) finds built-ins, stages registered from Python
 (:func:`corpus_kit.register_stage`), the ``corpus_kit.stages`` entry-point group and
