@@ -61,6 +61,7 @@ _ARRAYS = (
     "media_row",
 )
 _LOOKUP_CHUNK = 1_000_000  # query keys per searchsorted step
+MAX_JSON_BYTES = 256 * 1024 * 1024  # a catalogue or bound manifest larger than this is refused unread
 
 
 def _sha256_file(path: Path) -> str:
@@ -109,6 +110,8 @@ class DedupIndex:
                 f"{root}: not a dedup index (no {CATALOG}); make one with corpus-kit index build"
             )
         try:
+            if catalog_path.stat().st_size > MAX_JSON_BYTES:
+                raise ValueError(f"over {MAX_JSON_BYTES // 2**20} MiB")
             catalog = json.loads(catalog_path.read_bytes())
         except (OSError, ValueError) as error:
             raise UsageError(f"{catalog_path}: unreadable dedup index catalogue ({error})") from None
@@ -288,7 +291,10 @@ def _pending_bound(dataset: dict[str, Any], segment: str) -> bool:
     if not path:
         return False
     try:
-        manifest = json.loads((Path(path) / "manifest.json").read_bytes())
+        manifest_path = Path(path) / "manifest.json"
+        if manifest_path.stat().st_size > MAX_JSON_BYTES:
+            return False
+        manifest = json.loads(manifest_path.read_bytes())
     except (OSError, ValueError):
         return False
     dedup = manifest.get("dedup") if isinstance(manifest, dict) else None

@@ -9,6 +9,7 @@ through mutagen (ID3v1/v2 and APEv2, Vorbis comments and FLAC pictures).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
 from dataclasses import dataclass, field
@@ -184,24 +185,20 @@ def _strip_mutagen(data: bytes, real: str, result: AudioScrubbed) -> bytes:
 
     buffer = io.BytesIO(data)
     if real == "mp3":
-        try:
+        with contextlib.suppress(mutagen.id3.ID3NoHeaderError):  # no ID3v2 block: nothing to count
             tags = mutagen.id3.ID3(buffer)
             result.had_tags = True
             result.found.owner |= any(tag[:4].encode() in _OWNER_TAG_NAMES for tag in tags)
-        except mutagen.id3.ID3NoHeaderError:
-            pass
         has_v1 = len(data) >= 128 and data[-128:-125] == b"TAG"
         result.had_tags |= has_v1
         buffer.seek(0)
         mutagen.id3.delete(buffer, delete_v1=True, delete_v2=True)
         buffer.seek(0)
-        try:
+        with contextlib.suppress(mutagen.apev2.APENoHeaderError):  # no APEv2 tag: nothing to delete
             mutagen.apev2.APEv2(buffer)
             result.had_tags = True
             buffer.seek(0)
             mutagen.apev2.delete(buffer)
-        except mutagen.apev2.APENoHeaderError:
-            pass
         return buffer.getvalue()
     audio = mutagen.File(buffer)
     if audio is None:

@@ -27,6 +27,7 @@ in place, so the profile's colour data and layout stay as they were; its profile
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import struct
@@ -241,7 +242,7 @@ class Scrubbed:
 
 
 class _Unparsable(Exception):
-    pass
+    """The bytes cannot be parsed as the format they claim."""
 
 
 def _scan(blob: bytes, found: Found) -> None:
@@ -721,11 +722,9 @@ def _scan_all(data: bytes, found: Found) -> None:
     """Flags from the whole EXIF of a file Pillow opens (re-encoding paths), plus a bytes scan."""
     from PIL import Image
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            exif = Image.open(io.BytesIO(data), formats=list(_PIL_FORMATS.values())).getexif()
+    # an EXIF block Pillow cannot read: the bytes scan below still counts what it holds
+    with contextlib.suppress(Exception), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exif = Image.open(io.BytesIO(data), formats=list(_PIL_FORMATS.values())).getexif()
         _exif_facts(exif.tobytes(), found)
-    except Exception:
-        pass
     _scan(data[: 1 << 20], found)
